@@ -1,0 +1,211 @@
+// Package stack runs the embedded development stack: an in-process Temporal server backed by a
+// SQLite file, the Temporal UI, and an in-process NATS server with JetStream. It is linked only
+// by the devstack command and the integration tests, never by the production worker.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/metrics"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+)
+
+// TemporalConfig describes the embedded Temporal server.
+type TemporalConfig struct {
+	// DatabaseFile is the SQLite file. Empty means an in-memory database that is lost on stop.
+	DatabaseFile string
+	// IP and Port of the frontend. Port 0 picks a free port.
+	IP   string
+	Port int
+	// Namespace is created on start if missing.
+	Namespace string
+	// DynamicConfig overrides server settings; nil keeps the defaults.
+	DynamicConfig dynamicconfig.StaticClient
+}
+
+// Temporal is a running in-process Temporal server.
+type Temporal struct {
+	server    temporal.Server
+	hostPort  string
+	namespace string
+}
+
+// StartTemporal creates the schema and namespace when the database is new, then starts all
+// four Temporal services in this process.
+func StartTemporal(cfg TemporalConfig, log zerolog.Logger) (*Temporal, error) {
+	if cfg.IP == "" {
+		cfg.IP = "127.0.0.1"
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = "default"
+	}
+	ports, err := freePorts(cfg.IP, 9)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Port == 0 {
+		cfg.Port = ports[0]
+	}
+	frontend := net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.Port))
+	if err := portFree(frontend); err != nil {
+		return nil, fmt.Errorf("temporal frontend: %w", err)
+	}
+
+	sqlCfg := &config.SQL{
+		PluginName:        sqliteplugin.PluginName,
+		ConnectAttributes: map[string]string{"mode": "rwc", "_journal_mode": "wal", "_synchronous": "2"},
+		DatabaseName:      cfg.DatabaseFile,
+	}
+	if cfg.DatabaseFile == "" {
+		sqlCfg.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
+		sqlCfg.DatabaseName = "careclock-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		if err := sqlite.SetupSchema(sqlCfg); err != nil {
+			return nil, fmt.Errorf("temporal schema: %w", err)
+		}
+	} else if _, err := os.Stat(cfg.DatabaseFile); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(cfg.DatabaseFile), 0o700); err != nil {
+			return nil, fmt.Errorf("temporal data directory: %w", err)
+		}
+		if err := sqlite.SetupSchema(sqlCfg); err != nil {
+			return nil, fmt.Errorf("temporal schema in %s: %w", cfg.DatabaseFile, err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("temporal database: %w", err)
+	}
+
+	const clusterName = "active"
+	ns, err := sqlite.NewNamespaceConfig(clusterName, cfg.Namespace, false, nil)
+	if err != nil {
+		return nil, fmt.Errorf("namespace %s: %w", cfg.Namespace, err)
+	}
+	if err := sqlite.CreateNamespaces(sqlCfg, ns); err != nil {
+		return nil, fmt.Errorf("namespace %s: %w", cfg.Namespace, err)
+	}
+
+	service := func(grpc, membership int) config.Service {
+		return config.Service{RPC: config.RPC{GRPCPort: grpc, MembershipPort: membership, BindOnIP: cfg.IP}}
+	}
+	serverCfg := &config.Config{
+		Global: config.Global{
+			Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: cfg.IP},
+			Metrics: &metrics.Config{Prometheus: &metrics.PrometheusConfig{
+				ListenAddress: net.JoinHostPort(cfg.IP, strconv.Itoa(ports[1])), HandlerPath: "/metrics",
+			}},
+		},
+		Persistence: config.Persistence{
+			DefaultStore:     sqliteplugin.PluginName,
+			VisibilityStore:  sqliteplugin.PluginName,
+			NumHistoryShards: 1,
+			DataStores:       map[string]config.DataStore{sqliteplugin.PluginName: {SQL: sqlCfg}},
+		},
+		ClusterMetadata: &cluster.Config{
+			FailoverVersionIncrement: 10,
+			MasterClusterName:        clusterName,
+			CurrentClusterName:       clusterName,
+			ClusterInformation: map[string]cluster.ClusterInformation{
+				clusterName: {Enabled: true, InitialFailoverVersion: 1, RPCAddress: frontend},
+			},
+		},
+		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
+		Services: map[string]config.Service{
+			"frontend": service(cfg.Port, ports[2]),
+			"history":  service(ports[3], ports[4]),
+			"matching": service(ports[5], ports[6]),
+			"worker":   service(ports[7], ports[8]),
+		},
+		Archival:          config.Archival{History: config.HistoryArchival{State: "disabled"}, Visibility: config.VisibilityArchival{State: "disabled"}},
+		NamespaceDefaults: config.NamespaceDefaults{Archival: config.ArchivalNamespaceDefaults{History: config.HistoryArchivalNamespaceDefaults{State: "disabled"}, Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"}}},
+		PublicClient:      config.PublicClient{HostPort: frontend},
+	}
+	dc := dynamicconfig.StaticClient{
+		// A search attribute added at run time is visible at once.
+		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
+	}
+	for k, v := range cfg.DynamicConfig {
+		dc[k] = v
+	}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(serverCfg),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithLogger(serverLogger{log.With().Str("component", "temporal-server").Logger()}),
+		temporal.WithDynamicConfigClient(dc),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("temporal server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("start temporal server: %w", err)
+	}
+	return &Temporal{server: srv, hostPort: frontend, namespace: cfg.Namespace}, nil
+}
+
+// HostPort is the frontend address for SDK clients.
+func (t *Temporal) HostPort() string { return t.hostPort }
+
+// Namespace is the namespace the server was started with.
+func (t *Temporal) Namespace() string { return t.namespace }
+
+// Stop shuts the server down.
+func (t *Temporal) Stop() error { return t.server.Stop() }
+
+// WaitReady dials the frontend until it answers, or ctx ends.
+func (t *Temporal) WaitReady(ctx context.Context, opts client.Options) (client.Client, error) {
+	opts.HostPort = t.hostPort
+	opts.Namespace = t.namespace
+	for {
+		c, err := client.DialContext(ctx, opts)
+		if err == nil {
+			if _, err = c.CheckHealth(ctx, &client.CheckHealthRequest{}); err == nil {
+				return c, nil
+			}
+			c.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("temporal at %s not ready: %w", t.hostPort, err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func freePorts(ip string, n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	var listeners []net.Listener
+	defer func() {
+		for _, l := range listeners {
+			_ = l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+		if err != nil {
+			return nil, fmt.Errorf("find a free port: %w", err)
+		}
+		listeners = append(listeners, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// portFree reports a clear error when another process already listens on addr.
+func portFree(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s is not free (is another careclock or Temporal running?): %w", addr, err)
+	}
+	return l.Close()
+}

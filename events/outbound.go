@@ -1,0 +1,104 @@
+package events
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/careclock/careclock/rules"
+)
+
+// Streams and subjects.
+const (
+	// EnrollmentStream holds inbound events on enrollment.> (and the dead letters).
+	EnrollmentStream = "ENROLLMENT"
+	// EnrollmentSubjects is what the enrollment stream captures.
+	EnrollmentSubjects = "enrollment.>"
+	// DeadLetterSubject receives every inbound event that cannot be used, with the reason.
+	DeadLetterSubject = "enrollment.deadletter"
+	// JourneyStream holds the journey events careclock publishes on journeys.>.
+	JourneyStream = "JOURNEYS"
+	// JourneySubjects is what the journey stream captures.
+	JourneySubjects = "journeys.>"
+
+	// Dead-letter headers. The reason names fields, never values.
+	HeaderReason          = "Careclock-Reason"
+	HeaderOriginalSubject = "Careclock-Original-Subject"
+	HeaderOriginalSeq     = "Careclock-Original-Sequence"
+)
+
+// JourneyEvent is an outbound CloudEvent (events.md, "Outbound"). Its id is deterministic, so
+// a retried publication is the same message and JetStream drops the copy.
+type JourneyEvent struct {
+	SpecVersion     string         `json:"specversion"`
+	ID              string         `json:"id"`
+	Source          string         `json:"source"`
+	Type            string         `json:"type"`
+	Subject         string         `json:"subject"`
+	Time            time.Time      `json:"time"`
+	DataContentType string         `json:"datacontenttype"`
+	Data            map[string]any `json:"data"`
+}
+
+// Occurrence is what a journey says happened: the inputs of a JourneyEvent.
+type Occurrence struct {
+	Journey    string
+	WorkflowID string
+	MemberID   string
+	Type       string
+	// Key distinguishes this occurrence within the journey (its type and scheduled date).
+	Key      string
+	On       rules.Date
+	Deadline rules.Date
+	Late     bool
+	At       time.Time
+	Fields   map[string]any
+}
+
+// NewJourneyEvent builds the CloudEvent for an occurrence. Fields never override the common
+// data every journey event carries.
+func NewJourneyEvent(o Occurrence) JourneyEvent {
+	data := make(map[string]any, len(o.Fields)+6)
+	for k, v := range o.Fields {
+		data[k] = v
+	}
+	data["journey"] = o.Journey
+	data["workflowId"] = o.WorkflowID
+	data["memberId"] = o.MemberID
+	data["eventDate"] = o.On.String()
+	data["deadline"] = o.Deadline.String()
+	data["late"] = o.Late
+	return JourneyEvent{
+		SpecVersion:     "1.0",
+		ID:              o.WorkflowID + ":" + o.Key,
+		Source:          "/careclock/journeys/" + o.Journey,
+		Type:            o.Type,
+		Subject:         o.WorkflowID,
+		Time:            o.At,
+		DataContentType: "application/json",
+		Data:            data,
+	}
+}
+
+// NATSSubject is journeys.<journey>.<event>, e.g. journeys.reimbursement.overdue.
+func (e JourneyEvent) NATSSubject() (string, error) {
+	journey, _ := e.Data["journey"].(string)
+	if journey == "" || e.Type == "" {
+		return "", fmt.Errorf("journey event %q has no journey or type", e.ID)
+	}
+	return JourneySubject(journey, e.Type), nil
+}
+
+// JourneySubject returns the subject of an event type published by a journey: the type without
+// the journey's own prefix (reimbursement.overdue → journeys.reimbursement.overdue;
+// ccs.referral.opened → journeys.ccs-referral.opened).
+func JourneySubject(journey, eventType string) string {
+	event := eventType
+	for _, prefix := range []string{strings.ReplaceAll(journey, "-", ".") + ".", journey + ".", "ccs."} {
+		if rest, ok := strings.CutPrefix(eventType, prefix); ok {
+			event = rest
+			break
+		}
+	}
+	return "journeys." + journey + "." + event
+}

@@ -1,0 +1,157 @@
+package events
+
+import "github.com/careclock/careclock/rules"
+
+// Inbound event types (events.md, "Inbound").
+const (
+	MemberEnrolled            = "member.enrolled"
+	MemberDisenrolled         = "member.disenrolled"
+	MemberCountyChanged       = "member.county_changed"
+	MemberBirthdateCorrected  = "member.birthdate_corrected"
+	CCSReferralSubmitted      = "ccs.referral.submitted"
+	CCSApplicationReceived    = "ccs.application.received"
+	CCSEligibilityDetermined  = "ccs.eligibility.determined"
+	CCSReferralWithdrawn      = "ccs.referral.withdrawn"
+	WCMTransitioned           = "wcm.transitioned"
+	ProviderContracted        = "provider.contracted"
+	PregnancyEnded            = "pregnancy.ended"
+	PregnancyEndDateCorrected = "pregnancy.end_date_corrected"
+	ReimbursementSubmitted    = "reimbursement.submitted"
+	ReimbursementResubmitted  = "reimbursement.resubmitted"
+	ReimbursementDecided      = "reimbursement.decided"
+	ReimbursementPaid         = "reimbursement.paid"
+)
+
+// The data of each inbound type. Every field is required unless its json tag says omitempty
+// (events.md's "?"). Booleans are pointers so that a missing one is told from false.
+
+type MemberEnrolledData struct {
+	MemberID         string     `json:"memberId"`
+	DateOfBirth      rules.Date `json:"dateOfBirth" cc:"past"`
+	EnrollmentDate   rules.Date `json:"enrollmentDate"`
+	County           string     `json:"county"`
+	CountyModel      string     `json:"countyModel" cc:"countyModel"`
+	FullScopeMediCal *bool      `json:"fullScopeMediCal"`
+	CCSEligible      *bool      `json:"ccsEligible"`
+}
+
+type MemberDisenrolledData struct {
+	MemberID      string     `json:"memberId"`
+	EffectiveDate rules.Date `json:"effectiveDate"`
+	Reason        string     `json:"reason,omitempty"`
+}
+
+type MemberCountyChangedData struct {
+	MemberID      string     `json:"memberId"`
+	County        string     `json:"county"`
+	CountyModel   string     `json:"countyModel" cc:"countyModel"`
+	EffectiveDate rules.Date `json:"effectiveDate"`
+}
+
+type MemberBirthdateCorrectedData struct {
+	MemberID    string     `json:"memberId"`
+	DateOfBirth rules.Date `json:"dateOfBirth" cc:"past"`
+}
+
+type CCSReferralSubmittedData struct {
+	ReferralID       string     `json:"referralId"`
+	MemberID         string     `json:"memberId"`
+	DateOfBirth      rules.Date `json:"dateOfBirth" cc:"past"`
+	ConditionCode    string     `json:"conditionCode"`
+	ReferralDate     rules.Date `json:"referralDate"`
+	County           string     `json:"county"`
+	CountyModel      string     `json:"countyModel" cc:"countyModel"`
+	FullScopeMediCal *bool      `json:"fullScopeMediCal"`
+	Referrer         string     `json:"referrer,omitempty"`
+}
+
+type CCSApplicationReceivedData struct {
+	ReferralID   string     `json:"referralId"`
+	ReceivedDate rules.Date `json:"receivedDate"`
+}
+
+type CCSEligibilityDeterminedData struct {
+	ReferralID        string     `json:"referralId"`
+	Outcome           string     `json:"outcome" cc:"oneof=eligible ineligible"`
+	DeterminationDate rules.Date `json:"determinationDate"`
+}
+
+type CCSReferralWithdrawnData struct {
+	ReferralID    string     `json:"referralId"`
+	WithdrawnDate rules.Date `json:"withdrawnDate"`
+}
+
+type WCMTransitionedData struct {
+	MemberID       string      `json:"memberId"`
+	TransitionDate rules.Date  `json:"transitionDate"`
+	Providers      []Provider  `json:"providers" cc:"nonempty"`
+}
+
+// Provider is one of the member's CCS providers at the Whole Child Model transition.
+type Provider struct {
+	ProviderID string `json:"providerId"`
+	Contracted *bool  `json:"contracted"`
+}
+
+type ProviderContractedData struct {
+	ProviderID    string     `json:"providerId"`
+	EffectiveDate rules.Date `json:"effectiveDate"`
+}
+
+type PregnancyEndedData struct {
+	MemberID         string     `json:"memberId"`
+	PregnancyEndDate rules.Date `json:"pregnancyEndDate"`
+}
+
+type PregnancyEndDateCorrectedData struct {
+	MemberID         string     `json:"memberId"`
+	PreviousEndDate  rules.Date `json:"previousEndDate"`
+	PregnancyEndDate rules.Date `json:"pregnancyEndDate"`
+}
+
+type ReimbursementSubmittedData struct {
+	ClaimID       string     `json:"claimId"`
+	MemberID      string     `json:"memberId"`
+	SubmittedDate rules.Date `json:"submittedDate"`
+	AmountCents   *int64     `json:"amountCents" cc:"nonnegative"`
+	Category      string     `json:"category" cc:"oneof=transportation mileage meals lodging parking tolls"`
+}
+
+type ReimbursementResubmittedData struct {
+	ClaimID       string     `json:"claimId"`
+	SubmittedDate rules.Date `json:"submittedDate"`
+}
+
+type ReimbursementDecidedData struct {
+	ClaimID      string     `json:"claimId"`
+	Decision     string     `json:"decision" cc:"oneof=approved denied"`
+	DecisionDate rules.Date `json:"decisionDate"`
+}
+
+type ReimbursementPaidData struct {
+	ClaimID  string     `json:"claimId"`
+	PaidDate rules.Date `json:"paidDate"`
+}
+
+// dataTypes maps each inbound type to a constructor of its data.
+var dataTypes = map[string]func() any{
+	MemberEnrolled:            func() any { return new(MemberEnrolledData) },
+	MemberDisenrolled:         func() any { return new(MemberDisenrolledData) },
+	MemberCountyChanged:       func() any { return new(MemberCountyChangedData) },
+	MemberBirthdateCorrected:  func() any { return new(MemberBirthdateCorrectedData) },
+	CCSReferralSubmitted:      func() any { return new(CCSReferralSubmittedData) },
+	CCSApplicationReceived:    func() any { return new(CCSApplicationReceivedData) },
+	CCSEligibilityDetermined:  func() any { return new(CCSEligibilityDeterminedData) },
+	CCSReferralWithdrawn:      func() any { return new(CCSReferralWithdrawnData) },
+	WCMTransitioned:           func() any { return new(WCMTransitionedData) },
+	ProviderContracted:        func() any { return new(ProviderContractedData) },
+	PregnancyEnded:            func() any { return new(PregnancyEndedData) },
+	PregnancyEndDateCorrected: func() any { return new(PregnancyEndDateCorrectedData) },
+	ReimbursementSubmitted:    func() any { return new(ReimbursementSubmittedData) },
+	ReimbursementResubmitted:  func() any { return new(ReimbursementResubmittedData) },
+	ReimbursementDecided:      func() any { return new(ReimbursementDecidedData) },
+	ReimbursementPaid:         func() any { return new(ReimbursementPaidData) },
+}
+
+// Known reports whether t is an inbound event type.
+func Known(t string) bool { _, ok := dataTypes[t]; return ok }

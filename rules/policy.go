@@ -1,0 +1,184 @@
+package rules
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+	// The zone database is compiled in so that every worker computes the same instants,
+	// whatever tzdata its host has: a different answer on replay would break determinism.
+	_ "time/tzdata"
+)
+
+// Policy holds every number journeys.md calls "policy". A running journey keeps the Policy it
+// started with; it is part of the journey's state.
+type Policy struct {
+	Timezone      string              `json:"timezone"`
+	NoticeHour    int                 `json:"noticeHour"`
+	CCSReferral   CCSReferralPolicy   `json:"ccsReferral"`
+	CoC           NoticeDaysPolicy    `json:"coc"`
+	AgeOut        AgeOutPolicy        `json:"ageout"`
+	Postpartum    NoticeDaysPolicy    `json:"postpartum"`
+	Reimbursement ReimbursementPolicy `json:"reimbursement"`
+}
+
+// CCSReferralPolicy is journeys.md §1.
+type CCSReferralPolicy struct {
+	ApplicationReminderDays   int            `json:"applicationReminderDays"`
+	ExpectedDeterminationDays CountyDays `json:"expectedDeterminationDays"`
+	FollowupRepeatDays        int            `json:"followupRepeatDays"`
+}
+
+// CountyDays is a number of days for each CCS county model.
+type CountyDays struct {
+	Independent int `json:"independent"`
+	Dependent   int `json:"dependent"`
+}
+
+// For returns the days for a county model ("independent" or "dependent").
+func (c CountyDays) For(model string) int {
+	if model == Dependent {
+		return c.Dependent
+	}
+	return c.Independent
+}
+
+// NoticeDaysPolicy is the notice offsets of §2 (continuity of care) and §4 (postpartum).
+type NoticeDaysPolicy struct {
+	NoticeDaysBefore []int `json:"noticeDaysBefore"`
+}
+
+// AgeOutPolicy is journeys.md §3.
+type AgeOutPolicy struct {
+	NoticeMonthsBefore []int `json:"noticeMonthsBefore"`
+}
+
+// ReimbursementPolicy is journeys.md §5.
+type ReimbursementPolicy struct {
+	DueDays            int   `json:"dueDays"`
+	ReminderDaysBefore []int `json:"reminderDaysBefore"`
+	OverdueRepeatDays  int   `json:"overdueRepeatDays"`
+}
+
+// DefaultPolicy returns the defaults of journeys.md.
+func DefaultPolicy() Policy {
+	return Policy{
+		Timezone:   "America/Los_Angeles",
+		NoticeHour: 9,
+		CCSReferral: CCSReferralPolicy{
+			ApplicationReminderDays:   15,
+			ExpectedDeterminationDays: CountyDays{Independent: 30, Dependent: 60},
+			FollowupRepeatDays:        14,
+		},
+		CoC:           NoticeDaysPolicy{NoticeDaysBefore: []int{60, 30}},
+		AgeOut:        AgeOutPolicy{NoticeMonthsBefore: []int{12, 6, 3, 1}},
+		Postpartum:    NoticeDaysPolicy{NoticeDaysBefore: []int{60, 30}},
+		Reimbursement: ReimbursementPolicy{DueDays: 60, ReminderDaysBefore: []int{15, 5}, OverdueRepeatDays: 7},
+	}
+}
+
+// LoadPolicy returns the defaults overridden by the JSON file at path (no file: the defaults).
+// Unknown keys and out-of-range numbers are errors that name the key.
+func LoadPolicy(path string) (Policy, error) {
+	p := DefaultPolicy()
+	if path == "" {
+		return p, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Policy{}, fmt.Errorf("policy file: %w", err)
+	}
+	if p, err = ParsePolicy(b); err != nil {
+		return Policy{}, fmt.Errorf("policy file %s: %w", path, err)
+	}
+	return p, nil
+}
+
+// ParsePolicy reads a JSON policy over the defaults and validates it.
+func ParsePolicy(b []byte) (Policy, error) {
+	p := DefaultPolicy()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return Policy{}, err
+	}
+	return p, p.Validate()
+}
+
+// Validate checks every number and the zone, naming the first key that is wrong.
+func (p Policy) Validate() error {
+	var errs []error
+	check := func(ok bool, key, want string) {
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: must be %s", key, want))
+		}
+	}
+	_, err := p.Location()
+	check(err == nil, "timezone", "an IANA zone such as America/Los_Angeles")
+	check(p.NoticeHour >= 0 && p.NoticeHour <= 23, "noticeHour", "an hour from 0 to 23")
+	days := func(key string, v int) { check(v >= 1 && v <= 3650, key, "a whole number of days from 1 to 3650") }
+	offsets := func(key string, vs []int, max int, unit string) {
+		seen := map[int]bool{}
+		for _, v := range vs {
+			check(v >= 1 && v <= max && !seen[v], key, fmt.Sprintf("distinct %s from 1 to %d", unit, max))
+			seen[v] = true
+		}
+	}
+	days("ccsReferral.applicationReminderDays", p.CCSReferral.ApplicationReminderDays)
+	days("ccsReferral.expectedDeterminationDays.independent", p.CCSReferral.ExpectedDeterminationDays.Independent)
+	days("ccsReferral.expectedDeterminationDays.dependent", p.CCSReferral.ExpectedDeterminationDays.Dependent)
+	days("ccsReferral.followupRepeatDays", p.CCSReferral.FollowupRepeatDays)
+	offsets("coc.noticeDaysBefore", p.CoC.NoticeDaysBefore, 364, "days")
+	offsets("ageout.noticeMonthsBefore", p.AgeOut.NoticeMonthsBefore, 240, "months")
+	offsets("postpartum.noticeDaysBefore", p.Postpartum.NoticeDaysBefore, 364, "days")
+	days("reimbursement.dueDays", p.Reimbursement.DueDays)
+	offsets("reimbursement.reminderDaysBefore", p.Reimbursement.ReminderDaysBefore, p.Reimbursement.DueDays, "days")
+	days("reimbursement.overdueRepeatDays", p.Reimbursement.OverdueRepeatDays)
+	return errors.Join(errs...)
+}
+
+// The CCS county models: independent counties decide medical eligibility themselves, dependent
+// ones rely on the State.
+const (
+	Independent = "independent"
+	Dependent   = "dependent"
+)
+
+var zones sync.Map // zone name → *time.Location; read-mostly cache, never reset
+
+// Location returns the policy's zone.
+func (p Policy) Location() (*time.Location, error) {
+	if loc, ok := zones.Load(p.Timezone); ok {
+		return loc.(*time.Location), nil
+	}
+	if p.Timezone == "" {
+		return nil, errors.New("no timezone")
+	}
+	loc, err := time.LoadLocation(p.Timezone)
+	if err != nil {
+		return nil, err
+	}
+	zones.Store(p.Timezone, loc)
+	return loc, nil
+}
+
+func (p Policy) location() *time.Location {
+	loc, err := p.Location()
+	if err != nil {
+		// Unreachable for a validated policy; a journey never runs with an unvalidated one.
+		panic(fmt.Sprintf("policy timezone %q: %v", p.Timezone, err))
+	}
+	return loc
+}
+
+// At returns the instant an event dated d fires: the notice hour on d in the policy's zone.
+// The offset is the one in force on d, so a date after the spring change carries -07:00.
+func (p Policy) At(d Date) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, p.NoticeHour, 0, 0, 0, p.location())
+}
+
+// Today returns the calendar date of now in the policy's zone.
+func (p Policy) Today(now time.Time) Date { return DateOf(now.In(p.location())) }

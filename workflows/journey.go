@@ -1,0 +1,170 @@
+// Package workflows holds careclock's journeys: one Temporal workflow per business key, each a
+// plan (a pure function from the journey's facts and policy to dated events) plus how each
+// inbound event changes the facts. One runner turns that into timers, publications and signals.
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/privacy"
+	"github.com/careclock/careclock/rules"
+)
+
+// Names shared with the worker, the listener and operators.
+const (
+	// TaskQueue is the default task queue of careclock's worker.
+	TaskQueue = "careclock"
+	// SignalEvent carries an inbound events.Event to an open journey.
+	SignalEvent = "event"
+	// QueryState returns the journey's State.
+	QueryState = "state"
+)
+
+// Journey names; each is also the workflow type name and the first part of its workflow ids.
+const (
+	JourneyReimbursement = "reimbursement"
+)
+
+// Search attributes every journey keeps current. They hold no PHI: the member key is a keyed
+// hash, the rest are journey facts that identify nobody.
+var (
+	AttrJourney   = temporal.NewSearchAttributeKeyKeyword("CareclockJourney")
+	AttrStatus    = temporal.NewSearchAttributeKeyKeyword("CareclockStatus")
+	AttrNextAt    = temporal.NewSearchAttributeKeyTime("CareclockNextAt")
+	AttrDeadline  = temporal.NewSearchAttributeKeyTime("CareclockDeadline")
+	AttrMemberKey = temporal.NewSearchAttributeKeyKeyword("CareclockMemberKey")
+)
+
+// SearchAttributes lists the custom search attributes to register in a namespace.
+var SearchAttributes = []temporal.SearchAttributeKey{AttrJourney, AttrStatus, AttrNextAt, AttrDeadline, AttrMemberKey}
+
+// Journey statuses, as kept in AttrStatus.
+const (
+	StatusWaiting   = "waiting"   // nothing is overdue
+	StatusOverdue   = "overdue"   // its deadline has passed and it is still open
+	StatusClosed    = "closed"    // it ended by its own rules
+	StatusCancelled = "cancelled" // it ended because the member left
+)
+
+// WorkflowID is the one place workflow ids come from: the journey name and a keyed hash of the
+// journey and its business key, so the same event always maps to the same workflow and the id
+// reveals nobody.
+func WorkflowID(k privacy.Keyer, journey string, key ...string) string {
+	return journey + "-" + k.Hash(append([]string{journey}, key...)...)
+}
+
+// MemberKey is the keyed hash that finds a member's journeys.
+func MemberKey(k privacy.Keyer, memberID string) string { return k.Hash("member", memberID) }
+
+// facts is what each journey implements: plain methods, no Temporal calls, so the plan command
+// and the tests run the very code the workflows run.
+type facts interface {
+	// plan lists the dated events still ahead under the current facts.
+	plan(p rules.Policy) []rules.Due
+	// apply changes the facts for an inbound event and returns what to publish at once.
+	apply(ev events.Event, p rules.Policy) ([]Notice, error)
+	// deadline is the date the journey is about, for its events and search attributes.
+	deadline(p rules.Policy) rules.Date
+	// ended returns the journey's final status, or "" while it is open.
+	ended() string
+	memberID() string
+}
+
+// Notice is an event a journey publishes at once in answer to an inbound event.
+type Notice struct {
+	Type   string
+	On     rules.Date
+	Fields map[string]any
+}
+
+// State is a journey's whole state: its facts, the policy it started with, and what it has done.
+// It is the workflow's input, so continue-as-new carries it over unchanged.
+type State[F any] struct {
+	Facts  F            `json:"facts"`
+	Policy rules.Policy `json:"policy"`
+	// MemberKey is the keyed hash of the member id (AttrMemberKey).
+	MemberKey string `json:"memberKey"`
+	// Applied is the ids of the inbound events the journey has seen, the start event first; a
+	// second delivery of one of them is ignored.
+	Applied   []string `json:"applied"`
+	Published []Record `json:"published"`
+	Skipped   []Record `json:"skipped"`
+	// Status is the journey's status (StatusWaiting, …).
+	Status string `json:"status"`
+}
+
+// Record is one event a journey published or skipped.
+type Record struct {
+	Key  string     `json:"key"`
+	Type string     `json:"type"`
+	On   rules.Date `json:"date"`
+	At   time.Time  `json:"at"`
+	Late bool       `json:"late,omitempty"`
+}
+
+// NewState returns the initial state of a journey started by the inbound event id.
+func NewState[F any](f F, p rules.Policy, memberKey, startEventID string) State[F] {
+	return State[F]{Facts: f, Policy: p, MemberKey: memberKey, Applied: []string{startEventID}, Status: StatusWaiting}
+}
+
+// Start is one journey an inbound event starts.
+type Start struct {
+	Journey    string
+	WorkflowID string
+	// Workflow is the workflow function and Input its argument (a State).
+	Workflow any
+	Input    any
+	// MemberKey is the keyed hash stored as AttrMemberKey at start.
+	MemberKey string
+	// Deadline and Dues are the journey's plan at start, for `starter plan`.
+	Deadline rules.Date
+	Dues     []rules.Due
+}
+
+func newStart[F any, PF interface {
+	*F
+	facts
+}](journey string, wf func(workflow.Context, State[F]) error, id string, f F, p rules.Policy, memberKey, eventID string) Start {
+	pf := PF(&f)
+	return Start{
+		Journey:    journey,
+		WorkflowID: id,
+		Workflow:   wf,
+		Input:      NewState(f, p, memberKey, eventID),
+		MemberKey:  memberKey,
+		Deadline:   pf.deadline(p),
+		Dues:       pf.plan(p),
+	}
+}
+
+// Route is what the listener does with one inbound event.
+type Route struct {
+	// Starts are journeys to start; starting one that already exists is a duplicate.
+	Starts []Start
+	// Signals are the workflow ids of open journeys the event concerns.
+	Signals []string
+}
+
+// RouteEvent maps a validated inbound event (with its typed payload from events.Decode) to the
+// journeys it starts or signals.
+func RouteEvent(ev events.Event, payload any, k privacy.Keyer, p rules.Policy) (Route, error) {
+	switch d := payload.(type) {
+	case *events.ReimbursementSubmittedData:
+		return Route{Starts: []Start{startReimbursement(ev, *d, k, p)}}, nil
+	case *events.ReimbursementResubmittedData:
+		return Route{Signals: []string{WorkflowID(k, JourneyReimbursement, d.ClaimID)}}, nil
+	case *events.ReimbursementDecidedData:
+		return Route{Signals: []string{WorkflowID(k, JourneyReimbursement, d.ClaimID)}}, nil
+	case *events.ReimbursementPaidData:
+		return Route{Signals: []string{WorkflowID(k, JourneyReimbursement, d.ClaimID)}}, nil
+	}
+	return Route{}, ErrNoJourney
+}
+
+// ErrNoJourney is returned for a valid event that no journey handles.
+var ErrNoJourney = errors.New("no journey handles this event type")

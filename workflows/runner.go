@@ -1,0 +1,261 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/careclock/careclock/activities"
+	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/rules"
+)
+
+// maxRunAge bounds one workflow run: a journey that waits longer continues as new with its state,
+// so that newer code takes it over and its history stays small.
+const maxRunAge = 365 * 24 * time.Hour
+
+var publishOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 30 * time.Second,
+	// Publishing retries until NATS is back: a journey event is never given up on. Its id is
+	// deterministic, so a retry after a lost acknowledgement is dropped by JetStream.
+	RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+}
+
+// runner is the mechanics every journey shares: timers, signals, publication, continue-as-new.
+type runner[F any, PF interface {
+	*F
+	facts
+}] struct {
+	journey string
+	s       State[F]
+	signals workflow.ReceiveChannel
+}
+
+func (r *runner[F, PF]) facts() PF { return PF(&r.s.Facts) }
+
+// run executes a journey from its state until it ends or continues as new.
+func run[F any, PF interface {
+	*F
+	facts
+}](ctx workflow.Context, journey string, s State[F]) error {
+	r := &runner[F, PF]{journey: journey, s: s}
+	if err := r.setup(ctx); err != nil {
+		return err
+	}
+	return r.run(ctx)
+}
+
+func (r *runner[F, PF]) setup(ctx workflow.Context) error {
+	r.signals = workflow.GetSignalChannel(ctx, SignalEvent)
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (State[F], error) { return r.s, nil }); err != nil {
+		return fmt.Errorf("register %s query: %w", QueryState, err)
+	}
+	return nil
+}
+
+func (r *runner[F, PF]) run(ctx workflow.Context) error {
+	ctx = workflow.WithActivityOptions(ctx, publishOptions)
+	log := workflow.GetLogger(ctx)
+	runStart := workflow.Now(ctx)
+	for r.s.Status == StatusWaiting || r.s.Status == StatusOverdue {
+		now := workflow.Now(ctx)
+		step := r.s.Policy.Step(r.facts().plan(r.s.Policy), r.done, now)
+		for _, o := range step.Skip {
+			r.s.Skipped = append(r.s.Skipped, record(o))
+			log.Info("reminder skipped: its deadline has passed", "event", o.Type, "date", o.On.String())
+		}
+		if err := r.publishDue(ctx, step.Publish); err != nil {
+			return err
+		}
+		if err := r.updateStatus(ctx, step.Next); err != nil {
+			return err
+		}
+		if r.ended() {
+			break
+		}
+		if now.Sub(runStart) >= maxRunAge || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return r.continueAsNew(ctx)
+		}
+		if err := r.wait(ctx, step.Next, runStart.Add(maxRunAge)); err != nil {
+			return err
+		}
+	}
+	// Events that arrived while the journey ended are recorded as seen, not lost silently.
+	r.drain(ctx)
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	log.Info("journey ended", "status", r.s.Status)
+	return nil
+}
+
+// wait sleeps until next is due, the run is old enough to continue as new, or an inbound event
+// arrives; a signal cancels the timer.
+func (r *runner[F, PF]) wait(ctx workflow.Context, next *rules.Occurrence, runDeadline time.Time) error {
+	timerCtx, cancelTimer := workflow.WithCancel(ctx)
+	defer cancelTimer()
+	sel := workflow.NewSelector(ctx)
+	var timerErr error
+	if next != nil {
+		wake, summary := next.At, next.Type+" on "+next.On.String()
+		if runDeadline.Before(wake) {
+			wake, summary = runDeadline, "continue as new, then "+summary
+		}
+		d := max(wake.Sub(workflow.Now(ctx)), time.Millisecond)
+		timer := workflow.NewTimerWithOptions(timerCtx, d, workflow.TimerOptions{Summary: summary})
+		sel.AddFuture(timer, func(f workflow.Future) { timerErr = f.Get(ctx, nil) })
+	}
+	var ev events.Event
+	sel.AddReceive(r.signals, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &ev) })
+	sel.Select(ctx)
+	if timerErr != nil {
+		return timerErr // the workflow was cancelled
+	}
+	if ev.ID == "" {
+		return nil // the timer fired
+	}
+	cancelTimer()
+	return r.apply(ctx, ev)
+}
+
+// apply hands an inbound event to the journey once, and publishes what it answers.
+func (r *runner[F, PF]) apply(ctx workflow.Context, ev events.Event) error {
+	log := workflow.GetLogger(ctx)
+	if slices.Contains(r.s.Applied, ev.ID) {
+		log.Info("inbound event already applied; ignored", "type", ev.Type)
+		return nil
+	}
+	r.s.Applied = append(r.s.Applied, ev.ID)
+	if r.ended() {
+		log.Warn("inbound event for an ended journey; ignored", "type", ev.Type)
+		return nil
+	}
+	notices, err := r.facts().apply(ev, r.s.Policy)
+	if err != nil {
+		// The listener validated the event, so this is an event the journey does not take.
+		log.Warn("inbound event not applied", "type", ev.Type, "reason", err.Error())
+		return nil
+	}
+	deadline := r.facts().deadline(r.s.Policy)
+	for i, n := range notices {
+		o := events.Occurrence{
+			Type: n.Type, On: n.On, Deadline: deadline, At: workflow.Now(ctx), Fields: n.Fields,
+			// Notices answer one inbound event; their key names it by position in Applied.
+			Key: fmt.Sprintf("%s@%s#%d.%d", n.Type, n.On, len(r.s.Applied), i),
+		}
+		if err := r.publish(ctx, o); err != nil {
+			return err
+		}
+	}
+	if status := r.facts().ended(); status != "" {
+		r.s.Status = status
+	}
+	return nil
+}
+
+// drain applies the inbound events still buffered when the journey ends.
+func (r *runner[F, PF]) drain(ctx workflow.Context) {
+	for {
+		var ev events.Event
+		if !r.signals.ReceiveAsync(&ev) {
+			return
+		}
+		if err := r.apply(ctx, ev); err != nil {
+			workflow.GetLogger(ctx).Error("inbound event after the end not applied", "type", ev.Type, "error", err)
+		}
+	}
+}
+
+func (r *runner[F, PF]) publishDue(ctx workflow.Context, due []rules.Occurrence) error {
+	for _, o := range due {
+		var fields map[string]any
+		if o.Fields != nil {
+			fields = o.Fields(o.On)
+		}
+		err := r.publish(ctx, events.Occurrence{
+			Type: o.Type, Key: o.Key(), On: o.On, Deadline: o.Deadline, Late: o.Late, At: o.At, Fields: fields,
+		})
+		if err != nil {
+			return err
+		}
+		if o.Final {
+			r.s.Status = StatusClosed
+			return nil
+		}
+	}
+	return nil
+}
+
+func (r *runner[F, PF]) publish(ctx workflow.Context, o events.Occurrence) error {
+	o.Journey = r.journey
+	o.WorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID
+	o.MemberID = r.facts().memberID()
+	var a *activities.Activities
+	if err := workflow.ExecuteActivity(ctx, a.Publish, events.NewJourneyEvent(o)).Get(ctx, nil); err != nil {
+		return fmt.Errorf("publish %s: %w", o.Type, err)
+	}
+	r.s.Published = append(r.s.Published, Record{Key: o.Key, Type: o.Type, On: o.On, At: o.At, Late: o.Late})
+	return nil
+}
+
+// updateStatus keeps the journey's status and search attributes current.
+func (r *runner[F, PF]) updateStatus(ctx workflow.Context, next *rules.Occurrence) error {
+	deadline := r.facts().deadline(r.s.Policy)
+	switch {
+	case r.facts().ended() != "":
+		r.s.Status = r.facts().ended()
+	case r.s.Status == StatusClosed:
+	case r.s.Policy.Today(workflow.Now(ctx)).After(deadline):
+		r.s.Status = StatusOverdue
+	default:
+		r.s.Status = StatusWaiting
+	}
+	updates := []temporal.SearchAttributeUpdate{
+		AttrJourney.ValueSet(r.journey),
+		AttrStatus.ValueSet(r.s.Status),
+		AttrMemberKey.ValueSet(r.s.MemberKey),
+		AttrDeadline.ValueSet(r.s.Policy.At(deadline)),
+	}
+	if next != nil && !r.ended() {
+		updates = append(updates, AttrNextAt.ValueSet(next.At))
+	} else {
+		updates = append(updates, AttrNextAt.ValueUnset())
+	}
+	return workflow.UpsertTypedSearchAttributes(ctx, updates...)
+}
+
+func (r *runner[F, PF]) ended() bool {
+	return r.s.Status == StatusClosed || r.s.Status == StatusCancelled
+}
+
+func (r *runner[F, PF]) done(key string) bool {
+	has := func(rs []Record) bool {
+		return slices.ContainsFunc(rs, func(x Record) bool { return x.Key == key })
+	}
+	return has(r.s.Published) || has(r.s.Skipped)
+}
+
+// continueAsNew starts a fresh run with the same state, once every buffered event is applied.
+func (r *runner[F, PF]) continueAsNew(ctx workflow.Context) error {
+	for {
+		var ev events.Event
+		if !r.signals.ReceiveAsync(&ev) {
+			break
+		}
+		if err := r.apply(ctx, ev); err != nil {
+			return err
+		}
+	}
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	info := workflow.GetInfo(ctx)
+	return workflow.NewContinueAsNewError(ctx, info.WorkflowType.Name, r.s)
+}
+
+func record(o rules.Occurrence) Record {
+	return Record{Key: o.Key(), Type: o.Type, On: o.On, At: o.At, Late: o.Late}
+}
