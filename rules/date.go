@@ -6,6 +6,7 @@ package rules
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -45,7 +46,10 @@ func ParseDate(s string) (Date, error) {
 	}
 	t, err := time.Parse(layout, s)
 	if err != nil {
-		return Date{}, fmt.Errorf("not a calendar date (want YYYY-MM-DD)")
+		if strings.Contains(err.Error(), "out of range") {
+			return Date{}, fmt.Errorf("not a calendar date")
+		}
+		return Date{}, fmt.Errorf("not a date (want YYYY-MM-DD)")
 	}
 	d := DateOf(t)
 	if d.Before(MinDate) || d.After(MaxDate) {

@@ -27,9 +27,9 @@ type Policy struct {
 
 // CCSReferralPolicy is journeys.md §1.
 type CCSReferralPolicy struct {
-	ApplicationReminderDays   int            `json:"applicationReminderDays"`
+	ApplicationReminderDays   int        `json:"applicationReminderDays"`
 	ExpectedDeterminationDays CountyDays `json:"expectedDeterminationDays"`
-	FollowupRepeatDays        int            `json:"followupRepeatDays"`
+	FollowupRepeatDays        int        `json:"followupRepeatDays"`
 }
 
 // CountyDays is a number of days for each CCS county model.
@@ -176,8 +176,17 @@ func (p Policy) location() *time.Location {
 
 // At returns the instant an event dated d fires: the notice hour on d in the policy's zone.
 // The offset is the one in force on d, so a date after the spring change carries -07:00.
+//
+// Where the notice hour does not exist on d (it falls in the spring gap), the event fires at the
+// first hour after the gap, still on d.
 func (p Policy) At(d Date) time.Time {
-	return time.Date(d.Year, d.Month, d.Day, p.NoticeHour, 0, 0, 0, p.location())
+	loc := p.location()
+	for h := p.NoticeHour; h < 24; h++ {
+		if t := time.Date(d.Year, d.Month, d.Day, h, 0, 0, 0, loc); t.Hour() == h {
+			return t
+		}
+	}
+	return time.Date(d.Year, d.Month, d.Day, p.NoticeHour, 0, 0, 0, loc)
 }
 
 // Today returns the calendar date of now in the policy's zone.

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -168,3 +170,21 @@ func RouteEvent(ev events.Event, payload any, k privacy.Keyer, p rules.Policy) (
 
 // ErrNoJourney is returned for a valid event that no journey handles.
 var ErrNoJourney = errors.New("no journey handles this event type")
+
+// StartOptions are the options a journey is started with. A second start of the same journey,
+// running or ended, is refused by Temporal (WorkflowExecutionAlreadyStarted): that is how the
+// listener tells a duplicate from a new journey.
+func StartOptions(s Start, taskQueue string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                                       s.WorkflowID,
+		TaskQueue:                                taskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			AttrJourney.ValueSet(s.Journey),
+			AttrStatus.ValueSet(StatusWaiting),
+			AttrMemberKey.ValueSet(s.MemberKey),
+		),
+	}
+}

@@ -1,0 +1,130 @@
+package rules
+
+import (
+	"testing"
+	"time"
+)
+
+// sample plan: reminders on 14 and 24 January for a deadline of 29 January, overdue from 30
+// January every 7 days.
+func samplePlan() []Due {
+	due := MustDate("2027-01-29")
+	return []Due{
+		{Type: "due_soon", Date: MustDate("2027-01-14"), Deadline: due, Reminder: true},
+		{Type: "due_soon", Date: MustDate("2027-01-24"), Deadline: due, Reminder: true},
+		{Type: "overdue", Date: MustDate("2027-01-30"), Deadline: due, EveryDays: 7},
+	}
+}
+
+func at(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func keys(os []Occurrence) []string {
+	var out []string
+	for _, o := range os {
+		k := o.Key()
+		if o.Late {
+			k += " late"
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+func TestStep(t *testing.T) {
+	p := DefaultPolicy()
+	none := func(string) bool { return false }
+	cases := []struct {
+		name    string
+		now     string
+		done    func(string) bool
+		publish []string
+		skip    []string
+		next    string
+	}{
+		{name: "before everything", now: "2026-11-30T12:00:00-08:00", done: none,
+			next: "due_soon@2027-01-14"},
+		{name: "a second before the notice hour", now: "2027-01-14T08:59:59-08:00", done: none,
+			next: "due_soon@2027-01-14"},
+		{name: "at the notice hour", now: "2027-01-14T09:00:00-08:00", done: none,
+			publish: []string{"due_soon@2027-01-14"}, next: "due_soon@2027-01-24"},
+		{name: "same day, later: not late", now: "2027-01-14T23:59:00-08:00", done: none,
+			publish: []string{"due_soon@2027-01-14"}, next: "due_soon@2027-01-24"},
+		{name: "next day: late", now: "2027-01-15T00:00:00-08:00", done: none,
+			publish: []string{"due_soon@2027-01-14 late"}, next: "due_soon@2027-01-24"},
+		{name: "done is not published again", now: "2027-01-15T10:00:00-08:00",
+			done: func(k string) bool { return k == "due_soon@2027-01-14" }, next: "due_soon@2027-01-24"},
+		{name: "on the deadline, reminders are late, not skipped", now: "2027-01-29T10:00:00-08:00", done: none,
+			publish: []string{"due_soon@2027-01-14 late", "due_soon@2027-01-24 late"}, next: "overdue@2027-01-30"},
+		{name: "after the deadline, reminders are skipped", now: "2027-01-30T09:00:00-08:00", done: none,
+			publish: []string{"overdue@2027-01-30"}, skip: []string{"due_soon@2027-01-14 late", "due_soon@2027-01-24 late"},
+			next: "overdue@2027-02-06"},
+		{name: "missed repeats publish once, the latest", now: "2027-02-20T10:00:00-08:00",
+			done:    func(k string) bool { return k[:8] == "due_soon" },
+			publish: []string{"overdue@2027-02-20"}, next: "overdue@2027-02-27"},
+		{name: "a repeat not yet at its hour waits", now: "2027-02-20T08:00:00-08:00",
+			done: func(k string) bool { return k[:8] == "due_soon" || k == "overdue@2027-02-13" },
+			next: "overdue@2027-02-20"},
+		{name: "missed repeats, latest yesterday", now: "2027-02-21T08:00:00-08:00",
+			done:    func(k string) bool { return k[:8] == "due_soon" },
+			publish: []string{"overdue@2027-02-20 late"}, next: "overdue@2027-02-27"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := p.Step(samplePlan(), c.done, at(c.now))
+			if got := keys(s.Publish); !equal(got, c.publish) {
+				t.Errorf("publish %v, want %v", got, c.publish)
+			}
+			if got := keys(s.Skip); !equal(got, c.skip) {
+				t.Errorf("skip %v, want %v", got, c.skip)
+			}
+			next := ""
+			if s.Next != nil {
+				next = s.Next.Key()
+			}
+			if next != c.next {
+				t.Errorf("next %s, want %s", next, c.next)
+			}
+		})
+	}
+}
+
+func TestPreview(t *testing.T) {
+	p := DefaultPolicy()
+	got := p.Preview(samplePlan(), at("2027-01-20T10:00:00-08:00"))
+	want := []Planned{
+		{Type: "due_soon", Date: MustDate("2027-01-14"), At: at("2027-01-14T09:00:00-08:00"), Late: true},
+		{Type: "due_soon", Date: MustDate("2027-01-24"), At: at("2027-01-24T09:00:00-08:00")},
+		{Type: "overdue", Date: MustDate("2027-01-30"), At: at("2027-01-30T09:00:00-08:00"), RepeatEveryDays: 7},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v", got)
+	}
+	for i := range want {
+		if got[i].Type != want[i].Type || got[i].Date != want[i].Date || !got[i].At.Equal(want[i].At) ||
+			got[i].Late != want[i].Late || got[i].Skipped != want[i].Skipped || got[i].RepeatEveryDays != want[i].RepeatEveryDays {
+			t.Errorf("[%d] = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	skipped := p.Preview(samplePlan(), at("2027-02-01T10:00:00-08:00"))
+	if !skipped[0].Skipped || skipped[0].Late || !skipped[2].Late {
+		t.Errorf("after the deadline: %+v", skipped)
+	}
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,151 @@
+package workflows
+
+import (
+	"testing"
+
+	"github.com/careclock/careclock/events"
+)
+
+// A claim submitted 2026-11-30 is due 2027-01-29 (60 days); reminders 2027-01-14 and
+// 2027-01-24; overdue from 2027-01-30 every 7 days.
+var claim = map[string]any{
+	"claimId": "CLM-1001", "memberId": "M-1001", "submittedDate": "2026-11-30",
+	"amountCents": 4250, "category": "mileage",
+}
+
+const submittedAt = "2026-11-30T10:00:00-08:00"
+
+func TestReimbursementPaidOnTime(t *testing.T) {
+	jt := newJourneyTest(t, submittedAt)
+	jt.signalAt("2027-01-20T11:00:00-08:00", events.ReimbursementPaid, "e-paid",
+		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-01-20"})
+	jt.run(events.ReimbursementSubmitted, claim)
+	jt.expect(
+		"2027-01-14T09:00 reimbursement.due_soon 2027-01-14 daysBefore=15 dueDate=2027-01-29",
+		"2027-01-20T11:00 reimbursement.closed 2027-01-20 daysLate=0 dueDate=2027-01-29 onTime=true outcome=paid",
+	)
+}
+
+func TestReimbursementPaidOnTheDueDateIsOnTime(t *testing.T) {
+	jt := newJourneyTest(t, submittedAt)
+	jt.signalAt("2027-01-29T16:00:00-08:00", events.ReimbursementPaid, "e-paid",
+		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-01-29"})
+	jt.run(events.ReimbursementSubmitted, claim)
+	jt.expect(
+		"2027-01-14T09:00 reimbursement.due_soon 2027-01-14 daysBefore=15 dueDate=2027-01-29",
+		"2027-01-24T09:00 reimbursement.due_soon 2027-01-24 daysBefore=5 dueDate=2027-01-29",
+		"2027-01-29T16:00 reimbursement.closed 2027-01-29 daysLate=0 dueDate=2027-01-29 onTime=true outcome=paid",
+	)
+}
+
+func TestReimbursementOverdueRepeatsUntilPaidLate(t *testing.T) {
+	jt := newJourneyTest(t, submittedAt)
+	jt.signalAt("2027-02-10T15:00:00-08:00", events.ReimbursementPaid, "e-paid",
+		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-02-10"})
+	jt.run(events.ReimbursementSubmitted, claim)
+	jt.expect(
+		"2027-01-14T09:00 reimbursement.due_soon 2027-01-14 daysBefore=15 dueDate=2027-01-29",
+		"2027-01-24T09:00 reimbursement.due_soon 2027-01-24 daysBefore=5 dueDate=2027-01-29",
+		"2027-01-30T09:00 reimbursement.overdue 2027-01-30 daysOverdue=1 dueDate=2027-01-29",
+		"2027-02-06T09:00 reimbursement.overdue 2027-02-06 daysOverdue=8 dueDate=2027-01-29",
+		"2027-02-10T15:00 reimbursement.closed 2027-02-10 daysLate=12 dueDate=2027-01-29 onTime=false outcome=paid",
+	)
+}
+
+func TestReimbursementApprovedThenPaid(t *testing.T) {
+	jt := newJourneyTest(t, submittedAt)
+	jt.signalAt("2027-01-10T13:00:00-08:00", events.ReimbursementDecided, "e-approved",
+		map[string]any{"claimId": "CLM-1001", "decision": "approved", "decisionDate": "2027-01-10"})
+	jt.signalAt("2027-02-01T13:00:00-08:00", events.ReimbursementPaid, "e-paid",
+		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-02-01"})
+	jt.run(events.ReimbursementSubmitted, claim)
+	// Approval does not stop the clock: it runs on until paid.
+	jt.expect(
+		"2027-01-10T13:00 reimbursement.approved 2027-01-10 dueDate=2027-01-29",
+		"2027-01-14T09:00 reimbursement.due_soon 2027-01-14 daysBefore=15 dueDate=2027-01-29",
+		"2027-01-24T09:00 reimbursement.due_soon 2027-01-24 daysBefore=5 dueDate=2027-01-29",
+		"2027-01-30T09:00 reimbursement.overdue 2027-01-30 daysOverdue=1 dueDate=2027-01-29",
+		"2027-02-01T13:00 reimbursement.closed 2027-02-01 daysLate=3 dueDate=2027-01-29 onTime=false outcome=paid",
+	)
+}
+
+func TestReimbursementDeniedOnTime(t *testing.T) {
+	jt := newJourneyTest(t, submittedAt)
+	jt.signalAt("2027-01-05T10:30:00-08:00", events.ReimbursementDecided, "e-denied",
+		map[string]any{"claimId": "CLM-1001", "decision": "denied", "decisionDate": "2027-01-05"})
+	jt.run(events.ReimbursementSubmitted, claim)
+	jt.expect("2027-01-05T10:30 reimbursement.closed 2027-01-05 dueDate=2027-01-29 onTime=true outcome=denied")
+}
+
+func TestReimbursementDeniedLate(t *testing.T) {
+	jt := newJourneyTest(t, submittedAt)
+	jt.signalAt("2027-01-30T10:30:00-08:00", events.ReimbursementDecided, "e-denied",
+		map[string]any{"claimId": "CLM-1001", "decision": "denied", "decisionDate": "2027-01-30"})
+	jt.run(events.ReimbursementSubmitted, claim)
+	jt.expect(
+		"2027-01-14T09:00 reimbursement.due_soon 2027-01-14 daysBefore=15 dueDate=2027-01-29",
+		"2027-01-24T09:00 reimbursement.due_soon 2027-01-24 daysBefore=5 dueDate=2027-01-29",
+		"2027-01-30T09:00 reimbursement.overdue 2027-01-30 daysOverdue=1 dueDate=2027-01-29",
+		"2027-01-30T10:30 reimbursement.closed 2027-01-30 dueDate=2027-01-29 onTime=false outcome=denied",
+	)
+}
+
+func TestReimbursementResubmittedReplansFromTheNewDate(t *testing.T) {
+	jt := newJourneyTest(t, submittedAt)
+	// Documentation completed on 2027-01-15: due 2027-03-16, reminders 2027-03-01 and 2027-03-11.
+	jt.signalAt("2027-01-16T08:00:00-08:00", events.ReimbursementResubmitted, "e-resubmitted",
+		map[string]any{"claimId": "CLM-1001", "submittedDate": "2027-01-15"})
+	jt.signalAt("2027-03-12T12:00:00-08:00", events.ReimbursementPaid, "e-paid",
+		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-03-12"})
+	jt.run(events.ReimbursementSubmitted, claim)
+	// 2027-03-14 is the spring DST change: 2027-03-11 is still -08:00.
+	jt.expect(
+		"2027-01-14T09:00 reimbursement.due_soon 2027-01-14 daysBefore=15 dueDate=2027-01-29",
+		"2027-03-01T09:00 reimbursement.due_soon 2027-03-01 daysBefore=15 dueDate=2027-03-16",
+		"2027-03-11T09:00 reimbursement.due_soon 2027-03-11 daysBefore=5 dueDate=2027-03-16",
+		"2027-03-12T12:00 reimbursement.closed 2027-03-12 daysLate=0 dueDate=2027-03-16 onTime=true outcome=paid",
+	)
+}
+
+func TestReimbursementDuplicateSignalIsAppliedOnce(t *testing.T) {
+	jt := newJourneyTest(t, submittedAt)
+	approved := map[string]any{"claimId": "CLM-1001", "decision": "approved", "decisionDate": "2027-01-10"}
+	jt.signalAt("2027-01-10T13:00:00-08:00", events.ReimbursementDecided, "e-approved", approved)
+	jt.signalAt("2027-01-10T13:05:00-08:00", events.ReimbursementDecided, "e-approved", approved)
+	jt.signalAt("2027-01-11T09:30:00-08:00", events.ReimbursementDecided, "e-approved", approved)
+	// The start event delivered again as a signal is ignored too.
+	jt.signalAt("2027-01-12T09:30:00-08:00", events.ReimbursementSubmitted, "start-1", claim)
+	jt.signalAt("2027-01-12T10:00:00-08:00", events.ReimbursementPaid, "e-paid",
+		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-01-12"})
+	jt.run(events.ReimbursementSubmitted, claim)
+	jt.expect(
+		"2027-01-10T13:00 reimbursement.approved 2027-01-10 dueDate=2027-01-29",
+		"2027-01-12T10:00 reimbursement.closed 2027-01-12 daysLate=0 dueDate=2027-01-29 onTime=true outcome=paid",
+	)
+}
+
+func TestReimbursementStartedLate(t *testing.T) {
+	// The event arrives 2027-03-01, long after the due date: both reminders are skipped (their
+	// deadline passed), the overdue escalation is published once, late, at its latest date.
+	jt := newJourneyTest(t, "2027-03-01T10:00:00-08:00")
+	jt.signalAt("2027-03-09T10:00:00-08:00", events.ReimbursementPaid, "e-paid",
+		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-03-09"})
+	jt.run(events.ReimbursementSubmitted, claim)
+	jt.expect(
+		"2027-03-01T10:00 reimbursement.overdue 2027-02-27 late daysOverdue=29 dueDate=2027-01-29",
+		"2027-03-06T09:00 reimbursement.overdue 2027-03-06 daysOverdue=36 dueDate=2027-01-29",
+		"2027-03-09T10:00 reimbursement.closed 2027-03-09 daysLate=39 dueDate=2027-01-29 onTime=false outcome=paid",
+	)
+}
+
+func TestReimbursementStartedOnTheReminderDay(t *testing.T) {
+	// Started after 09:00 on a reminder's date: published at once, not late (the same day).
+	jt := newJourneyTest(t, "2027-01-14T15:00:00-08:00")
+	jt.signalAt("2027-01-15T10:00:00-08:00", events.ReimbursementPaid, "e-paid",
+		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-01-15"})
+	jt.run(events.ReimbursementSubmitted, claim)
+	jt.expect(
+		"2027-01-14T15:00 reimbursement.due_soon 2027-01-14 daysBefore=15 dueDate=2027-01-29",
+		"2027-01-15T10:00 reimbursement.closed 2027-01-15 daysLate=0 dueDate=2027-01-29 onTime=true outcome=paid",
+	)
+}
