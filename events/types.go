@@ -82,9 +82,9 @@ type CCSReferralWithdrawnData struct {
 }
 
 type WCMTransitionedData struct {
-	MemberID       string      `json:"memberId"`
-	TransitionDate rules.Date  `json:"transitionDate"`
-	Providers      []Provider  `json:"providers" cc:"nonempty"`
+	MemberID       string     `json:"memberId"`
+	TransitionDate rules.Date `json:"transitionDate"`
+	Providers      []Provider `json:"providers" cc:"nonempty"`
 }
 
 // Provider is one of the member's CCS providers at the Whole Child Model transition.

@@ -91,7 +91,7 @@ func (jt *journeyTest) run(eventType string, data any) {
 	}
 	s := route.Starts[0]
 	jt.env.SetStartWorkflowOptions(StartOptions(s, TaskQueue))
-	jt.env.ExecuteWorkflow(s.Workflow, s.Input)
+	jt.env.ExecuteWorkflow(s.Journey, s.Input)
 	if !jt.env.IsWorkflowCompleted() {
 		jt.t.Fatal("journey did not complete")
 	}

@@ -10,7 +10,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/privacy"
@@ -118,9 +117,8 @@ func NewState[F any](f F, p rules.Policy, memberKey, startEventID string) State[
 type Start struct {
 	Journey    string
 	WorkflowID string
-	// Workflow is the workflow function and Input its argument (a State).
-	Workflow any
-	Input    any
+	// Input is the workflow's argument (a State); the workflow type is the journey name.
+	Input any
 	// MemberKey is the keyed hash stored as AttrMemberKey at start.
 	MemberKey string
 	// Deadline and Dues are the journey's plan at start, for `starter plan`.
@@ -131,12 +129,11 @@ type Start struct {
 func newStart[F any, PF interface {
 	*F
 	facts
-}](journey string, wf func(workflow.Context, State[F]) error, id string, f F, p rules.Policy, memberKey, eventID string) Start {
+}](journey, id string, f F, p rules.Policy, memberKey, eventID string) Start {
 	pf := PF(&f)
 	return Start{
 		Journey:    journey,
 		WorkflowID: id,
-		Workflow:   wf,
 		Input:      NewState(f, p, memberKey, eventID),
 		MemberKey:  memberKey,
 		Deadline:   pf.deadline(p),

@@ -1,7 +1,11 @@
 package workflows
 
 import (
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/careclock/careclock/activities"
 )
 
 // Registry is the part of a Temporal worker that takes workflow registrations.
@@ -12,4 +16,12 @@ type Registry interface {
 // Register registers every journey under its journey name.
 func Register(r Registry) {
 	r.RegisterWorkflowWithOptions(Reimbursement, workflow.RegisterOptions{Name: JourneyReimbursement})
+}
+
+// NewWorker returns a worker on taskQueue with every journey and the activities registered.
+func NewWorker(c client.Client, taskQueue string, a *activities.Activities, opts worker.Options) worker.Worker {
+	w := worker.New(c, taskQueue, opts)
+	Register(w)
+	w.RegisterActivity(a)
+	return w
 }

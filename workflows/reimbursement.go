@@ -40,7 +40,7 @@ func startReimbursement(ev events.Event, d events.ReimbursementSubmittedData, k 
 		Submitted: d.SubmittedDate,
 	}
 	id := WorkflowID(k, JourneyReimbursement, d.ClaimID)
-	return newStart(JourneyReimbursement, Reimbursement, id, f, p, MemberKey(k, d.MemberID), ev.ID)
+	return newStart(JourneyReimbursement, id, f, p, MemberKey(k, d.MemberID), ev.ID)
 }
 
 // Due date = submitted date + policy dueDays (60).

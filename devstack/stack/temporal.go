@@ -141,7 +141,7 @@ func StartTemporal(cfg TemporalConfig, log zerolog.Logger) (*Temporal, error) {
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(serverCfg),
 		temporal.ForServices(temporal.DefaultServices),
-		temporal.WithLogger(serverLogger{log.With().Str("component", "temporal-server").Logger()}),
+		temporal.WithLogger(serverLogger{log}),
 		temporal.WithDynamicConfigClient(dc),
 	)
 	if err != nil {

@@ -1,0 +1,100 @@
+// Package config reads careclock's configuration from the environment and connects to Temporal
+// and NATS. Temporal client options come from the SDK's envconfig (TEMPORAL_ADDRESS,
+// TEMPORAL_NAMESPACE, TLS, API key, profiles); everything else is below, each with a default.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/careclock/careclock/privacy"
+	"github.com/careclock/careclock/rules"
+)
+
+// Config is careclock's own configuration.
+type Config struct {
+	// NATSURL is NATS_URL (default nats://127.0.0.1:4222).
+	NATSURL string
+	// NATSCreds is NATS_CREDS, a credentials file; empty connects without one.
+	NATSCreds string
+	// TaskQueue is CARECLOCK_TASK_QUEUE (default careclock).
+	TaskQueue string
+	// DataDir is CARECLOCK_DATA_DIR (default .careclock): the dev stack's databases and keys.
+	DataDir string
+	// HMACKeyFile is CARECLOCK_HMAC_KEY_FILE, a file holding the hex HMAC key that hashes
+	// business keys into workflow ids (default DataDir/hmac.key, created by the dev stack).
+	HMACKeyFile string
+	// PolicyFile is CARECLOCK_POLICY_FILE, a JSON policy over the defaults; empty: defaults.
+	PolicyFile string
+	// Consumer is CARECLOCK_CONSUMER, the listener's durable consumer (default careclock-listener).
+	Consumer string
+	// StreamReplicas is CARECLOCK_STREAM_REPLICAS (default 1; 3 on a NATS cluster).
+	StreamReplicas int
+	// LogLevel is LOG_LEVEL (default info); LogFormat is LOG_FORMAT, json or console (default:
+	// console on a terminal, json otherwise).
+	LogLevel  string
+	LogFormat string
+}
+
+// FromEnv reads the configuration and validates it.
+func FromEnv() (Config, error) {
+	c := Config{
+		NATSURL:    env("NATS_URL", "nats://127.0.0.1:4222"),
+		NATSCreds:  os.Getenv("NATS_CREDS"),
+		TaskQueue:  env("CARECLOCK_TASK_QUEUE", "careclock"),
+		DataDir:    env("CARECLOCK_DATA_DIR", ".careclock"),
+		PolicyFile: os.Getenv("CARECLOCK_POLICY_FILE"),
+		Consumer:   env("CARECLOCK_CONSUMER", "careclock-listener"),
+		LogLevel:   env("LOG_LEVEL", "info"),
+		LogFormat:  os.Getenv("LOG_FORMAT"),
+	}
+	c.HMACKeyFile = env("CARECLOCK_HMAC_KEY_FILE", filepath.Join(c.DataDir, "hmac.key"))
+	var errs []error
+	replicas, err := strconv.Atoi(env("CARECLOCK_STREAM_REPLICAS", "1"))
+	if err != nil || replicas < 1 || replicas > 5 {
+		errs = append(errs, errors.New("CARECLOCK_STREAM_REPLICAS: must be a number from 1 to 5"))
+	}
+	c.StreamReplicas = replicas
+	if !strings.HasPrefix(c.NATSURL, "nats://") && !strings.HasPrefix(c.NATSURL, "tls://") {
+		errs = append(errs, errors.New("NATS_URL: must start with nats:// or tls://"))
+	}
+	switch c.LogFormat {
+	case "", "json", "console":
+	default:
+		errs = append(errs, errors.New("LOG_FORMAT: must be json or console"))
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))
+	}
+	if c.TaskQueue == "" || c.Consumer == "" {
+		errs = append(errs, errors.New("CARECLOCK_TASK_QUEUE and CARECLOCK_CONSUMER must not be empty"))
+	}
+	return c, errors.Join(errs...)
+}
+
+// Keyer loads the HMAC key. With createDev, a missing key at the default development path is
+// created (the dev stack and `starter plan` do this); a configured key file must exist.
+func (c Config) Keyer(createDev bool) (privacy.Keyer, error) {
+	if createDev && os.Getenv("CARECLOCK_HMAC_KEY_FILE") == "" {
+		return privacy.EnsureKeyFile(c.HMACKeyFile)
+	}
+	k, err := privacy.LoadKeyFile(c.HMACKeyFile)
+	if err != nil {
+		return privacy.Keyer{}, fmt.Errorf("%w (set CARECLOCK_HMAC_KEY_FILE to the key shared by every careclock process)", err)
+	}
+	return k, nil
+}
+
+// Policy loads the policy file, or the defaults.
+func (c Config) Policy() (rules.Policy, error) { return rules.LoadPolicy(c.PolicyFile) }
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

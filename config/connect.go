@@ -1,0 +1,137 @@
+package config
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+
+	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/workflows"
+)
+
+// TemporalOptions returns the client options of the SDK's envconfig (TEMPORAL_ADDRESS,
+// TEMPORAL_NAMESPACE, TEMPORAL_TLS_*, TEMPORAL_API_KEY, TEMPORAL_PROFILE and the config file),
+// with careclock's logger.
+func TemporalOptions(l zerolog.Logger) (client.Options, error) {
+	opts, err := envconfig.LoadDefaultClientOptions()
+	if err != nil {
+		return client.Options{}, fmt.Errorf("temporal client configuration: %w", err)
+	}
+	opts.Logger = SDKLogger(l)
+	return opts, nil
+}
+
+// DialTemporal connects to Temporal with TemporalOptions.
+func DialTemporal(ctx context.Context, l zerolog.Logger) (client.Client, error) {
+	opts, err := TemporalOptions(l)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to temporal at %s: %w", hostPort(opts), err)
+	}
+	return c, nil
+}
+
+func hostPort(o client.Options) string {
+	if o.HostPort == "" {
+		return client.DefaultHostPort
+	}
+	return o.HostPort
+}
+
+// ConnectNATS connects to NATS with reconnects for ever: a NATS restart pauses careclock, it
+// does not stop it.
+func (c Config) ConnectNATS(name string, l zerolog.Logger) (*nats.Conn, jetstream.JetStream, error) {
+	opts := []nats.Option{
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(time.Second),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			l.Warn().AnErr("error", err).Msg("nats disconnected")
+		}),
+		nats.ReconnectHandler(func(*nats.Conn) { l.Info().Msg("nats reconnected") }),
+	}
+	if c.NATSCreds != "" {
+		opts = append(opts, nats.UserCredentials(c.NATSCreds))
+	}
+	nc, err := nats.Connect(c.NATSURL, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to nats at %s: %w", c.NATSURL, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("jetstream: %w", err)
+	}
+	return nc, js, nil
+}
+
+// dedupWindow is how long JetStream remembers a Nats-Msg-Id. It must outlast any retry of the
+// same publication: an activity retried after its worker died, a publisher resending an event.
+const dedupWindow = 24 * time.Hour
+
+// EnsureStreams creates or updates the enrollment and journey streams. Both are file-backed and
+// keep every message (limits retention, no age limit): an inbound event is the record of what
+// careclock was told, a journey event the record of what it said.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, replicas int) error {
+	for _, s := range []jetstream.StreamConfig{
+		{Name: events.EnrollmentStream, Subjects: []string{events.EnrollmentSubjects},
+			Description: "Inbound enrollment, care-management and claims events, and their dead letters"},
+		{Name: events.JourneyStream, Subjects: []string{events.JourneySubjects},
+			Description: "Journey events published by careclock"},
+	} {
+		s.Storage = jetstream.FileStorage
+		s.Retention = jetstream.LimitsPolicy
+		s.Replicas = replicas
+		s.Duplicates = dedupWindow
+		if _, err := js.CreateOrUpdateStream(ctx, s); err != nil {
+			return fmt.Errorf("stream %s: %w", s.Name, err)
+		}
+	}
+	return nil
+}
+
+// EnsureSearchAttributes registers careclock's custom search attributes in the namespace, adding
+// only those that are missing.
+func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("list search attributes: %w", err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	for _, k := range workflows.SearchAttributes {
+		if _, ok := have.GetCustomAttributes()[k.GetName()]; !ok {
+			missing[k.GetName()] = k.GetValueType()
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: namespace, SearchAttributes: missing,
+	})
+	if err != nil {
+		return fmt.Errorf("add search attributes: %w", err)
+	}
+	return nil
+}
+
+// CheckStreams fails with a clear message when the streams careclock uses do not exist.
+func CheckStreams(ctx context.Context, js jetstream.JetStream) error {
+	for _, name := range []string{events.EnrollmentStream, events.JourneyStream} {
+		if _, err := js.Stream(ctx, name); err != nil {
+			return fmt.Errorf("stream %s: %w (create the streams with `starter setup`)", name, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,58 @@
+// Command devstack runs all of careclock in one process for a laptop: an in-process Temporal
+// server on a SQLite file with its UI, an in-process NATS server with JetStream, the worker and
+// the enrollment listener. Everything it keeps lives in the data directory, so a restart picks
+// every journey up where it was.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/devstack/stack"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "devstack:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	opts := stack.Options{}
+	flag.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (SQLite, JetStream store, HMAC key)")
+	flag.StringVar(&opts.Host, "host", "127.0.0.1", "address every server listens on")
+	flag.IntVar(&opts.TemporalPort, "temporal-port", 7233, "Temporal frontend port")
+	flag.IntVar(&opts.UIPort, "ui-port", 8233, "Temporal UI port")
+	flag.IntVar(&opts.NATSPort, "nats-port", 4222, "NATS port")
+	flag.Parse()
+	if os.Getenv("CARECLOCK_HMAC_KEY_FILE") == "" {
+		cfg.HMACKeyFile = filepath.Join(cfg.DataDir, "hmac.key")
+	}
+	opts.Config = cfg
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	s, err := stack.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	s.Log.Info().
+		Str("temporal", s.Temporal.HostPort()).
+		Str("ui", s.UIURL()).
+		Str("nats", s.NATSURL()).
+		Str("data", cfg.DataDir).
+		Msg("careclock is running; Ctrl-C stops it")
+	<-ctx.Done()
+	return s.Stop()
+}

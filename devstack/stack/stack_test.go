@@ -1,0 +1,232 @@
+package stack_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/devstack/stack"
+	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/rules"
+)
+
+// startStack runs the whole embedded stack on free ports in a temporary data directory.
+func startStack(t *testing.T) *stack.Stack {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := config.Config{
+		DataDir: dir, HMACKeyFile: filepath.Join(dir, "hmac.key"), TaskQueue: "careclock-test",
+		Consumer: "careclock-listener", StreamReplicas: 1, LogLevel: "info",
+	}
+	log := zerolog.New(zerolog.ConsoleWriter{Out: t.Output(), NoColor: true}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := stack.Start(ctx, stack.Options{Config: cfg, UIPort: -1, Log: &log})
+	if err != nil {
+		t.Fatalf("start stack: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Errorf("stop stack: %v", err)
+		}
+	})
+	return s
+}
+
+func inbound(id, eventType string, data map[string]any) []byte {
+	b, err := json.Marshal(map[string]any{
+		"specversion": "1.0", "id": id, "source": "urn:test", "type": eventType, "data": data,
+	})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func publish(t *testing.T, js jetstream.JetStream, subject, msgID string, body []byte) {
+	t.Helper()
+	msg := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, msgID)
+	if _, err := js.PublishMsg(context.Background(), msg); err != nil {
+		t.Fatalf("publish %s: %v", subject, err)
+	}
+}
+
+// collect reads every message on subjects of stream until want have arrived and the stream is
+// quiet, or the deadline passes.
+func collect(t *testing.T, js jetstream.JetStream, stream, filter string, want int, within time.Duration) []jetstream.Msg {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+	if err != nil {
+		t.Fatalf("consumer on %s: %v", stream, err)
+	}
+	var got []jetstream.Msg
+	for len(got) < want {
+		msg, err := cons.Next(jetstream.FetchContext(ctx))
+		if err != nil {
+			t.Fatalf("waiting for %d messages on %s, got %d: %v", want, filter, len(got), err)
+		}
+		got = append(got, msg)
+	}
+	// Anything more that arrives shortly after is a duplicate the test must see.
+	quiet, cancelQuiet := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancelQuiet()
+	for {
+		msg, err := cons.Next(jetstream.FetchContext(quiet))
+		if err != nil {
+			return got
+		}
+		got = append(got, msg)
+	}
+}
+
+func TestSubmittedReimbursementPublishesItsPastDueEventLate(t *testing.T) {
+	s := startStack(t)
+	p := rules.DefaultPolicy()
+	today := p.Today(time.Now())
+	// Submitted 100 days ago: due 40 days ago, overdue from 39 days ago every 7 days, so its
+	// latest occurrence was 4 days ago (daysOverdue 36) and the reminders are skipped.
+	submitted := today.AddDays(-100)
+	body := inbound("evt-1", events.ReimbursementSubmitted, map[string]any{
+		"claimId": "CLM-IT-1", "memberId": "M-IT-1", "submittedDate": submitted.String(),
+		"amountCents": 1200, "category": "parking",
+	})
+	publish(t, s.JS, events.Subject(events.ReimbursementSubmitted), "evt-1", body)
+
+	msgs := collect(t, s.JS, events.JourneyStream, "journeys.reimbursement.>", 1, time.Minute)
+	if len(msgs) != 1 {
+		t.Fatalf("got %d journey events, want exactly 1", len(msgs))
+	}
+	m := msgs[0]
+	var ev events.JourneyEvent
+	if err := json.Unmarshal(m.Data(), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if m.Subject() != "journeys.reimbursement.overdue" || ev.Type != "reimbursement.overdue" {
+		t.Fatalf("subject %s type %s", m.Subject(), ev.Type)
+	}
+	wantDate := today.AddDays(-4).String()
+	checks := map[string]any{
+		"late": true, "eventDate": wantDate, "deadline": today.AddDays(-40).String(),
+		"daysOverdue": float64(36), "memberId": "M-IT-1", "journey": "reimbursement",
+	}
+	for k, want := range checks {
+		if ev.Data[k] != want {
+			t.Errorf("data.%s = %v, want %v", k, ev.Data[k], want)
+		}
+	}
+	if ev.ID != ev.Subject+":reimbursement.overdue@"+wantDate || m.Headers().Get(jetstream.MsgIDHeader) != ev.ID {
+		t.Errorf("id %q, Nats-Msg-Id %q, subject %q", ev.ID, m.Headers().Get(jetstream.MsgIDHeader), ev.Subject)
+	}
+	if !ev.Time.Equal(p.At(rules.MustDate(wantDate))) {
+		t.Errorf("time %s, want the notice hour of %s", ev.Time, wantDate)
+	}
+}
+
+func TestSameEventThreeTimesStartsOneJourney(t *testing.T) {
+	s := startStack(t)
+	today := rules.DefaultPolicy().Today(time.Now())
+	body := inbound("evt-dup", events.ReimbursementSubmitted, map[string]any{
+		"claimId": "CLM-IT-2", "memberId": "M-IT-2", "submittedDate": today.AddDays(-61).String(),
+		"amountCents": 900, "category": "tolls",
+	})
+	for i := range 3 {
+		publish(t, s.JS, events.Subject(events.ReimbursementSubmitted), fmt.Sprintf("copy-%d", i), body)
+	}
+	// Submitted 61 days ago: due yesterday, so the first overdue is today.
+	msgs := collect(t, s.JS, events.JourneyStream, "journeys.reimbursement.>", 1, time.Minute)
+	if len(msgs) != 1 {
+		t.Fatalf("got %d journey events, want exactly 1", len(msgs))
+	}
+	waitAcked(t, s.JS, 3)
+	resp, err := s.Client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+		Namespace: s.Temporal.Namespace(), Query: "CareclockJourney = 'reimbursement'",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(resp.GetExecutions()); n != 1 {
+		t.Fatalf("%d reimbursement journeys, want 1", n)
+	}
+}
+
+func TestMalformedEventIsDeadLettered(t *testing.T) {
+	s := startStack(t)
+	body := inbound("evt-bad", events.ReimbursementSubmitted, map[string]any{
+		"claimId": "CLM-IT-3", "memberId": "M-IT-3", "submittedDate": "2026-02-31",
+		"amountCents": 100, "category": "meals",
+	})
+	publish(t, s.JS, events.Subject(events.ReimbursementSubmitted), "evt-bad", body)
+	notJSON := []byte("{not json")
+	publish(t, s.JS, "enrollment.member.enrolled", "evt-garbage", notJSON)
+
+	msgs := collect(t, s.JS, events.EnrollmentStream, events.DeadLetterSubject, 2, time.Minute)
+	if len(msgs) != 2 {
+		t.Fatalf("%d dead letters, want 2", len(msgs))
+	}
+	// Keyed by original subject: the two are applied in parallel, in either order.
+	want := map[string]struct {
+		reason string
+		body   []byte
+	}{
+		"enrollment.reimbursement.submitted": {"data.submittedDate: not a calendar date", body},
+		"enrollment.member.enrolled":         {"not JSON", notJSON},
+	}
+	for _, m := range msgs {
+		subject := m.Headers().Get(events.HeaderOriginalSubject)
+		w, ok := want[subject]
+		if !ok {
+			t.Errorf("dead letter from unexpected subject %q", subject)
+			continue
+		}
+		delete(want, subject)
+		if got := m.Headers().Get(events.HeaderReason); got != w.reason {
+			t.Errorf("dead letter of %s: reason %q, want %q", subject, got, w.reason)
+		}
+		if string(m.Data()) != string(w.body) {
+			t.Errorf("dead letter of %s: body %q, want the original bytes", subject, m.Data())
+		}
+	}
+	waitAcked(t, s.JS, 4) // both originals and both dead letters
+	journeys, err := s.JS.Stream(context.Background(), events.JourneyStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := journeys.Info(context.Background()); err != nil || info.State.Msgs != 0 {
+		t.Fatalf("journey stream: %+v, %v; want no journey events", info, err)
+	}
+}
+
+// waitAcked waits until the listener has acknowledged the first n enrollment messages.
+func waitAcked(t *testing.T, js jetstream.JetStream, n uint64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cons, err := js.Consumer(context.Background(), events.EnrollmentStream, "careclock-listener")
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := cons.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.AckFloor.Stream >= n && info.NumAckPending == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("listener acknowledged up to %d of %d (pending %d)", info.AckFloor.Stream, n, info.NumAckPending)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

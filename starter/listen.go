@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/listener"
+)
+
+// listen runs the enrollment listener until interrupted.
+func listen(args []string) error {
+	if len(args) > 0 {
+		return errors.New("listen takes no arguments")
+	}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	log := cfg.Logger("listener")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	policy, err := cfg.Policy()
+	if err != nil {
+		return err
+	}
+	keyer, err := cfg.Keyer(false)
+	if err != nil {
+		return err
+	}
+	tc, err := config.DialTemporal(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	nc, js, err := cfg.ConnectNATS("careclock-listener", log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if err := config.CheckStreams(ctx, js); err != nil {
+		return err
+	}
+	l := &listener.Listener{
+		Temporal: tc, JS: js, Keyer: keyer, Policy: policy,
+		TaskQueue: cfg.TaskQueue, Consumer: cfg.Consumer, Log: log,
+	}
+	return l.Run(ctx)
+}

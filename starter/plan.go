@@ -1,0 +1,94 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/rules"
+	"github.com/careclock/careclock/workflows"
+)
+
+type planOutput struct {
+	Journeys []plannedJourney `json:"journeys"`
+	// Signals lists the open journeys an event that starts nothing would be delivered to.
+	Signals []string `json:"signals,omitempty"`
+}
+
+type plannedJourney struct {
+	Journey    string          `json:"journey"`
+	WorkflowID string          `json:"workflowId"`
+	Deadline   rules.Date      `json:"deadline"`
+	Events     []rules.Planned `json:"events"`
+}
+
+// plan prints, without starting anything, the journeys one inbound event would start and their
+// scheduled events, computed by the code the workflows run.
+func plan(args []string) error {
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	nowFlag := fs.String("now", "", "the instant to plan at, RFC 3339 (default: now)")
+	policyFlag := fs.String("policy", "", "policy file (default: CARECLOCK_POLICY_FILE, else the built-in policy)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("want one FILE, or - for standard input")
+	}
+	now := time.Now()
+	if *nowFlag != "" {
+		t, err := time.Parse(time.RFC3339, *nowFlag)
+		if err != nil {
+			return fmt.Errorf("--now: want RFC 3339, such as 2026-11-30T10:00:00-08:00")
+		}
+		now = t
+	}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	if *policyFlag != "" {
+		cfg.PolicyFile = *policyFlag
+	}
+	policy, err := cfg.Policy()
+	if err != nil {
+		return err
+	}
+	keyer, err := cfg.Keyer(true)
+	if err != nil {
+		return err
+	}
+	raw, err := readInput(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	ev, payload, err := events.Decode(raw, policy.Today(now))
+	if err != nil {
+		return fmt.Errorf("invalid event: %w", err)
+	}
+	route, err := workflows.RouteEvent(ev, payload, keyer, policy)
+	if err != nil {
+		return fmt.Errorf("%s: %w", ev.Type, err)
+	}
+	out := planOutput{Journeys: []plannedJourney{}, Signals: route.Signals}
+	for _, s := range route.Starts {
+		out.Journeys = append(out.Journeys, plannedJourney{
+			Journey: s.Journey, WorkflowID: s.WorkflowID, Deadline: s.Deadline, Events: policy.Preview(s.Dues, now),
+		})
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func readInput(name string) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(os.Stdin)
+	}
+	return os.ReadFile(name)
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/events"
+)
+
+// send publishes inbound events to enrollment.<type>, each with its id as Nats-Msg-Id, as the
+// enrollment systems do. It does not validate them: the listener does, and dead-letters what it
+// cannot use.
+func send(args []string) error {
+	fs := flag.NewFlagSet("send", flag.ContinueOnError)
+	subject := fs.String("subject", "", "publish on this subject instead of enrollment.<type> (to test bad input)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return errors.New("want one or more FILEs (- for standard input)")
+	}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	log := cfg.Logger("starter")
+	nc, js, err := cfg.ConnectNATS("careclock-starter", log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, name := range fs.Args() {
+		raw, err := readInput(name)
+		if err != nil {
+			return err
+		}
+		var head struct{ ID, Type string }
+		msg := &nats.Msg{Subject: *subject, Data: raw, Header: nats.Header{}}
+		// With --subject, an unparsable file is sent as it is: the listener dead-letters it.
+		if err := json.Unmarshal(raw, &head); err != nil && msg.Subject == "" {
+			return fmt.Errorf("%s: not a JSON event (%v); give --subject to send it anyway", name, err)
+		}
+		if msg.Subject == "" {
+			if head.Type == "" {
+				return fmt.Errorf("%s: no event type; give --subject to send it anyway", name)
+			}
+			msg.Subject = events.Subject(head.Type)
+		}
+		if head.ID != "" {
+			msg.Header.Set(jetstream.MsgIDHeader, head.ID)
+		}
+		ack, err := js.PublishMsg(ctx, msg)
+		if err != nil {
+			return fmt.Errorf("%s: publish %s: %w", name, msg.Subject, err)
+		}
+		fmt.Printf("%s → %s (stream %s, seq %d, duplicate %v)\n", name, msg.Subject, ack.Stream, ack.Sequence, ack.Duplicate)
+	}
+	return nil
+}

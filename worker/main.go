@@ -1,0 +1,57 @@
+// Command worker runs careclock's journeys: a Temporal worker with every journey workflow and the
+// activity that publishes journey events to NATS. Run as many as the load needs.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.temporal.io/sdk/worker"
+
+	"github.com/careclock/careclock/activities"
+	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/workflows"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	log := cfg.Logger("worker")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	tc, err := config.DialTemporal(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	nc, js, err := cfg.ConnectNATS("careclock-worker", log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if err := config.CheckStreams(ctx, js); err != nil {
+		return err
+	}
+
+	w := workflows.NewWorker(tc, cfg.TaskQueue, &activities.Activities{JS: js}, worker.Options{})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	log.Info().Str("task_queue", cfg.TaskQueue).Msg("worker running")
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}
