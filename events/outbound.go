@@ -2,6 +2,7 @@ package events
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -59,9 +60,8 @@ type Occurrence struct {
 // data every journey event carries.
 func NewJourneyEvent(o Occurrence) JourneyEvent {
 	data := make(map[string]any, len(o.Fields)+6)
-	for k, v := range o.Fields {
-		data[k] = v
-	}
+	// Copying one map into another gives the same map whatever the order of iteration.
+	maps.Copy(data, o.Fields) //workflowcheck:ignore
 	data["journey"] = o.Journey
 	data["workflowId"] = o.WorkflowID
 	data["memberId"] = o.MemberID

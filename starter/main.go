@@ -14,6 +14,7 @@ commands:
   plan [--now RFC3339] [--policy FILE] FILE|-  print the journeys an event would start, with their dated events
   send FILE...                              publish inbound events (CloudEvents JSON) to NATS
   setup                                     create the NATS streams and register the search attributes
+  watch [--subject journeys.>]              print what arrives on a subject (journey events, dead letters)
 
 Configuration comes from the environment: see README.md, "Configuration".`
 
@@ -27,6 +28,7 @@ func main() {
 		"plan":   plan,
 		"send":   send,
 		"setup":  setup,
+		"watch":  watch,
 	}
 	cmd, ok := commands[os.Args[1]]
 	if !ok {

@@ -30,7 +30,9 @@ type plannedJourney struct {
 
 // plan prints, without starting anything, the journeys one inbound event would start and their
 // scheduled events, computed by the code the workflows run.
-func plan(args []string) error {
+func plan(args []string) error { return runPlan(args, os.Stdin, os.Stdout) }
+
+func runPlan(args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
 	nowFlag := fs.String("now", "", "the instant to plan at, RFC 3339 (default: now)")
 	policyFlag := fs.String("policy", "", "policy file (default: CARECLOCK_POLICY_FILE, else the built-in policy)")
@@ -63,7 +65,7 @@ func plan(args []string) error {
 	if err != nil {
 		return err
 	}
-	raw, err := readInput(fs.Arg(0))
+	raw, err := readFrom(fs.Arg(0), stdin)
 	if err != nil {
 		return err
 	}
@@ -81,14 +83,16 @@ func plan(args []string) error {
 			Journey: s.Journey, WorkflowID: s.WorkflowID, Deadline: s.Deadline, Events: policy.Preview(s.Dues, now),
 		})
 	}
-	enc := json.NewEncoder(os.Stdout)
+	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
 }
 
-func readInput(name string) ([]byte, error) {
+func readInput(name string) ([]byte, error) { return readFrom(name, os.Stdin) }
+
+func readFrom(name string, stdin io.Reader) ([]byte, error) {
 	if name == "-" {
-		return io.ReadAll(os.Stdin)
+		return io.ReadAll(stdin)
 	}
 	return os.ReadFile(name)
 }

@@ -1,0 +1,125 @@
+package events
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/careclock/careclock/rules"
+)
+
+var today = rules.MustDate("2026-11-22")
+
+func envelope(eventType string, data string) string {
+	return `{"specversion":"1.0","id":"e-1","source":"urn:test","type":"` + eventType + `","data":` + data + `}`
+}
+
+func TestDecodeValidEvents(t *testing.T) {
+	raw := envelope(ReimbursementSubmitted, `{"claimId":"C-1","memberId":"M-1","submittedDate":"2026-11-30","amountCents":4250,"category":"mileage","extra":"ignored"}`)
+	ev, payload, err := Decode([]byte(raw), today)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := payload.(*ReimbursementSubmittedData)
+	if !ok || d.ClaimID != "C-1" || d.SubmittedDate != rules.MustDate("2026-11-30") || *d.AmountCents != 4250 || d.Category != "mileage" {
+		t.Fatalf("payload %+v", payload)
+	}
+	if ev.ID != "e-1" || ev.Type != ReimbursementSubmitted {
+		t.Fatalf("event %+v", ev)
+	}
+	// The event travels as JSON (a signal) and decodes again by type.
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Event
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	again, err := As[ReimbursementSubmittedData](back)
+	if err != nil || again.ClaimID != "C-1" {
+		t.Fatalf("As: %+v, %v", again, err)
+	}
+	if _, err := As[ReimbursementPaidData](back); err == nil {
+		t.Fatal("As with the wrong type succeeded")
+	}
+
+	wcm := envelope(WCMTransitioned, `{"memberId":"M-1","transitionDate":"2019-07-01","providers":[{"providerId":"P-1","contracted":false},{"providerId":"P-2","contracted":true}]}`)
+	_, payload, err = Decode([]byte(wcm), today)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := payload.(*WCMTransitionedData)
+	if len(w.Providers) != 2 || *w.Providers[0].Contracted || !*w.Providers[1].Contracted {
+		t.Fatalf("providers %+v", w.Providers)
+	}
+	optional := envelope(MemberDisenrolled, `{"memberId":"M-1","effectiveDate":"2026-12-01"}`)
+	if _, _, err := Decode([]byte(optional), today); err != nil {
+		t.Fatalf("optional reason missing: %v", err)
+	}
+}
+
+func TestDecodeRejectsWithAReasonThatNamesTheFieldNotTheValue(t *testing.T) {
+	reimb := func(data string) string { return envelope(ReimbursementSubmitted, data) }
+	cases := []struct{ name, raw, reason string }{
+		{"not JSON", `{"specversion":`, "not JSON"},
+		{"empty", ``, "not JSON"},
+		{"a JSON array", `[1,2]`, "not a CloudEvent"},
+		{"no specversion", `{"id":"1","source":"s","type":"reimbursement.paid","data":{}}`, `not a CloudEvent: specversion must be "1.0"`},
+		{"no id", `{"specversion":"1.0","source":"s","type":"reimbursement.paid","data":{}}`, "not a CloudEvent: id is required"},
+		{"no source", `{"specversion":"1.0","id":"1","type":"reimbursement.paid","data":{}}`, "not a CloudEvent: source is required"},
+		{"bad time", `{"specversion":"1.0","id":"1","source":"s","type":"reimbursement.paid","time":"yesterday","data":{}}`, "not a CloudEvent: time must be RFC 3339"},
+		{"xml", `{"specversion":"1.0","id":"1","source":"s","type":"reimbursement.paid","datacontenttype":"application/xml","data":{}}`, "datacontenttype must be application/json"},
+		{"unknown type", envelope("member.teleported", `{}`), "unknown type"},
+		{"no data", `{"specversion":"1.0","id":"1","source":"s","type":"reimbursement.paid"}`, "data: must be a JSON object"},
+		{"data not an object", envelope(ReimbursementPaid, `"C-1"`), "data: must be a JSON object"},
+		{"missing field", reimb(`{"memberId":"M-1","submittedDate":"2026-11-30","amountCents":1,"category":"meals"}`), "data.claimId: required"},
+		{"null field", reimb(`{"claimId":null,"memberId":"M-1","submittedDate":"2026-11-30","amountCents":1,"category":"meals"}`), "data.claimId: required"},
+		{"empty string", reimb(`{"claimId":"","memberId":"M-1","submittedDate":"2026-11-30","amountCents":1,"category":"meals"}`), "data.claimId: must not be empty"},
+		{"wrong type", reimb(`{"claimId":17,"memberId":"M-1","submittedDate":"2026-11-30","amountCents":1,"category":"meals"}`), "data.claimId: wrong type (want a string)"},
+		{"31 February", reimb(`{"claimId":"C","memberId":"M-1","submittedDate":"2026-02-31","amountCents":1,"category":"meals"}`), "data.submittedDate: not a calendar date"},
+		{"year 0001", reimb(`{"claimId":"C","memberId":"M-1","submittedDate":"0001-01-01","amountCents":1,"category":"meals"}`), "data.submittedDate: out of range"},
+		{"US date", reimb(`{"claimId":"C","memberId":"M-1","submittedDate":"11/30/2026","amountCents":1,"category":"meals"}`), "data.submittedDate: not a date"},
+		{"date as number", reimb(`{"claimId":"C","memberId":"M-1","submittedDate":20261130,"amountCents":1,"category":"meals"}`), "data.submittedDate: wrong type (want a YYYY-MM-DD string)"},
+		{"fractional cents", reimb(`{"claimId":"C","memberId":"M-1","submittedDate":"2026-11-30","amountCents":1.5,"category":"meals"}`), "data.amountCents: wrong type (want a whole number)"},
+		{"negative cents", reimb(`{"claimId":"C","memberId":"M-1","submittedDate":"2026-11-30","amountCents":-5,"category":"meals"}`), "data.amountCents: must not be negative"},
+		{"unknown category", reimb(`{"claimId":"C","memberId":"M-1","submittedDate":"2026-11-30","amountCents":5,"category":"spa"}`), "data.category: must be one of transportation, mileage, meals, lodging, parking, tolls"},
+		{"birth in the future", envelope(MemberBirthdateCorrected, `{"memberId":"M-1","dateOfBirth":"2026-11-23"}`), "data.dateOfBirth: in the future"},
+		{"bad county model", envelope(MemberCountyChanged, `{"memberId":"M-1","county":"Yolo","countyModel":"federal","effectiveDate":"2026-11-01"}`), "data.countyModel: must be one of independent, dependent"},
+		{"missing boolean", envelope(MemberEnrolled, `{"memberId":"M-1","dateOfBirth":"2010-01-01","enrollmentDate":"2026-01-01","county":"Yolo","countyModel":"independent","fullScopeMediCal":true}`), "data.ccsEligible: required"},
+		{"no providers", envelope(WCMTransitioned, `{"memberId":"M-1","transitionDate":"2019-07-01","providers":[]}`), "data.providers: must not be empty"},
+		{"provider without id", envelope(WCMTransitioned, `{"memberId":"M-1","transitionDate":"2019-07-01","providers":[{"contracted":false}]}`), "data.providers[0].providerId: required"},
+		{"bad outcome", envelope(CCSEligibilityDetermined, `{"referralId":"R-1","outcome":"maybe","determinationDate":"2026-11-01"}`), "data.outcome: must be one of eligible, ineligible"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := Decode([]byte(c.raw), today)
+			if err == nil || !strings.HasPrefix(err.Error(), c.reason) {
+				t.Fatalf("error %v, want %q", err, c.reason)
+			}
+			for _, phi := range []string{"M-1", "C-1", "2026-02-31", "2026-11-23", "Yolo", "11/30/2026"} {
+				if strings.Contains(err.Error(), phi) {
+					t.Errorf("reason %q repeats the value %q", err, phi)
+				}
+			}
+		})
+	}
+}
+
+func TestDateOfBirthTodayIsNotInTheFuture(t *testing.T) {
+	raw := envelope(MemberBirthdateCorrected, `{"memberId":"M-1","dateOfBirth":"2026-11-22"}`)
+	if _, _, err := Decode([]byte(raw), today); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEveryTypeHasDataAndAnInboundSubject(t *testing.T) {
+	for typ := range dataTypes {
+		if Subject(typ) != "enrollment."+typ || !Known(typ) {
+			t.Errorf("%s: subject %s", typ, Subject(typ))
+		}
+	}
+	if Known("reimbursement.overdue") {
+		t.Error("an outbound type is known as inbound")
+	}
+}

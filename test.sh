@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Every check and test careclock has. Needs only Go; the linters come from the Go module proxy.
+set -euo pipefail
+cd "$(dirname "$0")"
+export GOTOOLCHAIN=local
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "gofmt"
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+step "workflowcheck (determinism of workflow code)"
+go run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0 ./...
+
+step "production binaries do not link the Temporal server"
+if go list -deps ./worker ./starter | grep '^go.temporal.io/server'; then
+  echo "worker or starter imports the Temporal server (only devstack may)"; exit 1
+fi
+
+step "go test"
+go test -count=1 ./...
+
+step "go test -race (packages without the embedded servers)"
+go test -count=1 -race ./rules/... ./events/... ./privacy/... ./workflows/... ./listener/... ./starter/...
