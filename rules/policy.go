@@ -165,6 +165,9 @@ func (p Policy) Location() (*time.Location, error) {
 	return loc, nil
 }
 
+// Zone is the policy's location; the policy must be valid.
+func (p Policy) Zone() *time.Location { return p.location() }
+
 func (p Policy) location() *time.Location {
 	loc, err := p.Location()
 	if err != nil {

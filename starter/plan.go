@@ -17,8 +17,9 @@ import (
 
 type planOutput struct {
 	Journeys []plannedJourney `json:"journeys"`
-	// Signals lists the open journeys an event that starts nothing would be delivered to.
+	// Signals and Queries say which open journeys an event that starts nothing would reach.
 	Signals []string `json:"signals,omitempty"`
+	Queries []string `json:"queries,omitempty"`
 }
 
 type plannedJourney struct {
@@ -77,10 +78,16 @@ func runPlan(args []string, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", ev.Type, err)
 	}
-	out := planOutput{Journeys: []plannedJourney{}, Signals: route.Signals}
+	out := planOutput{Journeys: []plannedJourney{}, Signals: route.Signals, Queries: route.Queries}
 	for _, s := range route.Starts {
+		// What a journey publishes at once comes first, at now; then its dated events.
+		planned := []rules.Planned{}
+		for _, n := range s.Opening {
+			planned = append(planned, rules.Planned{Type: n.Type, Date: n.On, At: now.In(policy.Zone())})
+		}
 		out.Journeys = append(out.Journeys, plannedJourney{
-			Journey: s.Journey, WorkflowID: s.WorkflowID, Deadline: s.Deadline, Events: policy.Preview(s.Dues, now),
+			Journey: s.Journey, WorkflowID: s.WorkflowID, Deadline: s.Deadline,
+			Events: append(planned, policy.Preview(s.Dues, now)...),
 		})
 	}
 	enc := json.NewEncoder(stdout)

@@ -4,7 +4,6 @@
 package workflows
 
 import (
-	"errors"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -24,12 +23,22 @@ const (
 	SignalEvent = "event"
 	// QueryState returns the journey's State.
 	QueryState = "state"
+	// EventPolicyChanged is the type of the event `starter replan` signals: its data is the
+	// new policy, which replaces the one the journey started with.
+	EventPolicyChanged = "careclock.policy_changed"
 )
 
 // Journey names; each is also the workflow type name and the first part of its workflow ids.
 const (
+	JourneyCCSReferral   = "ccs-referral"
+	JourneyCoC           = "coc"
+	JourneyAgeOut        = "ageout"
+	JourneyPostpartum    = "postpartum"
 	JourneyReimbursement = "reimbursement"
 )
+
+// Journeys lists every journey name.
+var Journeys = []string{JourneyCCSReferral, JourneyCoC, JourneyAgeOut, JourneyPostpartum, JourneyReimbursement}
 
 // Search attributes every journey keeps current. They hold no PHI: the member key is a keyed
 // hash, the rest are journey facts that identify nobody.
@@ -38,11 +47,12 @@ var (
 	AttrStatus    = temporal.NewSearchAttributeKeyKeyword("CareclockStatus")
 	AttrNextAt    = temporal.NewSearchAttributeKeyTime("CareclockNextAt")
 	AttrDeadline  = temporal.NewSearchAttributeKeyTime("CareclockDeadline")
-	AttrMemberKey = temporal.NewSearchAttributeKeyKeyword("CareclockMemberKey")
+	AttrMemberKey   = temporal.NewSearchAttributeKeyKeyword("CareclockMemberKey")
+	AttrProviderKey = temporal.NewSearchAttributeKeyKeyword("CareclockProviderKey")
 )
 
 // SearchAttributes lists the custom search attributes to register in a namespace.
-var SearchAttributes = []temporal.SearchAttributeKey{AttrJourney, AttrStatus, AttrNextAt, AttrDeadline, AttrMemberKey}
+var SearchAttributes = []temporal.SearchAttributeKey{AttrJourney, AttrStatus, AttrNextAt, AttrDeadline, AttrMemberKey, AttrProviderKey}
 
 // Journey statuses, as kept in AttrStatus.
 const (
@@ -62,12 +72,17 @@ func WorkflowID(k privacy.Keyer, journey string, key ...string) string {
 // MemberKey is the keyed hash that finds a member's journeys.
 func MemberKey(k privacy.Keyer, memberID string) string { return k.Hash("member", memberID) }
 
+// ProviderKey is the keyed hash that finds the journeys about a provider.
+func ProviderKey(k privacy.Keyer, providerID string) string { return k.Hash("provider", providerID) }
+
 // facts is what each journey implements: plain methods, no Temporal calls, so the plan command
 // and the tests run the very code the workflows run.
 type facts interface {
 	// plan lists the dated events still ahead under the current facts.
 	plan(p rules.Policy) []rules.Due
-	// apply changes the facts for an inbound event and returns what to publish at once.
+	// begin returns what to publish at once when the journey starts.
+	begin(p rules.Policy) []Notice
+	// apply changes the facts for an inbound event and returns what to do at once.
 	apply(ev events.Event, p rules.Policy) ([]Notice, error)
 	// deadline is the date the journey is about, for its events and search attributes.
 	deadline(p rules.Policy) rules.Date
@@ -76,11 +91,13 @@ type facts interface {
 	memberID() string
 }
 
-// Notice is an event a journey publishes at once in answer to an inbound event.
+// Notice is what a journey does at once, at its start or in answer to an inbound event:
+// publish an event, or, when Start is set, start another journey (if it is not already there).
 type Notice struct {
 	Type   string
 	On     rules.Date
 	Fields map[string]any
+	Start  *Start
 }
 
 // State is a journey's whole state: its facts, the policy it started with, and what it has done.
@@ -88,8 +105,12 @@ type Notice struct {
 type State[F any] struct {
 	Facts  F            `json:"facts"`
 	Policy rules.Policy `json:"policy"`
-	// MemberKey is the keyed hash of the member id (AttrMemberKey).
-	MemberKey string `json:"memberKey"`
+	// MemberKey is the keyed hash of the member id (AttrMemberKey); ProviderKey that of the
+	// provider id, for journeys about one provider (AttrProviderKey).
+	MemberKey   string `json:"memberKey"`
+	ProviderKey string `json:"providerKey,omitempty"`
+	// Started is set once the journey's opening notices are published.
+	Started bool `json:"started"`
 	// Applied is the ids of the inbound events the journey has seen, the start event first; a
 	// second delivery of one of them is ignored.
 	Applied   []string `json:"applied"`
@@ -119,9 +140,12 @@ type Start struct {
 	WorkflowID string
 	// Input is the workflow's argument (a State); the workflow type is the journey name.
 	Input any
-	// MemberKey is the keyed hash stored as AttrMemberKey at start.
-	MemberKey string
-	// Deadline and Dues are the journey's plan at start, for `starter plan`.
+	// MemberKey and ProviderKey are stored as search attributes at start.
+	MemberKey   string
+	ProviderKey string
+	// Opening, Deadline and Dues are the journey's plan at start, for `starter plan`: what it
+	// publishes at once, the date it is about, and its dated events.
+	Opening  []Notice
 	Deadline rules.Date
 	Dues     []rules.Due
 }
@@ -130,43 +154,39 @@ func newStart[F any, PF interface {
 	*F
 	facts
 }](journey, id string, f F, p rules.Policy, memberKey, eventID string) Start {
-	pf := PF(&f)
+	preview := f // begin may change the facts; the journey runs it again from the input
+	pf := PF(&preview)
 	return Start{
 		Journey:    journey,
 		WorkflowID: id,
 		Input:      NewState(f, p, memberKey, eventID),
 		MemberKey:  memberKey,
+		Opening:    pf.begin(p),
 		Deadline:   pf.deadline(p),
 		Dues:       pf.plan(p),
 	}
 }
 
-// Route is what the listener does with one inbound event.
-type Route struct {
-	// Starts are journeys to start; starting one that already exists is a duplicate.
-	Starts []Start
-	// Signals are the workflow ids of open journeys the event concerns.
-	Signals []string
+// withProvider sets the provider key of a start and of its initial state.
+func withProvider[F any](s Start, providerKey string) Start {
+	st := s.Input.(State[F])
+	st.ProviderKey = providerKey
+	s.Input, s.ProviderKey = st, providerKey
+	return s
 }
 
-// RouteEvent maps a validated inbound event (with its typed payload from events.Decode) to the
-// journeys it starts or signals.
-func RouteEvent(ev events.Event, payload any, k privacy.Keyer, p rules.Policy) (Route, error) {
-	switch d := payload.(type) {
-	case *events.ReimbursementSubmittedData:
-		return Route{Starts: []Start{startReimbursement(ev, *d, k, p)}}, nil
-	case *events.ReimbursementResubmittedData:
-		return Route{Signals: []string{WorkflowID(k, JourneyReimbursement, d.ClaimID)}}, nil
-	case *events.ReimbursementDecidedData:
-		return Route{Signals: []string{WorkflowID(k, JourneyReimbursement, d.ClaimID)}}, nil
-	case *events.ReimbursementPaidData:
-		return Route{Signals: []string{WorkflowID(k, JourneyReimbursement, d.ClaimID)}}, nil
+// searchAttributes are the attributes a journey starts with.
+func (s Start) searchAttributes() temporal.SearchAttributes {
+	updates := []temporal.SearchAttributeUpdate{
+		AttrJourney.ValueSet(s.Journey),
+		AttrStatus.ValueSet(StatusWaiting),
+		AttrMemberKey.ValueSet(s.MemberKey),
 	}
-	return Route{}, ErrNoJourney
+	if s.ProviderKey != "" {
+		updates = append(updates, AttrProviderKey.ValueSet(s.ProviderKey))
+	}
+	return temporal.NewSearchAttributes(updates...)
 }
-
-// ErrNoJourney is returned for a valid event that no journey handles.
-var ErrNoJourney = errors.New("no journey handles this event type")
 
 // StartOptions are the options a journey is started with. A second start of the same journey,
 // running or ended, is refused by Temporal (WorkflowExecutionAlreadyStarted): that is how the
@@ -178,10 +198,6 @@ func StartOptions(s Start, taskQueue string) client.StartWorkflowOptions {
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			AttrJourney.ValueSet(s.Journey),
-			AttrStatus.ValueSet(StatusWaiting),
-			AttrMemberKey.ValueSet(s.MemberKey),
-		),
+		TypedSearchAttributes:                    s.searchAttributes(),
 	}
 }

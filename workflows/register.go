@@ -15,6 +15,10 @@ type Registry interface {
 
 // Register registers every journey under its journey name.
 func Register(r Registry) {
+	r.RegisterWorkflowWithOptions(CCSReferral, workflow.RegisterOptions{Name: JourneyCCSReferral})
+	r.RegisterWorkflowWithOptions(CoC, workflow.RegisterOptions{Name: JourneyCoC})
+	r.RegisterWorkflowWithOptions(AgeOut, workflow.RegisterOptions{Name: JourneyAgeOut})
+	r.RegisterWorkflowWithOptions(Postpartum, workflow.RegisterOptions{Name: JourneyPostpartum})
 	r.RegisterWorkflowWithOptions(Reimbursement, workflow.RegisterOptions{Name: JourneyReimbursement})
 }
 

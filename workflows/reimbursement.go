@@ -73,6 +73,9 @@ func (r *ReimbursementFacts) plan(p rules.Policy) []rules.Due {
 	return plan
 }
 
+// Nothing is published at the start.
+func (r *ReimbursementFacts) begin(rules.Policy) []Notice { return nil }
+
 func (r *ReimbursementFacts) apply(ev events.Event, p rules.Policy) ([]Notice, error) {
 	due := r.deadline(p)
 	switch ev.Type {

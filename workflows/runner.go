@@ -1,10 +1,12 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -60,6 +62,12 @@ func (r *runner[F, PF]) run(ctx workflow.Context) error {
 	ctx = workflow.WithActivityOptions(ctx, publishOptions)
 	log := workflow.GetLogger(ctx)
 	runStart := workflow.Now(ctx)
+	if !r.s.Started {
+		if err := r.act(ctx, r.facts().begin(r.s.Policy), 0); err != nil {
+			return err
+		}
+		r.s.Started = true
+	}
 	for r.s.Status == StatusWaiting || r.s.Status == StatusOverdue {
 		now := workflow.Now(ctx)
 		step := r.s.Policy.Step(r.facts().plan(r.s.Policy), r.done, now)
@@ -121,7 +129,7 @@ func (r *runner[F, PF]) wait(ctx workflow.Context, next *rules.Occurrence, runDe
 	return r.apply(ctx, ev)
 }
 
-// apply hands an inbound event to the journey once, and publishes what it answers.
+// apply hands an inbound event to the journey once, and does what it answers.
 func (r *runner[F, PF]) apply(ctx workflow.Context, ev events.Event) error {
 	log := workflow.GetLogger(ctx)
 	if slices.Contains(r.s.Applied, ev.ID) {
@@ -133,18 +141,32 @@ func (r *runner[F, PF]) apply(ctx workflow.Context, ev events.Event) error {
 		log.Warn("inbound event for an ended journey; ignored", "type", ev.Type)
 		return nil
 	}
+	if ev.Type == EventPolicyChanged {
+		return r.changePolicy(ctx, ev)
+	}
 	notices, err := r.facts().apply(ev, r.s.Policy)
 	if err != nil {
 		// The listener validated the event, so this is an event the journey does not take.
 		log.Warn("inbound event not applied", "type", ev.Type, "reason", err.Error())
 		return nil
 	}
+	return r.act(ctx, notices, len(r.s.Applied))
+}
+
+// act publishes a journey's notices and starts the journeys they name, in order. seq tells apart
+// the notices of different inbound events (0 for the journey's opening notices).
+func (r *runner[F, PF]) act(ctx workflow.Context, notices []Notice, seq int) error {
 	deadline := r.facts().deadline(r.s.Policy)
 	for i, n := range notices {
+		if n.Start != nil {
+			if err := r.startJourney(ctx, *n.Start); err != nil {
+				return err
+			}
+			continue
+		}
 		o := events.Occurrence{
 			Type: n.Type, On: n.On, Deadline: deadline, At: workflow.Now(ctx), Fields: n.Fields,
-			// Notices answer one inbound event; their key names it by position in Applied.
-			Key: fmt.Sprintf("%s@%s#%d.%d", n.Type, n.On, len(r.s.Applied), i),
+			Key: fmt.Sprintf("%s@%s#%d.%d", n.Type, n.On, seq, i),
 		}
 		if err := r.publish(ctx, o); err != nil {
 			return err
@@ -153,6 +175,40 @@ func (r *runner[F, PF]) apply(ctx workflow.Context, ev events.Event) error {
 	if status := r.facts().ended(); status != "" {
 		r.s.Status = status
 	}
+	return nil
+}
+
+// startJourney starts another journey as an abandoned child: it lives on after this one ends.
+// One that already exists (running or ended) is left as it is.
+func (r *runner[F, PF]) startJourney(ctx workflow.Context, s Start) error {
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            s.WorkflowID,
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: s.searchAttributes(),
+		StaticSummary:         "started by " + r.journey,
+	})
+	err := workflow.ExecuteChildWorkflow(cctx, s.Journey, s.Input).GetChildWorkflowExecution().Get(ctx, nil)
+	var already *temporal.ChildWorkflowExecutionAlreadyStartedError
+	if errors.As(err, &already) {
+		workflow.GetLogger(ctx).Info("journey already exists", "journey", s.Journey, "workflow", s.WorkflowID)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("start %s: %w", s.WorkflowID, err)
+	}
+	return nil
+}
+
+// changePolicy replaces the journey's policy (from `starter replan`); the next step re-plans.
+func (r *runner[F, PF]) changePolicy(ctx workflow.Context, ev events.Event) error {
+	p, err := rules.ParsePolicy(ev.Data)
+	if err != nil {
+		workflow.GetLogger(ctx).Error("policy change refused", "reason", err.Error())
+		return nil
+	}
+	r.s.Policy = p
+	workflow.GetLogger(ctx).Info("policy changed; re-planning")
 	return nil
 }
 
@@ -218,6 +274,9 @@ func (r *runner[F, PF]) updateStatus(ctx workflow.Context, next *rules.Occurrenc
 		AttrStatus.ValueSet(r.s.Status),
 		AttrMemberKey.ValueSet(r.s.MemberKey),
 		AttrDeadline.ValueSet(r.s.Policy.At(deadline)),
+	}
+	if r.s.ProviderKey != "" {
+		updates = append(updates, AttrProviderKey.ValueSet(r.s.ProviderKey))
 	}
 	if next != nil && !r.ended() {
 		updates = append(updates, AttrNextAt.ValueSet(next.At))
