@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,7 +12,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/careclock/careclock/activities"
 	"github.com/careclock/careclock/events"
@@ -28,33 +31,66 @@ var testKeyer = func() privacy.Keyer {
 }()
 
 // journeyTest runs one journey under the time-skipping test environment and records every
-// journey event it publishes, with the instant it was published.
+// journey event it publishes, with the instant it was published, and every journey it starts.
+// A journey that continues as new is run on, from its new input, in a fresh environment.
 type journeyTest struct {
 	t         *testing.T
-	env       *testsuite.TestWorkflowEnvironment
 	start     time.Time
+	signals   []*pendingSignal
 	published []string
 	events    []events.JourneyEvent
+	children  []string // "journey workflowId" of each journey started as a child
+	runs      int      // workflow runs, 1 + continue-as-new count
+	policy    rules.Policy
+}
+
+type pendingSignal struct {
+	at    time.Time
+	ev    events.Event
+	fired bool
 }
 
 // newJourneyTest starts the test clock at now (RFC 3339, any offset).
 func newJourneyTest(t *testing.T, now string) *journeyTest {
-	t.Helper()
+	return &journeyTest{t: t, start: mustTime(now), policy: rules.DefaultPolicy()}
+}
+
+func (jt *journeyTest) newEnv(journey string, start time.Time) *testsuite.TestWorkflowEnvironment {
 	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(quietLogger{})
 	env := suite.NewTestWorkflowEnvironment()
-	start := mustTime(now)
 	env.SetStartTime(start)
 	Register(env)
 	a := &activities.Activities{}
 	env.RegisterActivity(a)
-	jt := &journeyTest{t: t, env: env, start: start}
 	env.OnActivity(a.Publish, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, ev events.JourneyEvent) error {
 			jt.events = append(jt.events, ev)
 			jt.published = append(jt.published, describe(env.Now(), ev))
 			return nil
 		})
-	return jt
+	if journey != JourneyAgeOut {
+		// Age-out journeys started by another journey are recorded, not run.
+		env.OnWorkflow(JourneyAgeOut, mock.Anything, mock.Anything).Return(
+			func(ctx workflow.Context, _ State[AgeOutFacts]) error {
+				jt.children = append(jt.children, JourneyAgeOut+" "+workflow.GetInfo(ctx).WorkflowExecution.ID)
+				return nil
+			})
+	}
+	for _, s := range jt.signals {
+		if s.fired {
+			continue
+		}
+		delay := s.at.Sub(start)
+		if delay < 0 {
+			jt.t.Fatalf("signal at %s is before the run that starts at %s", s.at, start)
+		}
+		env.RegisterDelayedCallback(func() {
+			s.fired = true
+			env.SignalWorkflow(SignalEvent, s.ev)
+		}, delay)
+	}
+	return env
 }
 
 // signalAt delivers an inbound event at the instant when (RFC 3339).
@@ -65,15 +101,11 @@ func (jt *journeyTest) signalAt(when, eventType, id string, data any) {
 		jt.t.Fatal(err)
 	}
 	ev := events.Event{SpecVersion: "1.0", ID: id, Source: "test", Type: eventType, Data: raw}
-	delay := mustTime(when).Sub(jt.start)
-	if delay < 0 {
-		jt.t.Fatalf("signal at %s is before the start", when)
-	}
-	jt.env.RegisterDelayedCallback(func() { jt.env.SignalWorkflow(SignalEvent, ev) }, delay)
+	jt.signals = append(jt.signals, &pendingSignal{at: mustTime(when), ev: ev})
 }
 
-// run starts the journey of the given start event and runs it to its end.
-func (jt *journeyTest) run(eventType string, data any) {
+// route decodes a start event as the listener does and returns the journeys it starts.
+func (jt *journeyTest) route(eventType string, data any) []Start {
 	jt.t.Helper()
 	raw, err := json.Marshal(data)
 	if err != nil {
@@ -81,22 +113,54 @@ func (jt *journeyTest) run(eventType string, data any) {
 	}
 	ev, payload, err := events.Decode(mustJSON(map[string]any{
 		"specversion": "1.0", "id": "start-1", "source": "test", "type": eventType, "data": json.RawMessage(raw),
-	}), rules.DateOf(jt.start))
+	}), jt.policy.Today(jt.start))
 	if err != nil {
 		jt.t.Fatalf("start event: %v", err)
 	}
-	route, err := RouteEvent(ev, payload, testKeyer, rules.DefaultPolicy())
-	if err != nil || len(route.Starts) != 1 {
-		jt.t.Fatalf("route: %+v, %v", route, err)
+	route, err := RouteEvent(ev, payload, testKeyer, jt.policy)
+	if err != nil {
+		jt.t.Fatalf("route: %v", err)
 	}
-	s := route.Starts[0]
-	jt.env.SetStartWorkflowOptions(StartOptions(s, TaskQueue))
-	jt.env.ExecuteWorkflow(s.Journey, s.Input)
-	if !jt.env.IsWorkflowCompleted() {
-		jt.t.Fatal("journey did not complete")
+	return route.Starts
+}
+
+// run starts the one journey of the given start event and runs it to its end.
+func (jt *journeyTest) run(eventType string, data any) {
+	jt.t.Helper()
+	starts := jt.route(eventType, data)
+	if len(starts) != 1 {
+		jt.t.Fatalf("%d journeys started, want 1", len(starts))
 	}
-	if err := jt.env.GetWorkflowError(); err != nil {
-		jt.t.Fatalf("journey failed: %v", err)
+	jt.runStart(starts[0])
+}
+
+// runStart runs a journey to its end, across continue-as-new.
+func (jt *journeyTest) runStart(s Start) {
+	jt.t.Helper()
+	var input any = s.Input
+	start := jt.start
+	for {
+		jt.runs++
+		env := jt.newEnv(s.Journey, start)
+		env.SetStartWorkflowOptions(StartOptions(s, TaskQueue))
+		env.ExecuteWorkflow(s.Journey, input)
+		if !env.IsWorkflowCompleted() {
+			jt.t.Fatal("journey did not complete")
+		}
+		err := env.GetWorkflowError()
+		var can *workflow.ContinueAsNewError
+		if errors.As(err, &can) {
+			var next json.RawMessage
+			if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+				jt.t.Fatal(err)
+			}
+			input, start = next, env.Now()
+			continue
+		}
+		if err != nil {
+			jt.t.Fatalf("journey failed: %v", err)
+		}
+		return
 	}
 }
 
@@ -145,3 +209,11 @@ func mustJSON(v any) []byte {
 	}
 	return b
 }
+
+// quietLogger drops the SDK's logs in workflow tests; a failing test prints what was published.
+type quietLogger struct{}
+
+func (quietLogger) Debug(string, ...any) {}
+func (quietLogger) Info(string, ...any)  {}
+func (quietLogger) Warn(string, ...any)  {}
+func (quietLogger) Error(string, ...any) {}
