@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/careclock/careclock/events"
@@ -32,6 +33,9 @@ const (
 	OutcomeDuplicate    = "duplicate"
 	OutcomeDeadLettered = "dead_lettered"
 	OutcomeRetried      = "retried"
+	// OutcomeNoEffect is a valid event that concerns no journey (a member enrolled who is not
+	// CCS-eligible, a disenrollment with nothing open).
+	OutcomeNoEffect = "no_effect"
 	// OutcomeIgnored is a dead letter: it shares the stream, the listener passes it by.
 	OutcomeIgnored = "ignored"
 )
@@ -146,6 +150,8 @@ func (l *Listener) prepare(msg jetstream.Msg) job {
 		j.shardKey = j.route.Starts[0].WorkflowID
 	case len(j.route.Signals) > 0:
 		j.shardKey = j.route.Signals[0]
+	case len(j.route.Queries) > 0:
+		j.shardKey = j.route.Queries[0]
 	}
 	return j
 }
@@ -194,7 +200,10 @@ func (l *Listener) apply(ctx context.Context, j job, meta *jetstream.MsgMetadata
 	if j.invalid != "" {
 		return OutcomeDeadLettered, j.invalid, l.deadLetter(ctx, j.msg, meta, j.invalid)
 	}
-	outcome = OutcomeDuplicate
+	outcome = OutcomeNoEffect
+	if len(j.route.Starts) > 0 {
+		outcome = OutcomeDuplicate
+	}
 	for _, s := range j.route.Starts {
 		_, err := l.Temporal.ExecuteWorkflow(ctx, workflows.StartOptions(s, l.TaskQueue), s.Journey, s.Input)
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
@@ -220,7 +229,44 @@ func (l *Listener) apply(ctx context.Context, j job, meta *jetstream.MsgMetadata
 		}
 		outcome = OutcomeSignalled
 	}
+	for _, q := range j.route.Queries {
+		ids, err := l.find(ctx, q)
+		if err != nil {
+			return "", "", err
+		}
+		for _, id := range ids {
+			err := l.Temporal.SignalWorkflow(ctx, id, "", workflows.SignalEvent, j.ev)
+			var notFound *serviceerror.NotFound
+			if errors.As(err, &notFound) {
+				continue // it ended between the query and the signal
+			}
+			if err != nil {
+				return "", "", fmt.Errorf("signal %s: %w", id, err)
+			}
+			outcome = OutcomeSignalled
+		}
+	}
 	return outcome, "", nil
+}
+
+// find lists the workflow ids a visibility query matches, page by page.
+func (l *Listener) find(ctx context.Context, query string) ([]string, error) {
+	var ids []string
+	var token []byte
+	for {
+		resp, err := l.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Query: query, NextPageToken: token, PageSize: 1000,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("find journeys: %w", err)
+		}
+		for _, e := range resp.GetExecutions() {
+			ids = append(ids, e.GetExecution().GetWorkflowId())
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			return ids, nil
+		}
+	}
 }
 
 // deadLetter republishes the original bytes to enrollment.deadletter with the reason. Its

@@ -43,10 +43,10 @@ var Journeys = []string{JourneyCCSReferral, JourneyCoC, JourneyAgeOut, JourneyPo
 // Search attributes every journey keeps current. They hold no PHI: the member key is a keyed
 // hash, the rest are journey facts that identify nobody.
 var (
-	AttrJourney   = temporal.NewSearchAttributeKeyKeyword("CareclockJourney")
-	AttrStatus    = temporal.NewSearchAttributeKeyKeyword("CareclockStatus")
-	AttrNextAt    = temporal.NewSearchAttributeKeyTime("CareclockNextAt")
-	AttrDeadline  = temporal.NewSearchAttributeKeyTime("CareclockDeadline")
+	AttrJourney     = temporal.NewSearchAttributeKeyKeyword("CareclockJourney")
+	AttrStatus      = temporal.NewSearchAttributeKeyKeyword("CareclockStatus")
+	AttrNextAt      = temporal.NewSearchAttributeKeyTime("CareclockNextAt")
+	AttrDeadline    = temporal.NewSearchAttributeKeyTime("CareclockDeadline")
 	AttrMemberKey   = temporal.NewSearchAttributeKeyKeyword("CareclockMemberKey")
 	AttrProviderKey = temporal.NewSearchAttributeKeyKeyword("CareclockProviderKey")
 )

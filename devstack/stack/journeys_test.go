@@ -1,0 +1,164 @@
+package stack_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/careclock/careclock/devstack/stack"
+	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/rules"
+)
+
+func send(t *testing.T, s *stack.Stack, id, eventType string, data map[string]any) {
+	t.Helper()
+	publish(t, s.JS, events.Subject(eventType), id, inbound(id, eventType, data))
+}
+
+// running waits until the visibility query finds n running journeys, and returns their ids.
+func running(t *testing.T, s *stack.Stack, query string, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		resp, err := s.Client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: s.Temporal.Namespace(), Query: query + " AND ExecutionStatus = 'Running'",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, e := range resp.GetExecutions() {
+			ids = append(ids, e.GetExecution().GetWorkflowId())
+		}
+		if len(ids) == n {
+			return ids
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%q: %d running, want %d", query, len(ids), n)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func journeyData(t *testing.T, body []byte) map[string]any {
+	t.Helper()
+	var ev events.JourneyEvent
+	if err := json.Unmarshal(body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	ev.Data["type"] = ev.Type
+	return ev.Data
+}
+
+func TestEligibleDeterminationsStartExactlyOneAgeOut(t *testing.T) {
+	s := startStack(t)
+	today := rules.DefaultPolicy().Today(time.Now())
+	for _, r := range []string{"R-A", "R-B"} {
+		send(t, s, "sub-"+r, events.CCSReferralSubmitted, map[string]any{
+			"referralId": r, "memberId": "M-IT-9", "dateOfBirth": today.AddYears(-10).String(),
+			"conditionCode": "D66", "referralDate": today.String(), "county": "Yolo",
+			"countyModel": "independent", "fullScopeMediCal": true,
+		})
+	}
+	collect(t, s.JS, events.JourneyStream, "journeys.ccs-referral.opened", 2, time.Minute)
+	for _, r := range []string{"R-A", "R-B"} {
+		send(t, s, "det-"+r, events.CCSEligibilityDetermined, map[string]any{
+			"referralId": r, "outcome": "eligible", "determinationDate": today.String(),
+		})
+	}
+	closed := collect(t, s.JS, events.JourneyStream, "journeys.ccs-referral.closed", 2, time.Minute)
+	if len(closed) != 2 {
+		t.Fatalf("%d referrals closed, want 2", len(closed))
+	}
+	ccn := collect(t, s.JS, events.JourneyStream, "journeys.ccs-referral.network.>", 2, time.Minute)
+	if len(ccn) != 2 || journeyData(t, ccn[0].Data())["network"] != "CCN" {
+		t.Fatalf("CCN assignments: %d", len(ccn))
+	}
+	running(t, s, "CareclockJourney = 'ageout'", 1)
+	// Settled: both determinations applied, still one age-out journey.
+	waitAcked(t, s.JS, 4)
+	running(t, s, "CareclockJourney = 'ageout'", 1)
+}
+
+func TestProviderContractedEndsOnlyThatProvidersCoC(t *testing.T) {
+	s := startStack(t)
+	today := rules.DefaultPolicy().Today(time.Now())
+	prov := func(ids ...string) []map[string]any {
+		var out []map[string]any
+		for _, id := range ids {
+			out = append(out, map[string]any{"providerId": id, "contracted": false})
+		}
+		return out
+	}
+	send(t, s, "wcm-A", events.WCMTransitioned, map[string]any{"memberId": "M-A", "transitionDate": today.AddDays(-30).String(), "providers": prov("P-1", "P-2")})
+	send(t, s, "wcm-B", events.WCMTransitioned, map[string]any{"memberId": "M-B", "transitionDate": today.AddDays(-30).String(), "providers": prov("P-1")})
+	running(t, s, "CareclockJourney = 'coc'", 3)
+
+	send(t, s, "contract-P-1", events.ProviderContracted, map[string]any{"providerId": "P-1", "effectiveDate": today.String()})
+	ended := collect(t, s.JS, events.JourneyStream, "journeys.coc.>", 2, time.Minute)
+	var got []string
+	for _, m := range ended {
+		d := journeyData(t, m.Data())
+		got = append(got, fmt.Sprintf("%s %s %s %s", d["type"], d["memberId"], d["providerId"], d["reason"]))
+	}
+	sort.Strings(got)
+	want := "coc.ended M-A P-1 provider_contracted|coc.ended M-B P-1 provider_contracted"
+	if strings.Join(got, "|") != want {
+		t.Fatalf("coc events:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.ReplaceAll(want, "|", "\n"))
+	}
+	left := running(t, s, "CareclockJourney = 'coc'", 1)
+	var st struct {
+		Facts struct{ MemberID, ProviderID string } `json:"facts"`
+	}
+	v, err := s.Client.QueryWorkflow(context.Background(), left[0], "", "state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Get(&st); err != nil || st.Facts.MemberID != "M-A" || st.Facts.ProviderID != "P-2" {
+		t.Fatalf("the journey left open is %+v, %v; want M-A with P-2", st.Facts, err)
+	}
+}
+
+func TestDisenrollmentCancelsEveryJourneyButTheReimbursement(t *testing.T) {
+	s := startStack(t)
+	today := rules.DefaultPolicy().Today(time.Now())
+	m := "M-IT-7"
+	send(t, s, "enr", events.MemberEnrolled, map[string]any{"memberId": m, "dateOfBirth": today.AddYears(-10).String(),
+		"enrollmentDate": today.String(), "county": "Yolo", "countyModel": "independent", "fullScopeMediCal": true, "ccsEligible": true})
+	send(t, s, "ref", events.CCSReferralSubmitted, map[string]any{"referralId": "R-7", "memberId": m,
+		"dateOfBirth": today.AddYears(-10).String(), "conditionCode": "Q21.0", "referralDate": today.String(),
+		"county": "Yolo", "countyModel": "independent", "fullScopeMediCal": true})
+	send(t, s, "wcm", events.WCMTransitioned, map[string]any{"memberId": m, "transitionDate": today.AddDays(-30).String(),
+		"providers": []map[string]any{{"providerId": "P-7", "contracted": false}}})
+	send(t, s, "preg", events.PregnancyEnded, map[string]any{"memberId": m, "pregnancyEndDate": today.AddDays(-10).String()})
+	send(t, s, "reimb", events.ReimbursementSubmitted, map[string]any{"claimId": "C-7", "memberId": m,
+		"submittedDate": today.String(), "amountCents": 500, "category": "transportation"})
+	running(t, s, "CareclockJourney != ''", 5)
+
+	send(t, s, "dis", events.MemberDisenrolled, map[string]any{"memberId": m, "effectiveDate": today.String()})
+	cancelled := collect(t, s.JS, events.JourneyStream, "journeys.*.cancelled", 4, time.Minute)
+	var got []string
+	for _, msg := range cancelled {
+		got = append(got, journeyData(t, msg.Data())["type"].(string))
+	}
+	sort.Strings(got)
+	if want := "ageout.cancelled ccs.referral.cancelled coc.cancelled postpartum.cancelled"; strings.Join(got, " ") != want {
+		t.Fatalf("cancelled: %v, want %s", got, want)
+	}
+	left := running(t, s, "CareclockJourney != ''", 1)
+	desc, err := s.Client.DescribeWorkflowExecution(context.Background(), left[0], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc.GetWorkflowExecutionInfo().GetType().GetName() != "reimbursement" ||
+		desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		t.Fatalf("left open: %v", desc.GetWorkflowExecutionInfo())
+	}
+}
