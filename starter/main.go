@@ -15,6 +15,7 @@ commands:
   send FILE...                              publish inbound events (CloudEvents JSON) to NATS
   setup                                     create the NATS streams and register the search attributes
   watch [--subject journeys.>]              print what arrives on a subject (journey events, dead letters)
+  replan [--journey NAME] [--policy FILE]   send the current policy to running journeys, which re-plan
 
 Configuration comes from the environment: see README.md, "Configuration".`
 
@@ -29,6 +30,7 @@ func main() {
 		"send":   send,
 		"setup":  setup,
 		"watch":  watch,
+		"replan": replan,
 	}
 	cmd, ok := commands[os.Args[1]]
 	if !ok {

@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -109,4 +112,72 @@ func sample(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestPlanEveryStartEvent checks `starter plan` for each start event in samples/: the journeys,
+// and each event's type, date and marks.
+func TestPlanEveryStartEvent(t *testing.T) {
+	testKey(t)
+	cases := []struct {
+		sample, now string
+		want        []string
+	}{
+		{"ccs-referral-submitted.json", "2026-11-02T10:00:00-08:00", []string{
+			"ccs-referral deadline=2027-01-01",
+			"ccs.referral.opened 2026-11-02",
+			"ccs.referral.application_reminder 2026-11-17",
+			"ccs.referral.followup_due 2027-01-01 every=14",
+		}},
+		{"wcm-transitioned.json", "2019-07-01T10:00:00-07:00", []string{
+			"coc deadline=2020-06-30",
+			"coc.ending 2020-05-01", "coc.ending 2020-05-31", "coc.ended 2020-07-01",
+		}},
+		{"member-enrolled.json", "2026-11-22T10:00:00-08:00", []string{
+			"ageout deadline=2029-03-01",
+			"ageout.notice 2028-03-01", "ageout.notice 2028-09-01", "ageout.notice 2028-12-01",
+			"ageout.notice 2029-02-01", "ageout.aged_out 2029-03-01",
+		}},
+		{"pregnancy-ended.json", "2026-03-16T10:00:00-07:00", []string{
+			"postpartum deadline=2027-03-31",
+			"postpartum.coverage_ending 2027-01-30", "postpartum.coverage_ending 2027-03-01",
+			"postpartum.coverage_ended 2027-04-01",
+		}},
+		{"reimbursement-overdue.json", "2026-11-22T10:00:00-08:00", []string{
+			"reimbursement deadline=2026-10-02",
+			"reimbursement.due_soon 2026-09-17 skipped", "reimbursement.due_soon 2026-09-27 skipped",
+			"reimbursement.overdue 2026-10-03 every=7 late",
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.sample, func(t *testing.T) {
+			var out bytes.Buffer
+			if err := runPlan([]string{"--now", c.now, "../samples/" + c.sample}, nil, &out); err != nil {
+				t.Fatal(err)
+			}
+			var got planOutput
+			if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
+			var lines []string
+			for _, j := range got.Journeys {
+				lines = append(lines, j.Journey+" deadline="+j.Deadline.String())
+				for _, e := range j.Events {
+					l := e.Type + " " + e.Date.String()
+					if e.RepeatEveryDays > 0 {
+						l += " every=" + strconv.Itoa(e.RepeatEveryDays)
+					}
+					if e.Late {
+						l += " late"
+					}
+					if e.Skipped {
+						l += " skipped"
+					}
+					lines = append(lines, l)
+				}
+			}
+			if !slices.Equal(lines, c.want) {
+				t.Fatalf("got\n  %s\nwant\n  %s", strings.Join(lines, "\n  "), strings.Join(c.want, "\n  "))
+			}
+		})
+	}
 }

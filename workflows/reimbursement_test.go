@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/rules"
 )
 
 // A claim submitted 2026-11-30 is due 2027-01-29 (60 days); reminders 2027-01-14 and
@@ -147,5 +148,23 @@ func TestReimbursementStartedOnTheReminderDay(t *testing.T) {
 	jt.expect(
 		"2027-01-14T15:00 reimbursement.due_soon 2027-01-14 daysBefore=15 dueDate=2027-01-29",
 		"2027-01-15T10:00 reimbursement.closed 2027-01-15 daysLate=0 dueDate=2027-01-29 onTime=true outcome=paid",
+	)
+}
+
+func TestReimbursementReplansOnAPolicyChange(t *testing.T) {
+	jt := newJourneyTest(t, submittedAt)
+	// On 2027-01-02 the operator shortens dueDays to 45 (`starter replan`): due 2027-01-14,
+	// reminders 2026-12-30 (passed: late) and 2027-01-09; overdue from 2027-01-15.
+	p := rules.DefaultPolicy()
+	p.Reimbursement.DueDays = 45
+	jt.signalAt("2027-01-02T08:00:00-08:00", EventPolicyChanged, "policy-45", p)
+	jt.signalAt("2027-01-16T10:00:00-08:00", events.ReimbursementPaid, "e-paid",
+		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-01-16"})
+	jt.run(events.ReimbursementSubmitted, claim)
+	jt.expect(
+		"2027-01-02T08:00 reimbursement.due_soon 2026-12-30 late daysBefore=15 dueDate=2027-01-14",
+		"2027-01-09T09:00 reimbursement.due_soon 2027-01-09 daysBefore=5 dueDate=2027-01-14",
+		"2027-01-15T09:00 reimbursement.overdue 2027-01-15 daysOverdue=1 dueDate=2027-01-14",
+		"2027-01-16T10:00 reimbursement.closed 2027-01-16 daysLate=2 dueDate=2027-01-14 onTime=false outcome=paid",
 	)
 }

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/workflows"
+)
+
+// replan sends a policy to running journeys. A journey keeps the policy it started with until it
+// receives one this way; it then re-plans from its facts (events already published are not sent
+// again). The event id is a hash of the policy, so sending the same policy twice changes nothing.
+func replan(args []string) error {
+	fs := flag.NewFlagSet("replan", flag.ContinueOnError)
+	journey := fs.String("journey", "", "only journeys of this type (default: every journey)")
+	policyFlag := fs.String("policy", "", "policy file (default: CARECLOCK_POLICY_FILE, else the built-in policy)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return errors.New("replan takes flags only")
+	}
+	if *journey != "" && !slices.Contains(workflows.Journeys, *journey) {
+		return fmt.Errorf("--journey: want one of %v", workflows.Journeys)
+	}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	if *policyFlag != "" {
+		cfg.PolicyFile = *policyFlag
+	}
+	policy, err := cfg.Policy()
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(policy)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(data)
+	ev := events.Event{
+		SpecVersion: "1.0", ID: "policy-" + hex.EncodeToString(sum[:16]), Source: "/careclock/starter/replan",
+		Type: workflows.EventPolicyChanged, Time: time.Now().UTC().Format(time.RFC3339), Data: data,
+	}
+	log := cfg.Logger("starter")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	tc, err := config.DialTemporal(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	query := workflows.AttrJourney.GetName() + " != ''"
+	if *journey != "" {
+		query = fmt.Sprintf("%s = '%s'", workflows.AttrJourney.GetName(), *journey)
+	}
+	query += " AND ExecutionStatus = 'Running'"
+	var done, total int
+	var token []byte
+	for {
+		resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token, PageSize: 500})
+		if err != nil {
+			return fmt.Errorf("find journeys: %w", err)
+		}
+		total += len(resp.GetExecutions())
+		for _, e := range resp.GetExecutions() {
+			if err := tc.SignalWorkflow(ctx, e.GetExecution().GetWorkflowId(), "", workflows.SignalEvent, ev); err != nil {
+				return fmt.Errorf("after %d of %d: signal %s: %w", done, total, e.GetExecution().GetWorkflowId(), err)
+			}
+			done++
+			if done%100 == 0 {
+				fmt.Printf("re-planned %d journeys…\n", done)
+			}
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			break
+		}
+	}
+	fmt.Printf("re-planned %d journeys with policy %s\n", done, ev.ID)
+	return nil
+}
