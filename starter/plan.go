@@ -51,14 +51,7 @@ func runPlan(args []string, stdin io.Reader, stdout io.Writer) error {
 		}
 		now = t
 	}
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
-	if *policyFlag != "" {
-		cfg.PolicyFile = *policyFlag
-	}
-	policy, err := cfg.Policy()
+	cfg, policy, err := configWithPolicy(*policyFlag)
 	if err != nil {
 		return err
 	}
@@ -102,4 +95,17 @@ func readFrom(name string, stdin io.Reader) ([]byte, error) {
 		return io.ReadAll(stdin)
 	}
 	return os.ReadFile(name)
+}
+
+// configWithPolicy reads the configuration and the policy, from the --policy file when given.
+func configWithPolicy(policyFile string) (config.Config, rules.Policy, error) {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return config.Config{}, rules.Policy{}, err
+	}
+	if policyFile != "" {
+		cfg.PolicyFile = policyFile
+	}
+	policy, err := cfg.Policy()
+	return cfg, policy, err
 }

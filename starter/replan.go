@@ -34,14 +34,7 @@ func replan(args []string) error {
 	if *journey != "" && !slices.Contains(workflows.Journeys, *journey) {
 		return fmt.Errorf("--journey: want one of %v", workflows.Journeys)
 	}
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
-	if *policyFlag != "" {
-		cfg.PolicyFile = *policyFlag
-	}
-	policy, err := cfg.Policy()
+	cfg, policy, err := configWithPolicy(*policyFlag)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,51 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestFromEnvDefaults(t *testing.T) {
+	for _, v := range []string{"NATS_URL", "CARECLOCK_TASK_QUEUE", "CARECLOCK_DATA_DIR", "CARECLOCK_HMAC_KEY_FILE",
+		"CARECLOCK_CONSUMER", "CARECLOCK_STREAM_REPLICAS", "LOG_LEVEL", "LOG_FORMAT", "CARECLOCK_POLICY_FILE"} {
+		t.Setenv(v, "")
+	}
+	c, err := FromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NATSURL != "nats://127.0.0.1:4222" || c.TaskQueue != "careclock" || c.HMACKeyFile != ".careclock/hmac.key" ||
+		c.Consumer != "careclock-listener" || c.StreamReplicas != 1 || c.LogLevel != "info" {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestFromEnvNamesTheBadVariable(t *testing.T) {
+	cases := map[string]string{
+		"NATS_URL":                  "http://localhost:4222",
+		"CARECLOCK_STREAM_REPLICAS": "seven",
+		"LOG_FORMAT":                "xml",
+		"LOG_LEVEL":                 "loud",
+	}
+	for name, value := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, value)
+			_, err := FromEnv()
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Fatalf("%s=%s: error %v", name, value, err)
+			}
+		})
+	}
+}
+
+func TestKeyerRequiresAConfiguredKeyFile(t *testing.T) {
+	t.Setenv("CARECLOCK_HMAC_KEY_FILE", t.TempDir()+"/missing.key")
+	c, err := FromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A configured key is never created on the fly, not even where creation is allowed.
+	if _, err := c.Keyer(true); err == nil || !strings.Contains(err.Error(), "CARECLOCK_HMAC_KEY_FILE") {
+		t.Fatalf("error %v", err)
+	}
+}
