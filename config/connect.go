@@ -35,6 +35,11 @@ func DialTemporal(ctx context.Context, l zerolog.Logger) (client.Client, error) 
 	if err != nil {
 		return nil, err
 	}
+	return Dial(ctx, opts)
+}
+
+// Dial connects to Temporal with options already loaded.
+func Dial(ctx context.Context, opts client.Options) (client.Client, error) {
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to temporal at %s: %w", hostPort(opts), err)

@@ -26,7 +26,7 @@ func setup(args []string) error {
 	if err != nil {
 		return err
 	}
-	tc, err := config.DialTemporal(ctx, log)
+	tc, err := config.Dial(ctx, opts)
 	if err != nil {
 		return err
 	}

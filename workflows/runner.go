@@ -92,7 +92,9 @@ func (r *runner[F, PF]) run(ctx workflow.Context) error {
 		}
 	}
 	// Events that arrived while the journey ended are recorded as seen, not lost silently.
-	r.drain(ctx)
+	if err := r.drain(ctx); err != nil {
+		workflow.GetLogger(ctx).Error("inbound event after the end not applied", "error", err)
+	}
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return err
 	}
@@ -214,15 +216,15 @@ func (r *runner[F, PF]) changePolicy(ctx workflow.Context, ev events.Event) erro
 	return nil
 }
 
-// drain applies the inbound events still buffered when the journey ends.
-func (r *runner[F, PF]) drain(ctx workflow.Context) {
+// drain applies the inbound events still buffered, stopping at the first that fails.
+func (r *runner[F, PF]) drain(ctx workflow.Context) error {
 	for {
 		var ev events.Event
 		if !r.signals.ReceiveAsync(&ev) {
-			return
+			return nil
 		}
 		if err := r.apply(ctx, ev); err != nil {
-			workflow.GetLogger(ctx).Error("inbound event after the end not applied", "type", ev.Type, "error", err)
+			return fmt.Errorf("%s: %w", ev.Type, err)
 		}
 	}
 }
@@ -301,14 +303,8 @@ func (r *runner[F, PF]) done(key string) bool {
 
 // continueAsNew starts a fresh run with the same state, once every buffered event is applied.
 func (r *runner[F, PF]) continueAsNew(ctx workflow.Context) error {
-	for {
-		var ev events.Event
-		if !r.signals.ReceiveAsync(&ev) {
-			break
-		}
-		if err := r.apply(ctx, ev); err != nil {
-			return err
-		}
+	if err := r.drain(ctx); err != nil {
+		return err
 	}
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return err
