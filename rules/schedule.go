@@ -129,3 +129,24 @@ func (p Policy) Preview(dues []Due, now time.Time) []Planned {
 	slices.SortStableFunc(out, func(a, b Planned) int { return cmp.Compare(a.At.UnixNano(), b.At.UnixNano()) })
 	return out
 }
+
+// Ahead lists, in date order, the next occurrence after now of each of dues: what a journey
+// still has to publish if nothing changes. A repeating event appears once, at its next date.
+func (p Policy) Ahead(dues []Due, now time.Time) []Planned {
+	today := p.Today(now)
+	var out []Planned
+	for _, d := range dues {
+		o := p.occurrence(d, d.Date)
+		if d.EveryDays > 0 && !o.At.After(now) {
+			k := today.DaysSince(d.Date) / d.EveryDays
+			if o = p.occurrence(d, d.Date.AddDays(k*d.EveryDays)); !o.At.After(now) {
+				o = p.occurrence(d, d.Date.AddDays((k+1)*d.EveryDays))
+			}
+		}
+		if o.At.After(now) {
+			out = append(out, Planned{Type: d.Type, Date: o.On, At: o.At, RepeatEveryDays: d.EveryDays})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Planned) int { return cmp.Compare(a.At.UnixNano(), b.At.UnixNano()) })
+	return out
+}

@@ -128,3 +128,29 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+func TestAhead(t *testing.T) {
+	p := DefaultPolicy()
+	render := func(ps []Planned) []string {
+		var out []string
+		for _, x := range ps {
+			out = append(out, x.Type+" "+x.At.Format(time.RFC3339))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		now  string
+		want []string
+	}{
+		{"2027-01-14T08:59:59-08:00", []string{"due_soon 2027-01-14T09:00:00-08:00", "due_soon 2027-01-24T09:00:00-08:00", "overdue 2027-01-30T09:00:00-08:00"}},
+		{"2027-01-14T09:00:00-08:00", []string{"due_soon 2027-01-24T09:00:00-08:00", "overdue 2027-01-30T09:00:00-08:00"}},
+		// Between repeats, and on a repeat's date before and at its hour.
+		{"2027-02-01T10:00:00-08:00", []string{"overdue 2027-02-06T09:00:00-08:00"}},
+		{"2027-02-06T08:00:00-08:00", []string{"overdue 2027-02-06T09:00:00-08:00"}},
+		{"2027-02-06T09:00:00-08:00", []string{"overdue 2027-02-13T09:00:00-08:00"}},
+	} {
+		if got := render(p.Ahead(samplePlan(), at(tc.now))); !equal(got, tc.want) {
+			t.Errorf("at %s: %q, want %q", tc.now, got, tc.want)
+		}
+	}
+}

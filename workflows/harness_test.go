@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -42,6 +44,18 @@ type journeyTest struct {
 	children  []string // "journey workflowId" of each journey started as a child
 	runs      int      // workflow runs, 1 + continue-as-new count
 	policy    rules.Policy
+	// attrs is every search attribute upsert, as "instant status next=… deadline=…".
+	attrs   []string
+	queries []*pendingQuery
+}
+
+// pendingQuery is a state query made at an instant, and its answer.
+type pendingQuery struct {
+	at   time.Time
+	view View[json.RawMessage]
+	// details is the journey's current details, as the UI reads them.
+	details string
+	done    bool
 }
 
 type pendingSignal struct {
@@ -77,6 +91,32 @@ func (jt *journeyTest) newEnv(journey string, start time.Time) *testsuite.TestWo
 				return nil
 			})
 	}
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		jt.attrs = append(jt.attrs, describeAttrs(env.Now(), args.Get(0).(temporal.SearchAttributes)))
+	})
+	for _, q := range jt.queries {
+		if q.done || q.at.Before(start) {
+			continue
+		}
+		env.RegisterDelayedCallback(func() {
+			v, err := env.QueryWorkflow(QueryState)
+			if err == nil {
+				err = v.Get(&q.view)
+			}
+			if err == nil {
+				v, err = env.QueryWorkflow(queryWorkflowMetadata)
+			}
+			var md sdkpb.WorkflowMetadata
+			if err == nil {
+				err = v.Get(&md)
+			}
+			q.details = md.GetCurrentDetails()
+			if err != nil {
+				jt.t.Errorf("state query at %s: %v", q.at, err)
+			}
+			q.done = true
+		}, q.at.Sub(start))
+	}
 	for _, s := range jt.signals {
 		if s.fired {
 			continue
@@ -91,6 +131,37 @@ func (jt *journeyTest) newEnv(journey string, start time.Time) *testsuite.TestWo
 		}, delay)
 	}
 	return env
+}
+
+// queryWorkflowMetadata is the query the UI reads a workflow's current details with (the SDK's
+// internal QueryTypeWorkflowMetadata).
+const queryWorkflowMetadata = "__temporal_workflow_metadata"
+
+// queryAt asks the journey for its state at the instant when (RFC 3339), after what is due at
+// that instant has run.
+func (jt *journeyTest) queryAt(when string) *pendingQuery {
+	q := &pendingQuery{at: mustTime(when)}
+	jt.queries = append(jt.queries, q)
+	return q
+}
+
+// describeAttrs renders a search attribute upsert as "instant journey status next=… deadline=…",
+// with "-" for an attribute the upsert unsets.
+func describeAttrs(now time.Time, sa temporal.SearchAttributes) string {
+	loc, err := rules.DefaultPolicy().Location()
+	if err != nil {
+		panic(err)
+	}
+	instant := func(k temporal.SearchAttributeKeyTime) string {
+		if t, ok := sa.GetTime(k); ok {
+			return t.In(loc).Format("2006-01-02T15:04")
+		}
+		return "-" // unset
+	}
+	journey, _ := sa.GetKeyword(AttrJourney)
+	status, _ := sa.GetKeyword(AttrStatus)
+	return fmt.Sprintf("%s %s %s next=%s deadline=%s", now.In(loc).Format("2006-01-02T15:04"), journey, status,
+		instant(AttrNextAt), instant(AttrDeadline))
 }
 
 // signalAt delivers an inbound event at the instant when (RFC 3339).

@@ -4,6 +4,7 @@
 package workflows
 
 import (
+	"fmt"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -21,7 +22,8 @@ const (
 	TaskQueue = "careclock"
 	// SignalEvent carries an inbound events.Event to an open journey.
 	SignalEvent = "event"
-	// QueryState returns the journey's State.
+	// QueryState returns the journey's View: its facts, what it published and skipped, and what
+	// is next.
 	QueryState = "state"
 	// EventPolicyChanged is the type of the event `starter replan` signals: its data is the
 	// new policy, which replaces the one the journey started with.
@@ -129,6 +131,24 @@ type Record struct {
 	Late bool       `json:"late,omitempty"`
 }
 
+// View is what the state query answers, for operators: the journey's facts and status, what it
+// has published and skipped, and what is ahead.
+type View[F any] struct {
+	Journey  string     `json:"journey"`
+	Status   string     `json:"status"`
+	Deadline rules.Date `json:"deadline"`
+	Facts    F          `json:"facts"`
+	// Next is the event the journey's timer waits for, if any.
+	Next *rules.Planned `json:"next,omitempty"`
+	// Ahead is the rest of the plan not yet published or skipped, in date order; a repeating
+	// event appears at its next date.
+	Ahead     []rules.Planned `json:"ahead"`
+	Published []Record        `json:"published"`
+	Skipped   []Record        `json:"skipped"`
+	// Applied counts the inbound events the journey has applied, its start event included.
+	Applied int `json:"applied"`
+}
+
 // NewState returns the initial state of a journey started by the inbound event id.
 func NewState[F any](f F, p rules.Policy, memberKey, startEventID string) State[F] {
 	return State[F]{Facts: f, Policy: p, MemberKey: memberKey, Applied: []string{startEventID}, Status: StatusWaiting}
@@ -188,6 +208,21 @@ func (s Start) searchAttributes() temporal.SearchAttributes {
 	return temporal.NewSearchAttributes(updates...)
 }
 
+// deadlineNames say what each journey's deadline is, in its summary and current details.
+var deadlineNames = map[string]string{
+	JourneyCCSReferral:   "application expected by",
+	JourneyCoC:           "last day",
+	JourneyAgeOut:        "21st birthday",
+	JourneyPostpartum:    "last covered day",
+	JourneyReimbursement: "due",
+}
+
+// summary is the journey's one-line summary in the UI's workflow list. It is a payload, so it
+// goes through the client's payload codec; it names no member and no claim.
+func (s Start) summary() string {
+	return fmt.Sprintf("%s · %s %s", s.Journey, deadlineNames[s.Journey], s.Deadline)
+}
+
 // StartOptions are the options a journey is started with. A second start of the same journey,
 // running or ended, is refused by Temporal (WorkflowExecutionAlreadyStarted): that is how the
 // listener tells a duplicate from a new journey.
@@ -199,5 +234,6 @@ func StartOptions(s Start, taskQueue string) client.StartWorkflowOptions {
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes:                    s.searchAttributes(),
+		StaticSummary:                            s.summary(),
 	}
 }

@@ -52,7 +52,8 @@ func run[F any, PF interface {
 
 func (r *runner[F, PF]) setup(ctx workflow.Context) error {
 	r.signals = workflow.GetSignalChannel(ctx, SignalEvent)
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (State[F], error) { return r.s, nil }); err != nil {
+	view := func() (View[F], error) { return r.view(workflow.Now(ctx)), nil }
+	if err := workflow.SetQueryHandler(ctx, QueryState, view); err != nil {
 		return fmt.Errorf("register %s query: %w", QueryState, err)
 	}
 	return nil
@@ -68,17 +69,22 @@ func (r *runner[F, PF]) run(ctx workflow.Context) error {
 		}
 		r.s.Started = true
 	}
-	for r.s.Status == StatusWaiting || r.s.Status == StatusOverdue {
+	for {
 		now := workflow.Now(ctx)
-		step := r.s.Policy.Step(r.facts().plan(r.s.Policy), r.done, now)
-		for _, o := range step.Skip {
-			r.s.Skipped = append(r.s.Skipped, record(o))
-			log.Info("reminder skipped: its deadline has passed", "event", o.Type, "date", o.On.String())
+		var next *rules.Occurrence
+		if !r.ended() {
+			step := r.s.Policy.Step(r.facts().plan(r.s.Policy), r.done, now)
+			for _, o := range step.Skip {
+				r.s.Skipped = append(r.s.Skipped, record(o))
+				log.Info("reminder skipped: its deadline has passed", "event", o.Type, "date", o.On.String())
+			}
+			if err := r.publishDue(ctx, step.Publish); err != nil {
+				return err
+			}
+			next = step.Next
 		}
-		if err := r.publishDue(ctx, step.Publish); err != nil {
-			return err
-		}
-		if err := r.updateStatus(ctx, step.Next); err != nil {
+		// Also once the journey has ended, so that the UI and `starter list` show how it ended.
+		if err := r.updateStatus(ctx, next); err != nil {
 			return err
 		}
 		if r.ended() {
@@ -87,7 +93,7 @@ func (r *runner[F, PF]) run(ctx workflow.Context) error {
 		if now.Sub(runStart) >= maxRunAge || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			return r.continueAsNew(ctx)
 		}
-		if err := r.wait(ctx, step.Next, runStart.Add(maxRunAge)); err != nil {
+		if err := r.wait(ctx, next, runStart.Add(maxRunAge)); err != nil {
 			return err
 		}
 	}
@@ -188,7 +194,7 @@ func (r *runner[F, PF]) startJourney(ctx workflow.Context, s Start) error {
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes: s.searchAttributes(),
-		StaticSummary:         "started by " + r.journey,
+		StaticSummary:         s.summary() + " (started by " + r.journey + ")",
 	})
 	err := workflow.ExecuteChildWorkflow(cctx, s.Journey, s.Input).GetChildWorkflowExecution().Get(ctx, nil)
 	var already *temporal.ChildWorkflowExecutionAlreadyStartedError
@@ -287,7 +293,33 @@ func (r *runner[F, PF]) updateStatus(ctx workflow.Context, next *rules.Occurrenc
 	} else {
 		updates = append(updates, AttrNextAt.ValueUnset())
 	}
+	workflow.SetCurrentDetails(ctx, r.details(next))
 	return workflow.UpsertTypedSearchAttributes(ctx, updates...)
+}
+
+// view is the journey as the state query shows it.
+func (r *runner[F, PF]) view(now time.Time) View[F] {
+	v := View[F]{
+		Journey: r.journey, Status: r.s.Status, Deadline: r.facts().deadline(r.s.Policy), Facts: r.s.Facts,
+		Published: r.s.Published, Skipped: r.s.Skipped, Applied: len(r.s.Applied),
+	}
+	if !r.ended() {
+		v.Ahead = r.s.Policy.Ahead(r.facts().plan(r.s.Policy), now)
+		if len(v.Ahead) > 0 {
+			v.Next = &v.Ahead[0]
+		}
+	}
+	return v
+}
+
+// details is the line the UI shows as the journey's current details: its status, what it waits
+// for and its deadline. It travels as a payload, like the rest of the journey's data.
+func (r *runner[F, PF]) details(next *rules.Occurrence) string {
+	d := r.s.Status
+	if next != nil && !r.ended() {
+		d += fmt.Sprintf(" · next %s on %s at %s", next.Type, next.On, next.At.In(r.s.Policy.Zone()).Format("15:04 MST"))
+	}
+	return d + fmt.Sprintf(" · %s %s", deadlineNames[r.journey], r.facts().deadline(r.s.Policy))
 }
 
 func (r *runner[F, PF]) ended() bool {
