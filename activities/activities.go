@@ -11,12 +11,15 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/metrics"
 )
 
 // Activities holds the clients the activities use. The worker registers one instance; workflows
 // refer to its methods through a nil pointer.
 type Activities struct {
 	JS jetstream.JetStream
+	// Metrics counts what is published; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Publish sends a journey event to journeys.<journey>.<event> on the journey stream, with the
@@ -34,8 +37,12 @@ func (a *Activities) Publish(ctx context.Context, ev events.JourneyEvent) error 
 	msg := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, ev.ID)
 	msg.Header.Set("Content-Type", "application/cloudevents+json")
-	if _, err := a.JS.PublishMsg(ctx, msg, jetstream.WithExpectStream(events.JourneyStream)); err != nil {
+	ack, err := a.JS.PublishMsg(ctx, msg, jetstream.WithExpectStream(events.JourneyStream))
+	if err != nil {
 		return fmt.Errorf("publish %s: %w", subject, err)
+	}
+	if !ack.Duplicate {
+		a.Metrics.Published(ev.Type, ev.Data["late"] == true)
 	}
 	return nil
 }

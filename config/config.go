@@ -34,6 +34,12 @@ type Config struct {
 	Consumer string
 	// StreamReplicas is CARECLOCK_STREAM_REPLICAS (default 1; 3 on a NATS cluster).
 	StreamReplicas int
+	// MetricsAddr is CARECLOCK_METRICS_ADDR, the Prometheus endpoint's address; empty: the
+	// process's default (worker 127.0.0.1:9464, listener and dev stack as documented), "off": none.
+	MetricsAddr string
+	// UIURL is CARECLOCK_UI_URL, the Temporal UI that operators open (default
+	// http://localhost:8233, the dev stack's); the CLI links each journey there.
+	UIURL string
 	// LogLevel is LOG_LEVEL (default info); LogFormat is LOG_FORMAT, json or console (default:
 	// console on a terminal, json otherwise).
 	LogLevel  string
@@ -43,14 +49,16 @@ type Config struct {
 // FromEnv reads the configuration and validates it.
 func FromEnv() (Config, error) {
 	c := Config{
-		NATSURL:    env("NATS_URL", "nats://127.0.0.1:4222"),
-		NATSCreds:  os.Getenv("NATS_CREDS"),
-		TaskQueue:  env("CARECLOCK_TASK_QUEUE", "careclock"),
-		DataDir:    env("CARECLOCK_DATA_DIR", ".careclock"),
-		PolicyFile: os.Getenv("CARECLOCK_POLICY_FILE"),
-		Consumer:   env("CARECLOCK_CONSUMER", "careclock-listener"),
-		LogLevel:   env("LOG_LEVEL", "info"),
-		LogFormat:  os.Getenv("LOG_FORMAT"),
+		NATSURL:     env("NATS_URL", "nats://127.0.0.1:4222"),
+		NATSCreds:   os.Getenv("NATS_CREDS"),
+		TaskQueue:   env("CARECLOCK_TASK_QUEUE", "careclock"),
+		DataDir:     env("CARECLOCK_DATA_DIR", ".careclock"),
+		PolicyFile:  os.Getenv("CARECLOCK_POLICY_FILE"),
+		Consumer:    env("CARECLOCK_CONSUMER", "careclock-listener"),
+		LogLevel:    env("LOG_LEVEL", "info"),
+		MetricsAddr: os.Getenv("CARECLOCK_METRICS_ADDR"),
+		UIURL:       strings.TrimSuffix(env("CARECLOCK_UI_URL", "http://localhost:8233"), "/"),
+		LogFormat:   os.Getenv("LOG_FORMAT"),
 	}
 	c.HMACKeyFile = env("CARECLOCK_HMAC_KEY_FILE", filepath.Join(c.DataDir, "hmac.key"))
 	var errs []error

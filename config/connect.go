@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/contrib/envconfig"
 
 	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/metrics"
 	"github.com/careclock/careclock/workflows"
 )
 
@@ -29,12 +30,14 @@ func TemporalOptions(l zerolog.Logger) (client.Options, error) {
 	return opts, nil
 }
 
-// DialTemporal connects to Temporal with TemporalOptions.
-func DialTemporal(ctx context.Context, l zerolog.Logger) (client.Client, error) {
+// DialTemporal connects to Temporal with TemporalOptions, reporting the SDK's metrics to m
+// (nil: none).
+func DialTemporal(ctx context.Context, l zerolog.Logger, m *metrics.Metrics) (client.Client, error) {
 	opts, err := TemporalOptions(l)
 	if err != nil {
 		return nil, err
 	}
+	opts.MetricsHandler = m.SDK()
 	return Dial(ctx, opts)
 }
 

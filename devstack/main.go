@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -35,6 +36,10 @@ func run() error {
 	flag.IntVar(&opts.TemporalPort, "temporal-port", 7233, "Temporal frontend port")
 	flag.IntVar(&opts.UIPort, "ui-port", 8233, "Temporal UI port")
 	flag.IntVar(&opts.NATSPort, "nats-port", 4222, "NATS port")
+	if cfg.MetricsAddr == "" {
+		cfg.MetricsAddr = config.MetricsWorker
+	}
+	flag.StringVar(&cfg.MetricsAddr, "metrics", cfg.MetricsAddr, "Prometheus endpoint of the worker and listener (off: none)")
 	flag.Parse()
 	if os.Getenv("CARECLOCK_HMAC_KEY_FILE") == "" {
 		cfg.HMACKeyFile = filepath.Join(cfg.DataDir, "hmac.key")
@@ -47,10 +52,15 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	metricsAddr, err := cfg.ServeMetrics(ctx, s.Metrics, config.MetricsWorker, s.Log)
+	if err != nil {
+		return errors.Join(err, s.Stop())
+	}
 	s.Log.Info().
 		Str("temporal", s.Temporal.HostPort()).
 		Str("ui", s.UIURL()).
 		Str("nats", s.NATSURL()).
+		Str("metrics", metricsAddr).
 		Str("data", cfg.DataDir).
 		Msg("careclock is running; Ctrl-C stops it")
 	<-ctx.Done()

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/metrics"
 	"github.com/careclock/careclock/privacy"
 	"github.com/careclock/careclock/rules"
 	"github.com/careclock/careclock/workflows"
@@ -50,6 +52,8 @@ type Listener struct {
 	// Consumer is the durable consumer's name; every listener process shares it.
 	Consumer string
 	Log      zerolog.Logger
+	// Metrics counts the outcome of each event; nil counts nothing.
+	Metrics *metrics.Metrics
 	// Shards is how many events are applied at once (default 8). Events that concern the same
 	// journey go to the same shard, so they are applied in the order they were published.
 	Shards int
@@ -123,6 +127,22 @@ type job struct {
 	shardKey string
 }
 
+// typeLabel is the job's event type as a metric label: a known inbound type, taken from the
+// subject when the event could not be decoded, or "unknown". A label never carries what a
+// producer wrote in a field, which could be anything, PHI included.
+func (j job) typeLabel() string {
+	switch t := strings.TrimPrefix(j.msg.Subject(), "enrollment."); {
+	case events.Known(j.ev.Type):
+		return j.ev.Type
+	case j.msg.Subject() == events.DeadLetterSubject:
+		return "deadletter"
+	case events.Known(t):
+		return t
+	default:
+		return "unknown"
+	}
+}
+
 // prepare decodes, validates and routes a message; it does no I/O.
 func (l *Listener) prepare(msg jetstream.Msg) job {
 	j := job{msg: msg, shardKey: msg.Subject()}
@@ -172,6 +192,7 @@ func (l *Listener) execute(j job) {
 	if err != nil {
 		delay := backoff(meta.NumDelivered)
 		log.Warn().Err(err).Dur("retry_in", delay).Str("outcome", OutcomeRetried).Msg("not applied; will be redelivered")
+		l.Metrics.Consumed(j.typeLabel(), OutcomeRetried)
 		if err := j.msg.NakWithDelay(delay); err != nil {
 			log.Warn().Err(err).Msg("nak; redelivered after the ack wait instead")
 		}
@@ -182,6 +203,7 @@ func (l *Listener) execute(j job) {
 		log.Warn().Err(err).Str("outcome", outcome).Msg("ack not confirmed")
 		return
 	}
+	l.Metrics.Consumed(j.typeLabel(), outcome)
 	ev := log.Info()
 	switch outcome {
 	case OutcomeDeadLettered:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/listener"
+	"github.com/careclock/careclock/metrics"
 )
 
 // listen runs the enrollment listener until interrupted.
@@ -31,7 +32,12 @@ func listen(args []string) error {
 	if err != nil {
 		return err
 	}
-	tc, err := config.DialTemporal(ctx, log)
+	m := metrics.New()
+	defer m.Close()
+	if _, err := cfg.ServeMetrics(ctx, m, config.MetricsListener, log); err != nil {
+		return err
+	}
+	tc, err := config.DialTemporal(ctx, log, m)
 	if err != nil {
 		return err
 	}
@@ -46,7 +52,7 @@ func listen(args []string) error {
 	}
 	l := &listener.Listener{
 		Temporal: tc, JS: js, Keyer: keyer, Policy: policy,
-		TaskQueue: cfg.TaskQueue, Consumer: cfg.Consumer, Log: log,
+		TaskQueue: cfg.TaskQueue, Consumer: cfg.Consumer, Log: log, Metrics: m,
 	}
 	return l.Run(ctx)
 }

@@ -17,6 +17,12 @@ commands:
   watch [--subject journeys.>]              print what arrives on a subject (journey events, dead letters)
   replan [--journey NAME] [--policy FILE]   send the current policy to running journeys, which re-plan
 
+operators (each prints a table, or JSON with --json, with a link to each journey in the UI):
+  list [--journey J] [--status S] [--deadline-before D] [--deadline-after D] [--at-risk DAYS] [--all]
+                                            open journeys, next event first
+  describe WORKFLOW_ID                      a journey's facts, what it published, skipped, and what is ahead
+  find --member ID                          every journey of one member (found by the member's keyed hash)
+
 Configuration comes from the environment: see README.md, "Configuration".`
 
 func main() {
@@ -25,12 +31,15 @@ func main() {
 		os.Exit(2)
 	}
 	commands := map[string]func([]string) error{
-		"listen": listen,
-		"plan":   plan,
-		"send":   send,
-		"setup":  setup,
-		"watch":  watch,
-		"replan": replan,
+		"listen":   listen,
+		"plan":     plan,
+		"send":     send,
+		"setup":    setup,
+		"watch":    watch,
+		"replan":   replan,
+		"list":     list,
+		"describe": describe,
+		"find":     find,
 	}
 	cmd, ok := commands[os.Args[1]]
 	if !ok {

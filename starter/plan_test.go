@@ -147,6 +147,11 @@ func TestPlanEveryStartEvent(t *testing.T) {
 			"reimbursement.due_soon 2026-09-17 skipped", "reimbursement.due_soon 2026-09-27 skipped",
 			"reimbursement.overdue 2026-10-03 every=7 late",
 		}},
+		{"reimbursement-unpaid.json", "2026-11-22T10:00:00-08:00", []string{
+			"reimbursement deadline=2026-11-09",
+			"reimbursement.due_soon 2026-10-25 skipped", "reimbursement.due_soon 2026-11-04 skipped",
+			"reimbursement.overdue 2026-11-10 every=7 late",
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.sample, func(t *testing.T) {

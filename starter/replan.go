@@ -50,17 +50,16 @@ func replan(args []string) error {
 	log := cfg.Logger("starter")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
-	tc, err := config.DialTemporal(ctx, log)
+	tc, err := config.DialTemporal(ctx, log, nil)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
 
-	query := workflows.AttrJourney.GetName() + " != ''"
-	if *journey != "" {
-		query = fmt.Sprintf("%s = '%s'", workflows.AttrJourney.GetName(), *journey)
+	query, err := workflows.Filter{Journey: *journey, Open: true}.Query()
+	if err != nil {
+		return err
 	}
-	query += " AND ExecutionStatus = 'Running'"
 	var done, total int
 	var token []byte
 	for {

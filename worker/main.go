@@ -13,6 +13,7 @@ import (
 
 	"github.com/careclock/careclock/activities"
 	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/metrics"
 	"github.com/careclock/careclock/workflows"
 )
 
@@ -32,11 +33,19 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	tc, err := config.DialTemporal(ctx, log)
+	m := metrics.New()
+	defer m.Close()
+	tc, err := config.DialTemporal(ctx, log, m)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
+	if err := config.CountOpenJourneys(m, tc); err != nil {
+		return err
+	}
+	if _, err := cfg.ServeMetrics(ctx, m, config.MetricsWorker, log); err != nil {
+		return err
+	}
 	nc, js, err := cfg.ConnectNATS("careclock-worker", log)
 	if err != nil {
 		return err
@@ -46,7 +55,7 @@ func run() error {
 		return err
 	}
 
-	w := workflows.NewWorker(tc, cfg.TaskQueue, &activities.Activities{JS: js}, worker.Options{})
+	w := workflows.NewWorker(tc, cfg.TaskQueue, &activities.Activities{JS: js, Metrics: m}, worker.Options{})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}

@@ -19,6 +19,8 @@ import (
 	"github.com/careclock/careclock/activities"
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/listener"
+	"github.com/careclock/careclock/metrics"
+	"github.com/careclock/careclock/privacy"
 	"github.com/careclock/careclock/workflows"
 )
 
@@ -42,6 +44,10 @@ type Stack struct {
 	NC       *nats.Conn
 	JS       jetstream.JetStream
 	Worker   worker.Worker
+	// Keyer hashes business keys into workflow ids and member keys.
+	Keyer privacy.Keyer
+	// Metrics is the registry of the worker, the listener and their Temporal client.
+	Metrics *metrics.Metrics
 
 	uiURL          string
 	stopListener   context.CancelFunc
@@ -51,7 +57,7 @@ type Stack struct {
 // Start brings up NATS, Temporal, the UI, the streams and search attributes, the worker and the
 // listener, in that order. On error, whatever was started is stopped.
 func Start(ctx context.Context, o Options) (s *Stack, err error) {
-	s = &Stack{listenerResult: make(chan error, 1)}
+	s = &Stack{listenerResult: make(chan error, 1), Metrics: metrics.New()}
 	base := o.Config.Logger("")
 	if o.Log != nil {
 		base = *o.Log
@@ -66,8 +72,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			err = errors.Join(err, s.Stop())
 		}
 	}()
-	keyer, err := o.Config.Keyer(true)
-	if err != nil {
+	if s.Keyer, err = o.Config.Keyer(true); err != nil {
 		return s, err
 	}
 	policy, err := o.Config.Policy()
@@ -104,8 +109,13 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 
 	readyCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	s.Client, err = s.Temporal.WaitReady(readyCtx, client.Options{Logger: config.SDKLogger(component("temporal-sdk"))})
+	s.Client, err = s.Temporal.WaitReady(readyCtx, client.Options{
+		Logger: config.SDKLogger(component("temporal-sdk")), MetricsHandler: s.Metrics.SDK(),
+	})
 	if err != nil {
+		return s, err
+	}
+	if err := config.CountOpenJourneys(s.Metrics, s.Client); err != nil {
 		return s, err
 	}
 	if err := config.EnsureSearchAttributes(readyCtx, s.Client, s.Temporal.Namespace()); err != nil {
@@ -118,13 +128,13 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return s, err
 	}
 
-	s.Worker = workflows.NewWorker(s.Client, o.Config.TaskQueue, &activities.Activities{JS: s.JS}, worker.Options{})
+	s.Worker = workflows.NewWorker(s.Client, o.Config.TaskQueue, &activities.Activities{JS: s.JS, Metrics: s.Metrics}, worker.Options{})
 	if err := s.Worker.Start(); err != nil {
 		return s, fmt.Errorf("start worker: %w", err)
 	}
 	l := &listener.Listener{
-		Temporal: s.Client, JS: s.JS, Keyer: keyer, Policy: policy, TaskQueue: o.Config.TaskQueue,
-		Consumer: o.Config.Consumer, Log: component("listener"),
+		Temporal: s.Client, JS: s.JS, Keyer: s.Keyer, Policy: policy, TaskQueue: o.Config.TaskQueue,
+		Consumer: o.Config.Consumer, Log: component("listener"), Metrics: s.Metrics,
 	}
 	lctx, stopListener := context.WithCancel(context.Background())
 	s.stopListener = stopListener
@@ -158,6 +168,9 @@ func (s *Stack) Stop() error {
 	}
 	if s.UI != nil {
 		s.UI.Stop()
+	}
+	if err := s.Metrics.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("metrics: %w", err))
 	}
 	if s.Temporal != nil {
 		if err := s.Temporal.Stop(); err != nil {

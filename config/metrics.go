@@ -1,0 +1,53 @@
+package config
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/rs/zerolog"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/careclock/careclock/metrics"
+	"github.com/careclock/careclock/workflows"
+)
+
+// Default metrics addresses of each process (CARECLOCK_METRICS_ADDR overrides; "off" serves none).
+const (
+	MetricsWorker   = "127.0.0.1:9464"
+	MetricsListener = "127.0.0.1:9465"
+)
+
+// ServeMetrics serves m's /metrics on CARECLOCK_METRICS_ADDR, or def when it is unset, until ctx
+// ends. It returns the address served ("" when off).
+func (c Config) ServeMetrics(ctx context.Context, m *metrics.Metrics, def string, log zerolog.Logger) (string, error) {
+	addr := c.MetricsAddr
+	if addr == "" {
+		addr = def
+	}
+	if addr == "off" {
+		return "", nil
+	}
+	served, err := m.Serve(ctx, addr, log)
+	if err != nil {
+		return "", fmt.Errorf("%w (set CARECLOCK_METRICS_ADDR to a free address, or off)", err)
+	}
+	log.Info().Str("addr", "http://"+served+"/metrics").Msg("metrics")
+	return served, nil
+}
+
+// CountOpenJourneys adds careclock_journeys_open to m, counted in Temporal visibility.
+func CountOpenJourneys(m *metrics.Metrics, tc client.Client) error {
+	return m.CountOpen(workflows.Journeys, []string{workflows.StatusWaiting, workflows.StatusOverdue},
+		func(ctx context.Context, journey, status string) (int64, error) {
+			q, err := workflows.OpenQuery(journey, status)
+			if err != nil {
+				return 0, err
+			}
+			resp, err := tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: q})
+			if err != nil {
+				return 0, err
+			}
+			return resp.GetCount(), nil
+		})
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/careclock/careclock/rules"
+	"github.com/careclock/careclock/workflows"
+)
+
+func TestListFilter(t *testing.T) {
+	zone := rules.DefaultPolicy().Zone()
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, zone)
+	f, jsonOut, err := listFilter([]string{"--at-risk", "7", "--journey", "coc", "--json"}, now, zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !jsonOut || !f.Open || f.Journey != "coc" || !f.DueBefore.Equal(now.Add(7*24*time.Hour)) {
+		t.Errorf("filter %+v json %v", f, jsonOut)
+	}
+	q, err := f.Query()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "CareclockJourney IS NOT NULL AND CareclockJourney = 'coc' AND ExecutionStatus = 'Running' AND " +
+		"(CareclockStatus = 'overdue' OR CareclockNextAt < '2026-11-29T18:00:00Z' OR CareclockDeadline < '2026-11-29T18:00:00Z')"
+	if q != want {
+		t.Errorf("query\n %s\nwant\n %s", q, want)
+	}
+
+	// Deadline days are days in the policy's zone; a closed status lists ended journeys.
+	f, _, err = listFilter([]string{"--deadline-before", "2027-01-01", "--deadline-after", "2026-12-01", "--status", "closed"}, now, zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q, _ := f.Query(); q != "CareclockJourney IS NOT NULL AND CareclockStatus = 'closed' AND "+
+		"CareclockDeadline < '2027-01-01T08:00:00Z' AND CareclockDeadline >= '2026-12-01T08:00:00Z'" {
+		t.Errorf("query %s", q)
+	}
+
+	for _, bad := range [][]string{
+		{"--journey", "coc' OR 1=1"}, {"--status", "late"}, {"--deadline-before", "2027-02-31"}, {"extra"},
+	} {
+		if _, _, err := listFilter(bad, now, zone); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestDescribeText(t *testing.T) {
+	zone := rules.DefaultPolicy().Zone()
+	at := func(days int) time.Time { return time.Date(2027, 1, 14, 9, 0, 0, 0, zone).AddDate(0, 0, days) }
+	v := workflows.View[json.RawMessage]{
+		Journey: "reimbursement", Status: "waiting", Deadline: rules.MustDate("2027-01-29"),
+		Facts:     json.RawMessage(`{"claimId":"CLM-1001","submittedDate":"2026-11-30"}`),
+		Ahead:     []rules.Planned{{Type: "reimbursement.overdue", Date: rules.MustDate("2027-01-30"), At: at(16), RepeatEveryDays: 7}},
+		Published: []workflows.Record{{Type: "reimbursement.due_soon", At: at(0)}, {Type: "reimbursement.due_soon", At: at(10), Late: true}},
+		Applied:   2,
+	}
+	var out bytes.Buffer
+	op := &operator{namespace: "default", uiURL: "http://localhost:8233", zone: zone, out: &out}
+	if err := op.printView("reimbursement-abc", v); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join([]string{
+		"journey         reimbursement",
+		"workflow        reimbursement-abc",
+		"ui              http://localhost:8233/namespaces/default/workflows/reimbursement-abc",
+		"status          waiting",
+		"deadline        2027-01-29",
+		"events applied  2",
+		"facts",
+		"  claimId        CLM-1001",
+		"  submittedDate  2026-11-30",
+		"ahead",
+		"  2027-01-30 09:00 PST  reimbursement.overdue  every 7 days",
+		"published",
+		"  2027-01-14 09:00 PST  reimbursement.due_soon",
+		"  2027-01-24 09:00 PST  reimbursement.due_soon  late",
+		"skipped",
+		"",
+	}, "\n")
+	if out.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
+	}
+}
