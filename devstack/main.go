@@ -11,11 +11,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"net/url"
 	"path/filepath"
 	"syscall"
 
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/devstack/stack"
+	"github.com/careclock/careclock/workflows"
 )
 
 func main() {
@@ -59,6 +61,8 @@ func run() error {
 	s.Log.Info().
 		Str("temporal", s.Temporal.HostPort()).
 		Str("ui", s.UIURL()).
+		Str("overdue", s.UIURL()+"/namespaces/"+s.Temporal.Namespace()+"/workflows?query="+url.QueryEscape(
+			workflows.AttrStatus.GetName()+"='"+workflows.StatusOverdue+"'")).
 		Str("nats", s.NATSURL()).
 		Str("metrics", metricsAddr).
 		Str("data", cfg.DataDir).
