@@ -9,9 +9,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"os/signal"
-	"net/url"
 	"path/filepath"
 	"syscall"
 
