@@ -1,0 +1,127 @@
+package stack_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/careclock/careclock/devstack/stack"
+	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/rules"
+	"github.com/careclock/careclock/workflows"
+)
+
+var record = flag.Bool("record", false, "record one history of each journey into ../../workflows/testdata")
+
+// TestRecordHistories records, from the in-process server, one finished history of each journey
+// with inbound signals and a re-plan, for the replay test in workflows/. It runs only with
+// -record:
+//
+//	go test ./devstack/stack -run TestRecordHistories -record
+func TestRecordHistories(t *testing.T) {
+	if !*record {
+		t.Skip("records histories only with -record")
+	}
+	s := startStack(t)
+	today := rules.DefaultPolicy().Today(time.Now())
+	id := func(journey string, key ...string) string { return workflows.WorkflowID(s.Keyer, journey, key...) }
+	ids := map[string]string{
+		workflows.JourneyCCSReferral:   id(workflows.JourneyCCSReferral, "R-REC-1"),
+		workflows.JourneyAgeOut:        id(workflows.JourneyAgeOut, "M-REC-A"),
+		workflows.JourneyPostpartum:    id(workflows.JourneyPostpartum, "M-REC-B", today.AddDays(-30).String()),
+		workflows.JourneyReimbursement: id(workflows.JourneyReimbursement, "CLM-REC-1"),
+		workflows.JourneyCoC:           id(workflows.JourneyCoC, "M-REC-D", "P-REC-1"),
+	}
+	full := true
+	send(t, s, "r-1", events.CCSReferralSubmitted, map[string]any{
+		"referralId": "R-REC-1", "memberId": "M-REC-A", "dateOfBirth": today.AddYears(-15).String(),
+		"conditionCode": "D66", "referralDate": today.AddDays(-20).String(), "county": "Orange",
+		"countyModel": "independent", "fullScopeMediCal": full,
+	})
+	send(t, s, "p-1", events.PregnancyEnded, map[string]any{"memberId": "M-REC-B", "pregnancyEndDate": today.AddDays(-30).String()})
+	send(t, s, "c-1", events.ReimbursementSubmitted, map[string]any{
+		"claimId": "CLM-REC-1", "memberId": "M-REC-C", "submittedDate": today.AddDays(-100).String(),
+		"amountCents": 2500, "category": "lodging",
+	})
+	contracted := false
+	send(t, s, "w-1", events.WCMTransitioned, map[string]any{"memberId": "M-REC-D", "transitionDate": today.AddDays(-300).String(),
+		"providers": []map[string]any{{"providerId": "P-REC-1", "contracted": contracted}}})
+	waitAcked(t, s.JS, 4)
+
+	// The referral is found eligible: it starts the age-out, whose birthdate is then corrected.
+	send(t, s, "r-2", events.CCSEligibilityDetermined, map[string]any{"referralId": "R-REC-1", "outcome": "eligible", "determinationDate": today.String()})
+	send(t, s, "c-2", events.ReimbursementDecided, map[string]any{"claimId": "CLM-REC-1", "decision": "approved", "decisionDate": today.String()})
+	send(t, s, "p-2", events.PregnancyEndDateCorrected, map[string]any{"memberId": "M-REC-B",
+		"previousEndDate": today.AddDays(-30).String(), "pregnancyEndDate": today.AddDays(-30).String()})
+	waitAcked(t, s.JS, 7)
+	running(t, s, "WorkflowId = '"+ids[workflows.JourneyAgeOut]+"'", 1)
+	send(t, s, "a-2", events.MemberBirthdateCorrected, map[string]any{"memberId": "M-REC-A", "dateOfBirth": today.AddYears(-15).AddDays(-3).String()})
+	waitAcked(t, s.JS, 8)
+
+	// A re-plan, as `starter replan` sends it, to every open journey.
+	policy, err := json.Marshal(rules.DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range []string{workflows.JourneyReimbursement, workflows.JourneyPostpartum, workflows.JourneyAgeOut, workflows.JourneyCoC} {
+		ev := events.Event{SpecVersion: "1.0", ID: "policy-rec", Source: "test", Type: workflows.EventPolicyChanged, Data: policy}
+		if err := s.Client.SignalWorkflow(context.Background(), ids[j], "", workflows.SignalEvent, ev); err != nil {
+			t.Fatalf("replan %s: %v", j, err)
+		}
+	}
+	time.Sleep(2 * time.Second)
+
+	// Each ends: paid, contracted, disenrolled.
+	send(t, s, "c-3", events.ReimbursementPaid, map[string]any{"claimId": "CLM-REC-1", "paidDate": today.String()})
+	send(t, s, "w-2", events.ProviderContracted, map[string]any{"providerId": "P-REC-1", "effectiveDate": today.String()})
+	send(t, s, "a-3", events.MemberDisenrolled, map[string]any{"memberId": "M-REC-A", "effectiveDate": today.String()})
+	send(t, s, "p-3", events.MemberDisenrolled, map[string]any{"memberId": "M-REC-B", "effectiveDate": today.String()})
+	waitAcked(t, s.JS, 12)
+
+	dir := filepath.Join("..", "..", "workflows", "testdata")
+	for journey, wid := range ids {
+		h := closedHistory(t, s, wid)
+		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(dir, journey+".json")
+		if err := os.WriteFile(file, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d events → %s", journey, len(h.GetEvents()), file)
+	}
+}
+
+// closedHistory waits until the workflow has closed and returns its whole history.
+func closedHistory(t *testing.T, s *stack.Stack, workflowID string) *historypb.History {
+	t.Helper()
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		var h historypb.History
+		it := s.Client.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				t.Fatalf("history of %s: %v", workflowID, err)
+			}
+			h.Events = append(h.Events, ev)
+		}
+		last := h.GetEvents()[len(h.GetEvents())-1].GetEventType()
+		if last == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED {
+			return &h
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s has not completed (last event %s)", workflowID, last)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}

@@ -1,0 +1,45 @@
+package workflows
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Histories recorded from the in-process server (testdata/*.json, one per journey, each with
+// inbound signals, a re-plan and its end) replay against the current code. A change that would
+// break running journeys fails here; see README, "Changing a journey safely". Re-record with
+//
+//	go test ./devstack/stack -run TestRecordHistories -record
+func TestReplayRecordedHistories(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < len(Journeys) {
+		t.Fatalf("%d recorded histories, want at least one per journey (%d)", len(files), len(Journeys))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			r := worker.NewWorkflowReplayer()
+			Register(r)
+			if err := r.ReplayWorkflowHistoryFromJSONFile(quietLogger{}, f); err != nil {
+				t.Fatalf("replay %s: %v", f, err)
+			}
+		})
+	}
+}
+
+// The replay test can fail: a journey that no longer does what its history says is refused.
+func TestReplayRefusesAChangedJourney(t *testing.T) {
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflowWithOptions(func(ctx workflow.Context, _ State[ReimbursementFacts]) error {
+		return workflow.Sleep(ctx, time.Hour) // a timer where the history has a publication
+	}, workflow.RegisterOptions{Name: JourneyReimbursement})
+	if err := r.ReplayWorkflowHistoryFromJSONFile(quietLogger{}, "testdata/reimbursement.json"); err == nil {
+		t.Fatal("a changed reimbursement journey replayed its recorded history without error")
+	}
+}
