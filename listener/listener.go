@@ -18,7 +18,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/careclock/careclock/events"
@@ -271,24 +270,17 @@ func (l *Listener) apply(ctx context.Context, j job, meta *jetstream.MsgMetadata
 	return outcome, "", nil
 }
 
-// find lists the workflow ids a visibility query matches, page by page.
+// find lists the workflow ids a visibility query matches.
 func (l *Listener) find(ctx context.Context, query string) ([]string, error) {
-	var ids []string
-	var token []byte
-	for {
-		resp, err := l.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Query: query, NextPageToken: token, PageSize: 1000,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("find journeys: %w", err)
-		}
-		for _, e := range resp.GetExecutions() {
-			ids = append(ids, e.GetExecution().GetWorkflowId())
-		}
-		if token = resp.GetNextPageToken(); len(token) == 0 {
-			return ids, nil
-		}
+	found, err := workflows.ListQuery(ctx, l.Temporal, query, nil)
+	if err != nil {
+		return nil, fmt.Errorf("find journeys: %w", err)
 	}
+	ids := make([]string, len(found))
+	for i, f := range found {
+		ids[i] = f.WorkflowID
+	}
+	return ids, nil
 }
 
 // deadLetter republishes the original bytes to enrollment.deadletter with the reason. Its

@@ -11,8 +11,6 @@ import (
 	"slices"
 	"time"
 
-	"go.temporal.io/api/workflowservice/v1"
-
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/workflows"
@@ -56,29 +54,18 @@ func replan(args []string) error {
 	}
 	defer tc.Close()
 
-	query, err := workflows.Filter{Journey: *journey, Open: true}.Query()
+	found, err := workflows.List(ctx, tc, workflows.Filter{Journey: *journey, Open: true}, nil)
 	if err != nil {
 		return err
 	}
-	var done, total int
-	var token []byte
-	for {
-		resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token, PageSize: 500})
-		if err != nil {
-			return fmt.Errorf("find journeys: %w", err)
+	done := 0
+	for _, j := range found {
+		if err := tc.SignalWorkflow(ctx, j.WorkflowID, "", workflows.SignalEvent, ev); err != nil {
+			return fmt.Errorf("after %d of %d: signal %s: %w", done, len(found), j.WorkflowID, err)
 		}
-		total += len(resp.GetExecutions())
-		for _, e := range resp.GetExecutions() {
-			if err := tc.SignalWorkflow(ctx, e.GetExecution().GetWorkflowId(), "", workflows.SignalEvent, ev); err != nil {
-				return fmt.Errorf("after %d of %d: signal %s: %w", done, total, e.GetExecution().GetWorkflowId(), err)
-			}
-			done++
-			if done%100 == 0 {
-				fmt.Printf("re-planned %d journeys…\n", done)
-			}
-		}
-		if token = resp.GetNextPageToken(); len(token) == 0 {
-			break
+		done++
+		if done%100 == 0 {
+			fmt.Printf("re-planned %d of %d journeys…\n", done, len(found))
 		}
 	}
 	fmt.Printf("re-planned %d journeys with policy %s\n", done, ev.ID)

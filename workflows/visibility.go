@@ -104,6 +104,11 @@ func List(ctx context.Context, c client.Client, f Filter, progress func(n int)) 
 	if err != nil {
 		return nil, err
 	}
+	return ListQuery(ctx, c, q, progress)
+}
+
+// ListQuery is List for a visibility query already built (the listener's member-wide routes).
+func ListQuery(ctx context.Context, c client.Client, q string, progress func(n int)) ([]Listed, error) {
 	var out []Listed
 	var token []byte
 	for {
