@@ -5,6 +5,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -38,10 +39,7 @@ func run() error {
 	flag.IntVar(&opts.TemporalPort, "temporal-port", 7233, "Temporal frontend port")
 	flag.IntVar(&opts.UIPort, "ui-port", 8233, "Temporal UI port")
 	flag.IntVar(&opts.NATSPort, "nats-port", 4222, "NATS port")
-	if cfg.MetricsAddr == "" {
-		cfg.MetricsAddr = config.MetricsWorker
-	}
-	flag.StringVar(&cfg.MetricsAddr, "metrics", cfg.MetricsAddr, "Prometheus endpoint of the worker and listener (off: none)")
+	flag.StringVar(&cfg.MetricsAddr, "metrics", cmp.Or(cfg.MetricsAddr, config.MetricsWorker), "Prometheus endpoint of the worker and listener (off: none)")
 	flag.Parse()
 	if os.Getenv("CARECLOCK_HMAC_KEY_FILE") == "" {
 		cfg.HMACKeyFile = filepath.Join(cfg.DataDir, "hmac.key")

@@ -27,6 +27,19 @@ type Event struct {
 	Data            json.RawMessage `json:"data"`
 }
 
+// Peek reads what publishing a raw inbound event needs without validating the rest: its id (the
+// Nats-Msg-Id, "" when absent) and the subject of its type.
+func Peek(raw []byte) (id, subject string, err error) {
+	var head struct{ ID, Type string }
+	if err := json.Unmarshal(raw, &head); err != nil {
+		return "", "", fmt.Errorf("not a JSON event: %w", err)
+	}
+	if head.Type == "" {
+		return head.ID, "", errors.New("no event type")
+	}
+	return head.ID, Subject(head.Type), nil
+}
+
 // Subject is the NATS subject an inbound event of this type is published on.
 func Subject(eventType string) string { return "enrollment." + eventType }
 

@@ -123,3 +123,16 @@ func TestEveryTypeHasDataAndAnInboundSubject(t *testing.T) {
 		t.Error("an outbound type is known as inbound")
 	}
 }
+
+func TestPeek(t *testing.T) {
+	id, subject, err := Peek([]byte(`{"id":"e-1","type":"reimbursement.paid","data":{"paidDate":"2026-02-31"}}`))
+	if err != nil || id != "e-1" || subject != "enrollment.reimbursement.paid" {
+		t.Errorf("Peek = %q %q %v", id, subject, err) // the data is not validated here
+	}
+	if id, _, err := Peek([]byte(`{"id":"e-2"}`)); err == nil || id != "e-2" {
+		t.Errorf("no type: id %q, err %v", id, err)
+	}
+	if _, _, err := Peek([]byte(`{not json`)); err == nil {
+		t.Error("not JSON accepted")
+	}
+}

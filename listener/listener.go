@@ -274,7 +274,7 @@ func (l *Listener) apply(ctx context.Context, j job, meta *jetstream.MsgMetadata
 func (l *Listener) find(ctx context.Context, query string) ([]string, error) {
 	found, err := workflows.ListQuery(ctx, l.Temporal, query, nil)
 	if err != nil {
-		return nil, fmt.Errorf("find journeys: %w", err)
+		return nil, err // already says "list journeys: …"
 	}
 	ids := make([]string, len(found))
 	for i, f := range found {

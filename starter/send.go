@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -44,20 +43,17 @@ func send(args []string) error {
 		if err != nil {
 			return err
 		}
-		var head struct{ ID, Type string }
+		id, typeSubject, err := events.Peek(raw)
 		msg := &nats.Msg{Subject: *subject, Data: raw, Header: nats.Header{}}
 		// With --subject, an unparsable file is sent as it is: the listener dead-letters it.
-		if err := json.Unmarshal(raw, &head); err != nil && msg.Subject == "" {
-			return fmt.Errorf("%s: not a JSON event (%v); give --subject to send it anyway", name, err)
-		}
 		if msg.Subject == "" {
-			if head.Type == "" {
-				return fmt.Errorf("%s: no event type; give --subject to send it anyway", name)
+			if err != nil {
+				return fmt.Errorf("%s: %w; give --subject to send it anyway", name, err)
 			}
-			msg.Subject = events.Subject(head.Type)
+			msg.Subject = typeSubject
 		}
-		if head.ID != "" {
-			msg.Header.Set(jetstream.MsgIDHeader, head.ID)
+		if id != "" {
+			msg.Header.Set(jetstream.MsgIDHeader, id)
 		}
 		ack, err := js.PublishMsg(ctx, msg)
 		if err != nil {

@@ -137,12 +137,12 @@ func sendSamples(ctx context.Context, js jetstream.JetStream, dir string) (int, 
 		if err != nil {
 			return 0, err
 		}
-		var head struct{ ID, Type string }
-		if err := json.Unmarshal(body, &head); err != nil {
+		id, subject, err := events.Peek(body)
+		if err != nil {
 			return 0, fmt.Errorf("%s: %w", f, err)
 		}
-		msg := &nats.Msg{Subject: events.Subject(head.Type), Data: body, Header: nats.Header{}}
-		msg.Header.Set(jetstream.MsgIDHeader, head.ID)
+		msg := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{}}
+		msg.Header.Set(jetstream.MsgIDHeader, id)
 		if _, err := js.PublishMsg(ctx, msg); err != nil {
 			return 0, fmt.Errorf("publish %s: %w", f, err)
 		}
