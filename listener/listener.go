@@ -5,6 +5,7 @@
 package listener
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -56,6 +57,9 @@ type Listener struct {
 	// Shards is how many events are applied at once (default 8). Events that concern the same
 	// journey go to the same shard, so they are applied in the order they were published.
 	Shards int
+	// AckWait is how long JetStream waits for an acknowledgement before it redelivers an event
+	// (default 30 s); an event is given up on, and redelivered, a sixth of it sooner.
+	AckWait time.Duration
 }
 
 // notFoundRetries is how many deliveries an event for a journey that does not exist yet gets
@@ -63,8 +67,10 @@ type Listener struct {
 // shard when the keys differ).
 const notFoundRetries = 5
 
-// ackWait is how long JetStream waits for an acknowledgement before redelivering.
-const ackWait = 30 * time.Second
+// defaultAckWait is Listener.AckWait's default.
+const defaultAckWait = 30 * time.Second
+
+func (l *Listener) ackWait() time.Duration { return cmp.Or(l.AckWait, defaultAckWait) }
 
 // Run consumes until ctx ends, then finishes the events in hand.
 func (l *Listener) Run(ctx context.Context) error {
@@ -73,7 +79,7 @@ func (l *Listener) Run(ctx context.Context) error {
 		Description:   "careclock enrollment listener",
 		FilterSubject: events.EnrollmentSubjects,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       ackWait,
+		AckWait:       l.ackWait(),
 		MaxDeliver:    -1,
 		MaxAckPending: 1000,
 	})
@@ -184,7 +190,7 @@ func (l *Listener) execute(j job) {
 	}
 	log := l.Log.With().Uint64("seq", meta.Sequence.Stream).Uint64("delivery", meta.NumDelivered).
 		Str("type", j.ev.Type).Logger()
-	ctx, cancel := context.WithTimeout(context.Background(), ackWait-5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), l.ackWait()-l.ackWait()/6)
 	defer cancel()
 
 	outcome, reason, err := l.apply(ctx, j, meta)

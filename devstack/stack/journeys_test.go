@@ -14,7 +14,6 @@ import (
 
 	"github.com/careclock/careclock/devstack/stack"
 	"github.com/careclock/careclock/events"
-	"github.com/careclock/careclock/rules"
 )
 
 func send(t *testing.T, s *stack.Stack, id, eventType string, data map[string]any) {
@@ -59,7 +58,7 @@ func journeyData(t *testing.T, body []byte) map[string]any {
 
 func TestEligibleDeterminationsStartExactlyOneAgeOut(t *testing.T) {
 	s := startStack(t)
-	today := rules.DefaultPolicy().Today(time.Now())
+	today := testPolicy().Today(time.Now())
 	for _, r := range []string{"R-A", "R-B"} {
 		send(t, s, "sub-"+r, events.CCSReferralSubmitted, map[string]any{
 			"referralId": r, "memberId": "M-IT-9", "dateOfBirth": today.AddYears(-10).String(),
@@ -89,7 +88,7 @@ func TestEligibleDeterminationsStartExactlyOneAgeOut(t *testing.T) {
 
 func TestProviderContractedEndsOnlyThatProvidersCoC(t *testing.T) {
 	s := startStack(t)
-	today := rules.DefaultPolicy().Today(time.Now())
+	today := testPolicy().Today(time.Now())
 	prov := func(ids ...string) []map[string]any {
 		var out []map[string]any
 		for _, id := range ids {
@@ -128,7 +127,7 @@ func TestProviderContractedEndsOnlyThatProvidersCoC(t *testing.T) {
 
 func TestDisenrollmentCancelsEveryJourneyButTheReimbursement(t *testing.T) {
 	s := startStack(t)
-	today := rules.DefaultPolicy().Today(time.Now())
+	today := testPolicy().Today(time.Now())
 	m := "M-IT-7"
 	send(t, s, "enr", events.MemberEnrolled, map[string]any{"memberId": m, "dateOfBirth": today.AddYears(-10).String(),
 		"enrollmentDate": today.String(), "county": "Yolo", "countyModel": "independent", "fullScopeMediCal": true, "ccsEligible": true})

@@ -22,7 +22,7 @@ import (
 // the metrics must count what flowed.
 func TestAtRiskFindAndMetrics(t *testing.T) {
 	s := startStack(t)
-	p := rules.DefaultPolicy()
+	p := testPolicy()
 	now := time.Now()
 	today := p.Today(now)
 	claim := func(id, member string, daysAgo int) map[string]any {

@@ -15,7 +15,6 @@ import (
 
 	"github.com/careclock/careclock/devstack/stack"
 	"github.com/careclock/careclock/events"
-	"github.com/careclock/careclock/rules"
 	"github.com/careclock/careclock/workflows"
 )
 
@@ -31,7 +30,7 @@ func TestRecordHistories(t *testing.T) {
 		t.Skip("records histories only with -record")
 	}
 	s := startStack(t)
-	today := rules.DefaultPolicy().Today(time.Now())
+	today := testPolicy().Today(time.Now())
 	id := func(journey string, key ...string) string { return workflows.WorkflowID(s.Keyer, journey, key...) }
 	ids := map[string]string{
 		workflows.JourneyCCSReferral:   id(workflows.JourneyCCSReferral, "R-REC-1"),
@@ -67,7 +66,7 @@ func TestRecordHistories(t *testing.T) {
 	waitAcked(t, s.JS, 8)
 
 	// A re-plan, as `starter replan` sends it, to every open journey.
-	policy, err := json.Marshal(rules.DefaultPolicy())
+	policy, err := json.Marshal(testPolicy())
 	if err != nil {
 		t.Fatal(err)
 	}

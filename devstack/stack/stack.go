@@ -15,12 +15,14 @@ import (
 	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/server/common/dynamicconfig"
 
 	"github.com/careclock/careclock/activities"
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/listener"
 	"github.com/careclock/careclock/metrics"
 	"github.com/careclock/careclock/privacy"
+	"github.com/careclock/careclock/rules"
 	"github.com/careclock/careclock/workflows"
 )
 
@@ -32,6 +34,9 @@ type Options struct {
 	TemporalPort, UIPort, NATSPort int
 	// Log overrides the logger made from Config.
 	Log *zerolog.Logger
+	// TemporalDynamicConfig overrides Temporal server settings (tests use it to make a journey
+	// continue as new early).
+	TemporalDynamicConfig dynamicconfig.StaticClient
 }
 
 // Stack is careclock running in one process.
@@ -50,6 +55,14 @@ type Stack struct {
 	Metrics *metrics.Metrics
 
 	uiURL          string
+	natsCfg        NATSConfig
+	temporalCfg    TemporalConfig
+	natsLog        zerolog.Logger
+	temporalLog    zerolog.Logger
+	listenerLog    zerolog.Logger
+	policy         rules.Policy
+	taskQueue      string
+	consumer       string
 	stopListener   context.CancelFunc
 	listenerResult chan error
 }
@@ -57,13 +70,15 @@ type Stack struct {
 // Start brings up NATS, Temporal, the UI, the streams and search attributes, the worker and the
 // listener, in that order. On error, whatever was started is stopped.
 func Start(ctx context.Context, o Options) (s *Stack, err error) {
-	s = &Stack{listenerResult: make(chan error, 1), Metrics: metrics.New()}
+	s = &Stack{Metrics: metrics.New(), taskQueue: o.Config.TaskQueue, consumer: o.Config.Consumer}
 	base := o.Config.Logger("")
 	if o.Log != nil {
 		base = *o.Log
 	}
 	s.Log = base.With().Str("component", "devstack").Logger()
 	component := func(name string) zerolog.Logger { return base.With().Str("component", name).Logger() }
+	s.natsLog, s.temporalLog = quieter(component("nats-server")), quieter(component("temporal-server"))
+	s.listenerLog = component("listener")
 	if o.Host == "" {
 		o.Host = "127.0.0.1"
 	}
@@ -75,21 +90,23 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if s.Keyer, err = o.Config.Keyer(true); err != nil {
 		return s, err
 	}
-	policy, err := o.Config.Policy()
-	if err != nil {
+	if s.policy, err = o.Config.Policy(); err != nil {
 		return s, err
 	}
 	natsPort := o.NATSPort
 	if natsPort == 0 {
 		natsPort = -1
 	}
-	if s.NATS, err = StartNATS(NATSConfig{StoreDir: filepath.Join(o.Config.DataDir, "jetstream"), Host: o.Host, Port: natsPort}, quieter(component("nats-server"))); err != nil {
+	s.natsCfg = NATSConfig{StoreDir: filepath.Join(o.Config.DataDir, "jetstream"), Host: o.Host, Port: natsPort}
+	if err := s.StartNATS(); err != nil {
 		return s, err
 	}
 	o.Config.NATSURL = s.NATS.ClientURL()
-	if s.Temporal, err = StartTemporal(TemporalConfig{
+	s.temporalCfg = TemporalConfig{
 		DatabaseFile: filepath.Join(o.Config.DataDir, "temporal.db"), IP: o.Host, Port: o.TemporalPort,
-	}, quieter(component("temporal-server"))); err != nil {
+		DynamicConfig: o.TemporalDynamicConfig,
+	}
+	if err := s.StartTemporal(); err != nil {
 		return s, err
 	}
 	if o.UIPort >= 0 {
@@ -127,19 +144,92 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if err := config.EnsureStreams(readyCtx, s.JS, 1); err != nil {
 		return s, err
 	}
-
-	s.Worker = workflows.NewWorker(s.Client, o.Config.TaskQueue, &activities.Activities{JS: s.JS, Metrics: s.Metrics}, worker.Options{})
-	if err := s.Worker.Start(); err != nil {
-		return s, fmt.Errorf("start worker: %w", err)
+	if err := s.StartWorker(); err != nil {
+		return s, err
 	}
-	l := &listener.Listener{
-		Temporal: s.Client, JS: s.JS, Keyer: s.Keyer, Policy: policy, TaskQueue: o.Config.TaskQueue,
-		Consumer: o.Config.Consumer, Log: component("listener"), Metrics: s.Metrics,
-	}
-	lctx, stopListener := context.WithCancel(context.Background())
-	s.stopListener = stopListener
-	go func() { s.listenerResult <- l.Run(lctx) }()
+	s.StartListener(s.NewListener())
 	return s, nil
+}
+
+// StartNATS starts the NATS server; after StopNATS, on the same store and port, so that every
+// client reconnects to it.
+func (s *Stack) StartNATS() error {
+	ns, err := StartNATS(s.natsCfg, s.natsLog)
+	if err != nil {
+		return err
+	}
+	s.NATS = ns
+	if addr, ok := ns.Addr().(*net.TCPAddr); ok {
+		s.natsCfg.Port = addr.Port
+	}
+	return nil
+}
+
+// StopNATS shuts the NATS server down; clients keep trying to reconnect.
+func (s *Stack) StopNATS() {
+	s.NATS.Shutdown()
+	s.NATS.WaitForShutdown()
+}
+
+// StartTemporal starts the Temporal server; after StopTemporal, on the same SQLite file and
+// frontend port, so that every client reconnects to it.
+func (s *Stack) StartTemporal() error {
+	t, err := StartTemporal(s.temporalCfg, s.temporalLog)
+	if err != nil {
+		return err
+	}
+	s.Temporal = t
+	s.temporalCfg.Port = t.port
+	return nil
+}
+
+// StopTemporal shuts the Temporal server down; clients keep retrying.
+func (s *Stack) StopTemporal() error { return s.Temporal.Stop() }
+
+// StartWorker starts a worker with every journey and the publish activity.
+func (s *Stack) StartWorker() error {
+	s.Worker = workflows.NewWorker(s.Client, s.taskQueue, &activities.Activities{JS: s.JS, Metrics: s.Metrics}, worker.Options{})
+	if err := s.Worker.Start(); err != nil {
+		s.Worker = nil
+		return fmt.Errorf("start worker: %w", err)
+	}
+	return nil
+}
+
+// StopWorker stops the worker; journeys wait for the next one.
+func (s *Stack) StopWorker() {
+	if s.Worker != nil {
+		s.Worker.Stop()
+		s.Worker = nil
+	}
+}
+
+// NewListener returns a listener wired to the stack, for StartListener; a test may change it first.
+func (s *Stack) NewListener() *listener.Listener {
+	return &listener.Listener{
+		Temporal: s.Client, JS: s.JS, Keyer: s.Keyer, Policy: s.policy, TaskQueue: s.taskQueue,
+		Consumer: s.consumer, Log: s.listenerLog, Metrics: s.Metrics,
+	}
+}
+
+// StartListener runs l until StopListener.
+func (s *Stack) StartListener(l *listener.Listener) {
+	ctx, stop := context.WithCancel(context.Background())
+	s.stopListener, s.listenerResult = stop, make(chan error, 1)
+	go func() { s.listenerResult <- l.Run(ctx) }()
+}
+
+// StopListener stops the listener once the events in hand are settled.
+func (s *Stack) StopListener() error {
+	if s.stopListener == nil {
+		return nil
+	}
+	s.stopListener()
+	s.stopListener = nil
+	if err := <-s.listenerResult; err != nil {
+		return fmt.Errorf("listener: %w", err)
+	}
+	return nil
 }
 
 // UIURL is the Temporal UI's address ("" without a UI).
@@ -151,15 +241,10 @@ func (s *Stack) NATSURL() string { return s.NATS.ClientURL() }
 // Stop shuts everything down in the reverse order of Start.
 func (s *Stack) Stop() error {
 	var errs []error
-	if s.stopListener != nil {
-		s.stopListener()
-		if err := <-s.listenerResult; err != nil {
-			errs = append(errs, fmt.Errorf("listener: %w", err))
-		}
+	if err := s.StopListener(); err != nil {
+		errs = append(errs, err)
 	}
-	if s.Worker != nil {
-		s.Worker.Stop()
-	}
+	s.StopWorker()
 	if s.NC != nil {
 		s.NC.Close()
 	}
@@ -178,8 +263,7 @@ func (s *Stack) Stop() error {
 		}
 	}
 	if s.NATS != nil {
-		s.NATS.Shutdown()
-		s.NATS.WaitForShutdown()
+		s.StopNATS()
 	}
 	return errors.Join(errs...)
 }

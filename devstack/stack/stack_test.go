@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -19,18 +20,39 @@ import (
 	"github.com/careclock/careclock/rules"
 )
 
-// startStack runs the whole embedded stack on free ports in a temporary data directory.
-func startStack(t *testing.T) *stack.Stack {
+// testPolicy is the tests' policy: the defaults, with notices at midnight, so that an event
+// dated today is already due whatever the hour the tests run at.
+func testPolicy() rules.Policy {
+	p := rules.DefaultPolicy()
+	p.NoticeHour = 0
+	return p
+}
+
+// startStack runs the whole embedded stack on free ports in a temporary data directory, with
+// testPolicy. change, if given, adjusts the options first.
+func startStack(t *testing.T, change ...func(*stack.Options)) *stack.Stack {
 	t.Helper()
 	dir := t.TempDir()
+	policy, err := json.Marshal(testPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := config.Config{
 		DataDir: dir, HMACKeyFile: filepath.Join(dir, "hmac.key"), TaskQueue: "careclock-test",
 		Consumer: "careclock-listener", StreamReplicas: 1, LogLevel: "info",
+		PolicyFile: filepath.Join(dir, "policy.json"),
+	}
+	if err := os.WriteFile(cfg.PolicyFile, policy, 0o600); err != nil {
+		t.Fatal(err)
 	}
 	log := zerolog.New(zerolog.ConsoleWriter{Out: t.Output(), NoColor: true}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+	opts := stack.Options{Config: cfg, UIPort: -1, Log: &log}
+	for _, c := range change {
+		c(&opts)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	s, err := stack.Start(ctx, stack.Options{Config: cfg, UIPort: -1, Log: &log})
+	s, err := stack.Start(ctx, opts)
 	if err != nil {
 		t.Fatalf("start stack: %v", err)
 	}
@@ -93,7 +115,7 @@ func collect(t *testing.T, js jetstream.JetStream, stream, filter string, want i
 
 func TestSubmittedReimbursementPublishesItsPastDueEventLate(t *testing.T) {
 	s := startStack(t)
-	p := rules.DefaultPolicy()
+	p := testPolicy()
 	today := p.Today(time.Now())
 	// Submitted 100 days ago: due 40 days ago, overdue from 39 days ago every 7 days, so its
 	// latest occurrence was 4 days ago (daysOverdue 36) and the reminders are skipped.
@@ -136,7 +158,7 @@ func TestSubmittedReimbursementPublishesItsPastDueEventLate(t *testing.T) {
 
 func TestSameEventThreeTimesStartsOneJourney(t *testing.T) {
 	s := startStack(t)
-	today := rules.DefaultPolicy().Today(time.Now())
+	today := testPolicy().Today(time.Now())
 	body := inbound("evt-dup", events.ReimbursementSubmitted, map[string]any{
 		"claimId": "CLM-IT-2", "memberId": "M-IT-2", "submittedDate": today.AddDays(-61).String(),
 		"amountCents": 900, "category": "tolls",

@@ -41,6 +41,7 @@ type TemporalConfig struct {
 type Temporal struct {
 	server    temporal.Server
 	hostPort  string
+	port      int
 	namespace string
 }
 
@@ -150,7 +151,7 @@ func StartTemporal(cfg TemporalConfig, log zerolog.Logger) (*Temporal, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal server: %w", err)
 	}
-	return &Temporal{server: srv, hostPort: frontend, namespace: cfg.Namespace}, nil
+	return &Temporal{server: srv, hostPort: frontend, port: cfg.Port, namespace: cfg.Namespace}, nil
 }
 
 // HostPort is the frontend address for SDK clients.
