@@ -84,6 +84,9 @@ func (l *Listener) Run(ctx context.Context) error {
 		MaxAckPending: 1000,
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped before it began
+		}
 		return fmt.Errorf("consumer %s on %s: %w", l.Consumer, events.EnrollmentStream, err)
 	}
 	n := l.Shards

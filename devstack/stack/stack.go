@@ -179,7 +179,7 @@ func (s *Stack) StartTemporal() error {
 		return err
 	}
 	s.Temporal = t
-	s.temporalCfg.Port = t.port
+	s.temporalCfg.Port, s.temporalCfg.InternalPorts = t.config.Port, t.config.InternalPorts
 	return nil
 }
 

@@ -76,11 +76,19 @@ func inbound(id, eventType string, data map[string]any) []byte {
 
 func publish(t *testing.T, js jetstream.JetStream, subject, msgID string, body []byte) {
 	t.Helper()
+	publishMsg(t, js, subject, msgID, body)
+}
+
+// publishMsg publishes with a Nats-Msg-Id and returns JetStream's acknowledgement.
+func publishMsg(t *testing.T, js jetstream.JetStream, subject, msgID string, body []byte) *jetstream.PubAck {
+	t.Helper()
 	msg := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, msgID)
-	if _, err := js.PublishMsg(context.Background(), msg); err != nil {
+	ack, err := js.PublishMsg(context.Background(), msg)
+	if err != nil {
 		t.Fatalf("publish %s: %v", subject, err)
 	}
+	return ack
 }
 
 // collect reads every message on subjects of stream until want have arrived and the stream is
@@ -233,7 +241,7 @@ func TestMalformedEventIsDeadLettered(t *testing.T) {
 // waitAcked waits until the listener has acknowledged the first n enrollment messages.
 func waitAcked(t *testing.T, js jetstream.JetStream, n uint64) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		cons, err := js.Consumer(context.Background(), events.EnrollmentStream, "careclock-listener")
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -35,13 +36,17 @@ type TemporalConfig struct {
 	Namespace string
 	// DynamicConfig overrides server settings; nil keeps the defaults.
 	DynamicConfig dynamicconfig.StaticClient
+	// InternalPorts are the metrics, membership and internal gRPC ports (8); empty picks free
+	// ones. A restart on the same database reuses them: the membership table still lists the
+	// previous addresses, and new ones make the services wait for the stale hosts to expire.
+	InternalPorts []int
 }
 
 // Temporal is a running in-process Temporal server.
 type Temporal struct {
 	server    temporal.Server
 	hostPort  string
-	port      int
+	config    TemporalConfig
 	namespace string
 }
 
@@ -54,13 +59,22 @@ func StartTemporal(cfg TemporalConfig, log zerolog.Logger) (*Temporal, error) {
 	if cfg.Namespace == "" {
 		cfg.Namespace = "default"
 	}
-	ports, err := freePorts(cfg.IP, 9)
-	if err != nil {
-		return nil, err
+	if len(cfg.InternalPorts) == 0 && cfg.DatabaseFile != "" {
+		cfg.InternalPorts = previousPorts(cfg.DatabaseFile+".ports", cfg.IP)
 	}
-	if cfg.Port == 0 {
-		cfg.Port = ports[0]
+	if cfg.Port == 0 || len(cfg.InternalPorts) != 8 {
+		free, err := freePorts(cfg.IP, 9)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Port == 0 {
+			cfg.Port = free[0]
+		}
+		if len(cfg.InternalPorts) != 8 {
+			cfg.InternalPorts = free[1:]
+		}
 	}
+	ports := append([]int{cfg.Port}, cfg.InternalPorts...)
 	frontend := net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.Port))
 	if err := portFree(frontend); err != nil {
 		return nil, fmt.Errorf("temporal frontend: %w", err)
@@ -86,6 +100,12 @@ func StartTemporal(cfg TemporalConfig, log zerolog.Logger) (*Temporal, error) {
 		}
 	} else if err != nil {
 		return nil, fmt.Errorf("temporal database: %w", err)
+	}
+
+	if cfg.DatabaseFile != "" {
+		if err := savePorts(cfg.DatabaseFile+".ports", cfg.InternalPorts); err != nil {
+			return nil, err
+		}
 	}
 
 	const clusterName = "active"
@@ -151,7 +171,7 @@ func StartTemporal(cfg TemporalConfig, log zerolog.Logger) (*Temporal, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal server: %w", err)
 	}
-	return &Temporal{server: srv, hostPort: frontend, port: cfg.Port, namespace: cfg.Namespace}, nil
+	return &Temporal{server: srv, hostPort: frontend, config: cfg, namespace: cfg.Namespace}, nil
 }
 
 // HostPort is the frontend address for SDK clients.
@@ -209,4 +229,33 @@ func portFree(addr string) error {
 		return fmt.Errorf("%s is not free (is another careclock or Temporal running?): %w", addr, err)
 	}
 	return l.Close()
+}
+
+// previousPorts reads the internal ports the server last used with this database, if they are
+// all free again; otherwise nil.
+func previousPorts(file, ip string) []int {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil
+	}
+	var ports []int
+	for _, f := range strings.Fields(string(b)) {
+		p, err := strconv.Atoi(f)
+		if err != nil || portFree(net.JoinHostPort(ip, f)) != nil {
+			return nil
+		}
+		ports = append(ports, p)
+	}
+	return ports
+}
+
+func savePorts(file string, ports []int) error {
+	var b strings.Builder
+	for _, p := range ports {
+		fmt.Fprintln(&b, p)
+	}
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("temporal ports: %w", err)
+	}
+	return nil
 }
