@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -9,11 +11,12 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// Histories recorded from the in-process server (testdata/*.json, one per journey, each with
-// inbound signals, a re-plan and its end) replay against the current code. A change that would
+// Histories recorded from the in-process server (testdata/*.json: one per journey, each with
+// inbound signals, a re-plan and its end, and a reimbursement's two runs either side of a
+// continue-as-new) replay against the current code. A change that would
 // break running journeys fails here; see README, "Changing a journey safely". Re-record with
 //
-//	go test ./devstack/stack -run TestRecordHistories -record
+//	go test ./devstack/stack -run 'TestRecordHistories|TestContinueAsNewKeepsState' -record
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.json")
 	if err != nil {
@@ -22,7 +25,13 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if len(files) < len(Journeys) {
 		t.Fatalf("%d recorded histories, want at least one per journey (%d)", len(files), len(Journeys))
 	}
+	continued := 0
 	for _, f := range files {
+		if b, err := os.ReadFile(f); err != nil {
+			t.Fatal(err)
+		} else if bytes.Contains(b, []byte(`"EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW"`)) {
+			continued++
+		}
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			Register(r)
@@ -30,6 +39,9 @@ func TestReplayRecordedHistories(t *testing.T) {
 				t.Fatalf("replay %s: %v", f, err)
 			}
 		})
+	}
+	if continued == 0 {
+		t.Error("no recorded history continues as new; record one with TestContinueAsNewKeepsState -record")
 	}
 }
 

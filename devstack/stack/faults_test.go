@@ -17,9 +17,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/server/common/dynamicconfig"
 
 	"github.com/careclock/careclock/devstack/stack"
 	"github.com/careclock/careclock/events"
@@ -691,3 +693,75 @@ func (quietSDK) Debug(string, ...any) {}
 func (quietSDK) Info(string, ...any)  {}
 func (quietSDK) Warn(string, ...any)  {}
 func (quietSDK) Error(string, ...any) {}
+
+// Item 7: a journey continues as new — here because the server suggests it after 12 history
+// events instead of thousands — with everything it has applied and published. A decision
+// delivered again after the new run began is still recognised, and nothing is published twice.
+// With -record, both runs' histories are saved for the replay test.
+func TestContinueAsNewKeepsState(t *testing.T) {
+	s := startStack(t, func(o *stack.Options) {
+		o.TemporalDynamicConfig = dynamicconfig.StaticClient{
+			dynamicconfig.HistoryCountSuggestContinueAsNew.Key(): []dynamicconfig.ConstrainedValue{{Value: 12}},
+		}
+	})
+	today := testPolicy().Today(time.Now())
+	id := workflows.WorkflowID(s.Keyer, workflows.JourneyReimbursement, "CLM-CAN-1")
+	publish(t, s.JS, events.Subject(events.ReimbursementSubmitted), "clm-1", claim("clm-1", "CLM-CAN-1", today.AddDays(-20)))
+	waitAcked(t, s.JS, 1)
+	decision := inbound("dec-1", events.ReimbursementDecided, map[string]any{
+		"claimId": "CLM-CAN-1", "decision": "approved", "decisionDate": today.String(),
+	})
+	publish(t, s.JS, events.Subject(events.ReimbursementDecided), "dec-1", decision)
+	waitAcked(t, s.JS, 2)
+	runs := waitRuns(t, s, id, 2)
+
+	publish(t, s.JS, events.Subject(events.ReimbursementDecided), "dec-1-again", decision)
+	publish(t, s.JS, events.Subject(events.ReimbursementPaid), "paid-1", inbound("paid-1", events.ReimbursementPaid,
+		map[string]any{"claimId": "CLM-CAN-1", "paidDate": today.String()}))
+	waitAcked(t, s.JS, 4)
+	final := closedHistory(t, s, id)
+	if st := stateOf(t, s, id); st.Applied != 3 || st.Status != workflows.StatusClosed {
+		t.Errorf("after continue-as-new: applied %d (want 3: submitted, approved, paid), status %s", st.Applied, st.Status)
+	}
+	report(t, figures{
+		scenario: "continue-as-new between a decision and its second delivery",
+		sent:     4, distinct: 3, applied: appliedInbound(t, s), deadLettered: len(deadLetters(t, s)),
+		journey: tallyJourneys(t, s, []expect{
+			{id, "reimbursement.approved", today, false}, {id, "reimbursement.closed", today, false},
+		}, time.Minute),
+	})
+
+	if *record {
+		first := runHistory(t, s, id, runs[len(runs)-1])
+		if last := first.GetEvents()[len(first.GetEvents())-1].GetEventType(); last != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW {
+			t.Fatalf("first run ended with %s", last)
+		}
+		saveHistory(t, "reimbursement-continued-as-new.json", first)
+		saveHistory(t, "reimbursement-after-continue-as-new.json", final)
+	}
+}
+
+// waitRuns waits until a workflow id has at least n runs, and returns their run ids, newest first.
+func waitRuns(t *testing.T, s *stack.Stack, workflowID string, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := s.Client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: s.Temporal.Namespace(), Query: "WorkflowId = '" + workflowID + "'",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var runs []string
+		for _, e := range resp.GetExecutions() {
+			runs = append(runs, e.GetExecution().GetRunId())
+		}
+		if len(runs) >= n {
+			return runs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s has %d runs, want %d", workflowID, len(runs), n)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -85,19 +85,38 @@ func TestRecordHistories(t *testing.T) {
 	send(t, s, "p-3", events.MemberDisenrolled, map[string]any{"memberId": "M-REC-B", "effectiveDate": today.String()})
 	waitAcked(t, s.JS, 12)
 
-	dir := filepath.Join("..", "..", "workflows", "testdata")
 	for journey, wid := range ids {
-		h := closedHistory(t, s, wid)
-		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		file := filepath.Join(dir, journey+".json")
-		if err := os.WriteFile(file, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%s: %d events → %s", journey, len(h.GetEvents()), file)
+		saveHistory(t, journey+".json", closedHistory(t, s, wid))
 	}
+}
+
+// saveHistory writes a history for the replay test in workflows/.
+func saveHistory(t *testing.T, name string, h *historypb.History) {
+	t.Helper()
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join("..", "..", "workflows", "testdata", name)
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d events → %s", len(h.GetEvents()), file)
+}
+
+// runHistory is the whole history of one run.
+func runHistory(t *testing.T, s *stack.Stack, workflowID, runID string) *historypb.History {
+	t.Helper()
+	var h historypb.History
+	it := s.Client.GetWorkflowHistory(context.Background(), workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatalf("history of %s: %v", workflowID, err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	return &h
 }
 
 // closedHistory waits until the workflow has closed and returns its whole history.
@@ -105,18 +124,10 @@ func closedHistory(t *testing.T, s *stack.Stack, workflowID string) *historypb.H
 	t.Helper()
 	deadline := time.Now().Add(45 * time.Second)
 	for {
-		var h historypb.History
-		it := s.Client.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for it.HasNext() {
-			ev, err := it.Next()
-			if err != nil {
-				t.Fatalf("history of %s: %v", workflowID, err)
-			}
-			h.Events = append(h.Events, ev)
-		}
+		h := runHistory(t, s, workflowID, "")
 		last := h.GetEvents()[len(h.GetEvents())-1].GetEventType()
 		if last == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED {
-			return &h
+			return h
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s has not completed (last event %s)", workflowID, last)
