@@ -27,7 +27,15 @@ if go list -deps ./worker ./starter | grep '^go.temporal.io/server'; then
 fi
 
 step "go test"
-go test -count=1 ./...
+# The fault tests in devstack/stack append their figures here; printed below.
+report=$(mktemp)
+trap 'rm -f "$report"' EXIT
+CARECLOCK_RELIABILITY_REPORT=$report go test -count=1 ./...
+
+step "reliability figures (README, Reliability)"
+echo "| scenario | inbound sent | distinct | applied | dead-lettered | applied twice | lost | journey events expected | published once | duplicated | missing |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+cat "$report"
 
 step "go test -race (packages without the embedded servers)"
 go test -count=1 -race ./rules/... ./events/... ./privacy/... ./workflows/... ./listener/... ./starter/... ./metrics/...

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -222,14 +220,4 @@ func streamInfo(t *testing.T, s *stack.Stack, name string) (*jetstream.StreamInf
 		return nil, err
 	}
 	return st.Info(context.Background())
-}
-
-// keys lists a map's keys in order, for messages.
-func keys[V any](m map[string]V) string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return strings.Join(out, ", ")
 }
