@@ -38,7 +38,7 @@ echo "|---|---|---|---|---|---|---|---|---|---|---|"
 cat "$report"
 
 step "go test -race (packages without the embedded servers)"
-go test -count=1 -race ./rules/... ./events/... ./privacy/... ./workflows/... ./listener/... ./starter/... ./metrics/...
+go test -count=1 -race ./activities/... ./rules/... ./events/... ./privacy/... ./workflows/... ./listener/... ./starter/... ./metrics/...
 
 step "fuzz the event decoder for 10 s (seeds: samples/ and events/testdata/fuzz)"
 go test -run '^$' -fuzz FuzzDecode -fuzztime 10s ./events

@@ -59,11 +59,17 @@ func hostPort(o client.Options) string {
 
 // ConnectNATS connects to NATS with reconnects for ever: a NATS restart pauses careclock, it
 // does not stop it.
+//
+// While the connection is down a publish fails at once instead of waiting in the client's
+// reconnect buffer: the caller retries it (Temporal retries the publish activity with backoff;
+// the listener leaves the event unacknowledged), so nothing sits in a process's memory where a
+// crash would lose it, and an outage shows as errors, not as calls that hang.
 func (c Config) ConnectNATS(name string, l zerolog.Logger) (*nats.Conn, jetstream.JetStream, error) {
 	opts := []nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(time.Second),
+		nats.ReconnectBufSize(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			l.Warn().AnErr("error", err).Msg("nats disconnected")
 		}),

@@ -350,8 +350,12 @@ func TestNATSRestartWhilePublishing(t *testing.T) {
 	}
 	tally := tallyJourneys(t, s, want, 2*time.Minute)
 	waitAcked(t, s.JS, members)
+	retried := 0
+	for i := range members {
+		retried += publishRetries(t, s, workflows.WorkflowID(s.Keyer, workflows.JourneyAgeOut, fmt.Sprintf("M-NATS-%d", i)))
+	}
 	report(t, figures{
-		scenario: fmt.Sprintf("NATS restart: stopped for 3 s with %d of %d journey events published", before, len(want)),
+		scenario: fmt.Sprintf("NATS restart: stopped for 3 s with %d of %d journey events published (%d publish attempts retried)", before, len(want), retried),
 		sent:     members, distinct: members, applied: appliedInbound(t, s), deadLettered: len(deadLetters(t, s)),
 		journey: tally,
 	})
@@ -492,6 +496,26 @@ func TestWorkerCrashMidJourney(t *testing.T) {
 func publishAttempts(t *testing.T, s *stack.Stack, workflowID string) int32 {
 	t.Helper()
 	var attempt int32
+	for _, a := range activityStarts(t, s, workflowID) {
+		attempt = a
+	}
+	return attempt
+}
+
+// publishRetries counts the publish attempts beyond the first in a journey's history.
+func publishRetries(t *testing.T, s *stack.Stack, workflowID string) int {
+	t.Helper()
+	n := 0
+	for _, a := range activityStarts(t, s, workflowID) {
+		n += int(a) - 1
+	}
+	return n
+}
+
+// activityStarts lists the attempt number of each activity a journey's history shows started.
+func activityStarts(t *testing.T, s *stack.Stack, workflowID string) []int32 {
+	t.Helper()
+	var attempts []int32
 	it := s.Client.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
@@ -499,10 +523,10 @@ func publishAttempts(t *testing.T, s *stack.Stack, workflowID string) int32 {
 			t.Fatal(err)
 		}
 		if a := ev.GetActivityTaskStartedEventAttributes(); a != nil {
-			attempt = a.GetAttempt()
+			attempts = append(attempts, a.GetAttempt())
 		}
 	}
-	return attempt
+	return attempts
 }
 
 // pendingTimer is when a journey's unfired timer is due, from its history.

@@ -152,7 +152,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 }
 
 // StartNATS starts the NATS server; after StopNATS, on the same store and port, so that every
-// client reconnects to it.
+// client reconnects to it. It returns once the stack's own connection is back.
 func (s *Stack) StartNATS() error {
 	ns, err := StartNATS(s.natsCfg, s.natsLog)
 	if err != nil {
@@ -161,6 +161,12 @@ func (s *Stack) StartNATS() error {
 	s.NATS = ns
 	if addr, ok := ns.Addr().(*net.TCPAddr); ok {
 		s.natsCfg.Port = addr.Port
+	}
+	for deadline := time.Now().Add(30 * time.Second); s.NC != nil && !s.NC.IsConnected(); {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("nats client did not reconnect to %s", ns.ClientURL())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	return nil
 }

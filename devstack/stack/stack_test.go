@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,7 +47,9 @@ func startStack(t *testing.T, change ...func(*stack.Options)) *stack.Stack {
 	if err := os.WriteFile(cfg.PolicyFile, policy, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	log := zerolog.New(zerolog.ConsoleWriter{Out: t.Output(), NoColor: true}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+	out := &untilCleanup{w: t.Output()}
+	t.Cleanup(out.close) // registered first, so it runs after the stack has stopped
+	log := zerolog.New(zerolog.ConsoleWriter{Out: out, NoColor: true}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
 	opts := stack.Options{Config: cfg, UIPort: -1, Log: &log}
 	for _, c := range change {
 		c(&opts)
@@ -62,6 +66,30 @@ func startStack(t *testing.T, change ...func(*stack.Options)) *stack.Stack {
 		}
 	})
 	return s
+}
+
+// untilCleanup writes the stack's logs to the test's output until the test ends, then drops
+// them: the embedded Temporal server leaves gRPC dial goroutines behind that log after Stop,
+// and a write to a finished test's output panics.
+type untilCleanup struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
+}
+
+func (u *untilCleanup) Write(p []byte) (int, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.closed {
+		return len(p), nil
+	}
+	return u.w.Write(p)
+}
+
+func (u *untilCleanup) close() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.closed = true
 }
 
 func inbound(id, eventType string, data map[string]any) []byte {
