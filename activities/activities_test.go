@@ -75,7 +75,7 @@ func TestPublishRetryIsStoredOnce(t *testing.T) {
 	}
 }
 
-// A publication while NATS is unreachable fails at once, so that Temporal retries it, rather
+// A publication while the connection to NATS is down fails at once, so that Temporal retries it, rather
 // than waiting in a client buffer.
 func TestPublishWithoutNATSFails(t *testing.T) {
 	ns := startNATS(t)
@@ -86,6 +86,11 @@ func TestPublishWithoutNATSFails(t *testing.T) {
 	t.Cleanup(nc.Close)
 	ns.Shutdown()
 	ns.WaitForShutdown()
+	for deadline := time.Now().Add(10 * time.Second); nc.IsConnected(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the client never noticed the server had gone")
+		}
+	}
 	ev := events.NewJourneyEvent(events.Occurrence{Journey: "reimbursement", WorkflowID: "w", Type: "reimbursement.overdue", Key: "k"})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
