@@ -516,12 +516,7 @@ func publishRetries(t *testing.T, s *stack.Stack, workflowID string) int {
 func activityStarts(t *testing.T, s *stack.Stack, workflowID string) []int32 {
 	t.Helper()
 	var attempts []int32
-	it := s.Client.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, ev := range runHistory(t, s, workflowID, "").GetEvents() {
 		if a := ev.GetActivityTaskStartedEventAttributes(); a != nil {
 			attempts = append(attempts, a.GetAttempt())
 		}
@@ -533,12 +528,7 @@ func activityStarts(t *testing.T, s *stack.Stack, workflowID string) []int32 {
 func pendingTimer(t *testing.T, s *stack.Stack, workflowID string) time.Time {
 	t.Helper()
 	timers := map[string]time.Time{}
-	it := s.Client.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, ev := range runHistory(t, s, workflowID, "").GetEvents() {
 		if a := ev.GetTimerStartedEventAttributes(); a != nil {
 			timers[a.GetTimerId()] = ev.GetEventTime().AsTime().Add(a.GetStartToFireTimeout().AsDuration())
 		}
