@@ -28,6 +28,11 @@ type Config struct {
 	// HMACKeyFile is CARECLOCK_HMAC_KEY_FILE, a file holding the hex HMAC key that hashes
 	// business keys into workflow ids (default DataDir/hmac.key, created by the dev stack).
 	HMACKeyFile string
+	// CodecKeys is CARECLOCK_CODEC_KEYS, the keys that encrypt Temporal payloads written inline
+	// (`id:hex,id:hex`, the last current); when empty they are read from CodecKeysFile,
+	// CARECLOCK_CODEC_KEYS_FILE (default DataDir/codec.keys, created by the dev stack).
+	CodecKeys     string
+	CodecKeysFile string
 	// PolicyFile is CARECLOCK_POLICY_FILE, a JSON policy over the defaults; empty: defaults.
 	PolicyFile string
 	// Consumer is CARECLOCK_CONSUMER, the listener's durable consumer (default careclock-listener).
@@ -61,6 +66,8 @@ func FromEnv() (Config, error) {
 		LogFormat:   os.Getenv("LOG_FORMAT"),
 	}
 	c.HMACKeyFile = env("CARECLOCK_HMAC_KEY_FILE", filepath.Join(c.DataDir, "hmac.key"))
+	c.CodecKeys = os.Getenv("CARECLOCK_CODEC_KEYS")
+	c.CodecKeysFile = env("CARECLOCK_CODEC_KEYS_FILE", filepath.Join(c.DataDir, "codec.keys"))
 	var errs []error
 	replicas, err := strconv.Atoi(env("CARECLOCK_STREAM_REPLICAS", "1"))
 	if err != nil || replicas < 1 || replicas > 5 {
@@ -95,6 +102,26 @@ func (c Config) Keyer(createDev bool) (privacy.Keyer, error) {
 		return privacy.Keyer{}, fmt.Errorf("%w (set CARECLOCK_HMAC_KEY_FILE to the key shared by every careclock process)", err)
 	}
 	return k, nil
+}
+
+// Keyring loads the payload keys: CARECLOCK_CODEC_KEYS, else the key file. With createDev, a
+// missing key file at the default development path is created (the dev stack does this).
+func (c Config) Keyring(createDev bool) (privacy.Keyring, error) {
+	if c.CodecKeys != "" {
+		r, err := privacy.ParseKeyring(c.CodecKeys)
+		if err != nil {
+			return privacy.Keyring{}, fmt.Errorf("CARECLOCK_CODEC_KEYS: %w", err)
+		}
+		return r, nil
+	}
+	if createDev && os.Getenv("CARECLOCK_CODEC_KEYS_FILE") == "" {
+		return privacy.EnsureKeyringFile(c.CodecKeysFile)
+	}
+	r, err := privacy.LoadKeyringFile(c.CodecKeysFile)
+	if err != nil {
+		return privacy.Keyring{}, fmt.Errorf("%w (set CARECLOCK_CODEC_KEYS_FILE or CARECLOCK_CODEC_KEYS to the payload keys every careclock process shares)", err)
+	}
+	return r, nil
 }
 
 // Policy loads the policy file, or the defaults.

@@ -12,9 +12,12 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/metrics"
+	"github.com/careclock/careclock/privacy"
 	"github.com/careclock/careclock/workflows"
 )
 
@@ -30,10 +33,35 @@ func TemporalOptions(l zerolog.Logger) (client.Options, error) {
 	return opts, nil
 }
 
-// DialTemporal connects to Temporal with TemporalOptions, reporting the SDK's metrics to m
-// (nil: none).
-func DialTemporal(ctx context.Context, l zerolog.Logger, m *metrics.Metrics) (client.Client, error) {
+// ClientOptions are TemporalOptions with careclock's payload encryption: every payload the
+// client writes (workflow inputs, signals, query answers, activity arguments, summaries) and the
+// message and stack of every failure are encrypted with the keyring's current key.
+func (c Config) ClientOptions(l zerolog.Logger) (client.Options, error) {
 	opts, err := TemporalOptions(l)
+	if err != nil {
+		return client.Options{}, err
+	}
+	ring, err := c.Keyring(false)
+	if err != nil {
+		return client.Options{}, err
+	}
+	Encrypt(&opts, ring)
+	return opts, nil
+}
+
+// Encrypt sets the client's data and failure converters to encrypt with ring.
+func Encrypt(opts *client.Options, ring privacy.Keyring) {
+	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), privacy.Codec{Keys: ring})
+	opts.DataConverter = dc
+	opts.FailureConverter = temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
+		DataConverter: dc, EncodeCommonAttributes: true,
+	})
+}
+
+// DialTemporal connects to Temporal with ClientOptions, reporting the SDK's metrics to m (nil:
+// none).
+func (c Config) DialTemporal(ctx context.Context, l zerolog.Logger, m *metrics.Metrics) (client.Client, error) {
+	opts, err := c.ClientOptions(l)
 	if err != nil {
 		return nil, err
 	}

@@ -44,6 +44,9 @@ func run() error {
 	if os.Getenv("CARECLOCK_HMAC_KEY_FILE") == "" {
 		cfg.HMACKeyFile = filepath.Join(cfg.DataDir, "hmac.key")
 	}
+	if os.Getenv("CARECLOCK_CODEC_KEYS_FILE") == "" {
+		cfg.CodecKeysFile = filepath.Join(cfg.DataDir, "codec.keys")
+	}
 	opts.Config = cfg
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

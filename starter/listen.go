@@ -37,7 +37,7 @@ func listen(args []string) error {
 	if _, err := cfg.ServeMetrics(ctx, m, config.MetricsListener, log); err != nil {
 		return err
 	}
-	tc, err := config.DialTemporal(ctx, log, m)
+	tc, err := cfg.DialTemporal(ctx, log, m)
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ type operator struct {
 
 // connect dials Temporal for an operator command.
 func connect(ctx context.Context, cfg config.Config, policy rules.Policy, jsonOut bool) (*operator, error) {
-	opts, err := config.TemporalOptions(cfg.Logger("starter"))
+	opts, err := cfg.ClientOptions(cfg.Logger("starter"))
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/workflows"
 )
@@ -48,7 +47,7 @@ func replan(args []string) error {
 	log := cfg.Logger("starter")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
-	tc, err := config.DialTemporal(ctx, log, nil)
+	tc, err := cfg.DialTemporal(ctx, log, nil)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func run() error {
 
 	m := metrics.New()
 	defer m.Close()
-	tc, err := config.DialTemporal(ctx, log, m)
+	tc, err := cfg.DialTemporal(ctx, log, m)
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/server/common/dynamicconfig"
 
+	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/devstack/stack"
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/rules"
@@ -436,7 +437,9 @@ func TestWorkerCrashMidJourney(t *testing.T) {
 
 	// A worker whose publish hangs, reaching Temporal through a connection the test can cut.
 	p := startProxy(t, s.Temporal.HostPort())
-	c, err := client.Dial(client.Options{HostPort: p.Addr(), Namespace: s.Temporal.Namespace(), Logger: quietSDK{}})
+	opts := client.Options{HostPort: p.Addr(), Namespace: s.Temporal.Namespace(), Logger: quietSDK{}}
+	config.Encrypt(&opts, s.Keyring)
+	c, err := client.Dial(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,6 +51,8 @@ type Stack struct {
 	Worker   worker.Worker
 	// Keyer hashes business keys into workflow ids and member keys.
 	Keyer privacy.Keyer
+	// Keyring encrypts every payload the stack's client writes.
+	Keyring privacy.Keyring
 	// Metrics is the registry of the worker, the listener and their Temporal client.
 	Metrics *metrics.Metrics
 
@@ -93,6 +95,12 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if s.policy, err = o.Config.Policy(); err != nil {
 		return s, err
 	}
+	if o.Config.CodecKeysFile == "" {
+		o.Config.CodecKeysFile = filepath.Join(o.Config.DataDir, "codec.keys")
+	}
+	if s.Keyring, err = o.Config.Keyring(true); err != nil {
+		return s, err
+	}
 	natsPort := o.NATSPort
 	if natsPort == 0 {
 		natsPort = -1
@@ -126,9 +134,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 
 	readyCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	s.Client, err = s.Temporal.WaitReady(readyCtx, client.Options{
-		Logger: config.SDKLogger(component("temporal-sdk")), MetricsHandler: s.Metrics.SDK(),
-	})
+	clientOpts := client.Options{Logger: config.SDKLogger(component("temporal-sdk")), MetricsHandler: s.Metrics.SDK()}
+	config.Encrypt(&clientOpts, s.Keyring)
+	s.Client, err = s.Temporal.WaitReady(readyCtx, clientOpts)
 	if err != nil {
 		return s, err
 	}
