@@ -62,6 +62,7 @@ func run() error {
 	s.Log.Info().
 		Str("temporal", s.Temporal.HostPort()).
 		Str("ui", s.UIURL()).
+		Str("ui_password", s.UIPasswordFile).
 		Str("overdue", s.UIURL()+"/namespaces/"+s.Temporal.Namespace()+"/workflows?query="+url.QueryEscape(
 			workflows.AttrStatus.GetName()+"='"+workflows.StatusOverdue+"'")).
 		Str("nats", s.NATSURL()).

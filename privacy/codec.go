@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -92,32 +91,22 @@ func LoadKeyringFile(path string) (Keyring, error) {
 
 // NewKeyLine returns a new random key as a keyring line, with an id from the date.
 func NewKeyLine(now time.Time) (string, error) {
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
+	secret, err := RandomHex(32)
+	if err != nil {
 		return "", fmt.Errorf("new payload key: %w", err)
 	}
-	return now.UTC().Format("20060102T150405Z") + ":" + hex.EncodeToString(secret), nil
+	return now.UTC().Format("20060102T150405Z") + ":" + secret, nil
 }
 
 // EnsureKeyringFile loads the keyring at path, first creating it with one new key (mode 0600)
 // when it does not exist. For the dev stack; production keys come from a secret store.
 func EnsureKeyringFile(path string) (Keyring, error) {
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+	err := EnsureSecretFile(path, func() (string, error) {
 		line, err := NewKeyLine(time.Now())
-		if err != nil {
-			return Keyring{}, err
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return Keyring{}, fmt.Errorf("new payload key: %w", err)
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return Keyring{}, fmt.Errorf("new payload key: %w", err)
-		}
-		_, werr := f.WriteString("# careclock payload keys, id:hex; the last one encrypts. Add a line to rotate.\n" + line + "\n")
-		if err := errors.Join(werr, f.Close()); err != nil {
-			return Keyring{}, fmt.Errorf("new payload key %s: %w", path, err)
-		}
+		return "# careclock payload keys, id:hex; the last one encrypts. Add a line to rotate.\n" + line, err
+	})
+	if err != nil {
+		return Keyring{}, fmt.Errorf("new payload key: %w", err)
 	}
 	return LoadKeyringFile(path)
 }

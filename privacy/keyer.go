@@ -54,24 +54,43 @@ func LoadKeyFile(path string) (Keyer, error) {
 // EnsureKeyFile loads the hex key at path, first creating it with a new random key (mode 0600)
 // when it does not exist. For the dev stack; production keys come from a secret store.
 func EnsureKeyFile(path string) (Keyer, error) {
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		secret := make([]byte, MinKeyBytes)
-		if _, err := rand.Read(secret); err != nil {
-			return Keyer{}, fmt.Errorf("new hmac key: %w", err)
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return Keyer{}, fmt.Errorf("new hmac key: %w", err)
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return Keyer{}, fmt.Errorf("new hmac key: %w", err)
-		}
-		_, werr := f.WriteString(hex.EncodeToString(secret) + "\n")
-		if err := errors.Join(werr, f.Close()); err != nil {
-			return Keyer{}, fmt.Errorf("new hmac key %s: %w", path, err)
-		}
+	if err := EnsureSecretFile(path, func() (string, error) { return RandomHex(MinKeyBytes) }); err != nil {
+		return Keyer{}, fmt.Errorf("new hmac key: %w", err)
 	}
 	return LoadKeyFile(path)
+}
+
+// RandomHex returns n random bytes as hex.
+func RandomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// EnsureSecretFile creates path (mode 0600, its directory 0700) holding what content returns,
+// unless it already exists. The dev stack makes its keys and tokens this way.
+func EnsureSecretFile(path string, content func() (string, error)) error {
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	text, err := content()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, werr := f.WriteString(text + "\n")
+	if err := errors.Join(werr, f.Close()); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }
 
 // Hash returns 128 bits of HMAC-SHA256 over the parts, as 32 hex digits. Parts are separated by

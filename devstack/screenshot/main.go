@@ -85,6 +85,19 @@ func run() error {
 		return err
 	}
 	defer b.close()
+	// The UI asks for the dev stack's password; the browser sends it with every request,
+	// including the UI's calls to the payload codec.
+	password, err := os.ReadFile(s.UIPasswordFile)
+	if err != nil {
+		return err
+	}
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("operator:"+strings.TrimSpace(string(password))))
+	if err := b.page.call(ctx, "Network.enable", map[string]any{}, nil); err != nil {
+		return err
+	}
+	if err := b.page.call(ctx, "Network.setExtraHTTPHeaders", map[string]any{"headers": map[string]string{"Authorization": auth}}, nil); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(*outDir, 0o755); err != nil {
 		return err
 	}

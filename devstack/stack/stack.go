@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/server/common/dynamicconfig"
 
 	"github.com/careclock/careclock/activities"
+	"github.com/careclock/careclock/codecserver"
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/listener"
 	"github.com/careclock/careclock/metrics"
@@ -53,6 +54,8 @@ type Stack struct {
 	Keyer privacy.Keyer
 	// Keyring encrypts every payload the stack's client writes.
 	Keyring privacy.Keyring
+	// UIPasswordFile holds the password the UI asks for (any user name).
+	UIPasswordFile string
 	// Metrics is the registry of the worker, the listener and their Temporal client.
 	Metrics *metrics.Metrics
 
@@ -126,7 +129,15 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			}
 			port = ports[0]
 		}
-		if s.UI, err = StartUI(s.Temporal.HostPort(), o.Host, port, s.Temporal.Namespace(), component("temporal-ui")); err != nil {
+		s.UIPasswordFile = filepath.Join(o.Config.DataDir, "ui.token")
+		tokens, err := codecserver.EnsureTokenFile(s.UIPasswordFile)
+		if err != nil {
+			return s, err
+		}
+		if s.UI, err = StartUI(UIOptions{
+			TemporalHostPort: s.Temporal.HostPort(), Namespace: s.Temporal.Namespace(), Host: o.Host, Port: port,
+			Codec: privacy.Codec{Keys: s.Keyring}, Tokens: tokens, Log: component("temporal-ui"),
+		}); err != nil {
 			return s, err
 		}
 		s.uiURL = "http://" + net.JoinHostPort(o.Host, strconv.Itoa(port))

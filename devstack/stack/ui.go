@@ -1,43 +1,115 @@
 package stack
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/temporalio/ui-server/v2/server"
 	"github.com/temporalio/ui-server/v2/server/config"
 	"github.com/temporalio/ui-server/v2/server/server_options"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/careclock/careclock/codecserver"
 )
 
-// UI is the embedded Temporal Web UI.
-type UI struct{ srv *server.Server }
+// CodecPath is where the dev stack serves the payload codec, on the UI's own origin.
+const CodecPath = "/codec"
 
-// StartUI serves the Temporal UI for the server at temporalHostPort on host:port.
-func StartUI(temporalHostPort, host string, port int, namespace string, log zerolog.Logger) (*UI, error) {
-	if err := portFree(net.JoinHostPort(host, strconv.Itoa(port))); err != nil {
+// UI is the embedded Temporal Web UI, behind a front server that asks for a password and serves
+// careclock's codec, so that the UI shows journeys decrypted to whoever knows the password.
+type UI struct {
+	srv   *server.Server
+	front *http.Server
+}
+
+// UIOptions configure StartUI.
+type UIOptions struct {
+	TemporalHostPort, Namespace string
+	// Host and Port the UI is served on.
+	Host string
+	Port int
+	// Codec decodes payloads for the UI; Tokens are the passwords (any user name) it accepts.
+	Codec  converter.PayloadCodec
+	Tokens []string
+	Log    zerolog.Logger
+}
+
+// StartUI serves the Temporal UI on Host:Port: HTTP Basic authentication for every request, the
+// codec at CodecPath, and the UI server itself (on an internal port) for everything else.
+func StartUI(o UIOptions) (*UI, error) {
+	addr := net.JoinHostPort(o.Host, strconv.Itoa(o.Port))
+	if err := portFree(addr); err != nil {
 		return nil, fmt.Errorf("temporal ui: %w", err)
 	}
+	internal, err := freePorts("127.0.0.1", 1)
+	if err != nil {
+		return nil, err
+	}
+	codec, err := codecserver.Handler(codecserver.Options{Codec: o.Codec, Tokens: o.Tokens, Log: o.Log})
+	if err != nil {
+		return nil, err
+	}
 	cfg := &config.Config{
-		TemporalGRPCAddress: temporalHostPort,
-		Host:                host,
-		Port:                port,
+		TemporalGRPCAddress: o.TemporalHostPort,
+		Host:                "127.0.0.1",
+		Port:                internal[0],
 		EnableUI:            true,
-		DefaultNamespace:    namespace,
+		DefaultNamespace:    o.Namespace,
 		HideLogs:            true,
 		DisableNewsFetch:    true,
 		CORS:                config.CORS{CookieInsecure: true},
+		// Relative: the browser calls the codec on the origin it loaded the UI from.
+		Codec: config.Codec{Endpoint: CodecPath, DefaultErrorMessage: "The payload codec refused: is the dev stack's UI password right?"},
 	}
 	srv := server.NewServer(server_options.WithConfigProvider(cfg))
 	go func() {
 		// Start blocks until Stop closes the server.
 		if err := srv.Start(); err != nil {
-			log.Error().Err(err).Msg("temporal ui stopped")
+			o.Log.Error().Err(err).Msg("temporal ui stopped")
 		}
 	}()
-	return &UI{srv: srv}, nil
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(internal[0]))})
+	mux := http.NewServeMux()
+	mux.Handle(CodecPath+"/", codec)
+	mux.Handle("/", proxy)
+	front := &http.Server{Addr: addr, Handler: passwordProtected(mux, o.Tokens), ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		srv.Stop()
+		return nil, fmt.Errorf("temporal ui: %w", err)
+	}
+	go func() {
+		if err := front.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			o.Log.Error().Err(err).Msg("temporal ui front stopped")
+		}
+	}()
+	return &UI{srv: srv, front: front}, nil
+}
+
+// passwordProtected asks the browser for a password (any user name, one of tokens).
+func passwordProtected(next http.Handler, tokens []string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !codecserver.Authorized(r, tokens) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="careclock dev stack", charset="UTF-8"`)
+			http.Error(w, "the dev stack's UI password is in its data directory, file ui.token", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Stop shuts the UI down.
-func (u *UI) Stop() { u.srv.Stop() }
+func (u *UI) Stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = u.front.Shutdown(ctx)
+	u.srv.Stop()
+}
