@@ -16,6 +16,8 @@ commands:
   setup                                     create the NATS streams and register the search attributes
   watch [--subject journeys.>]              print what arrives on a subject (journey events, dead letters)
   replan [--journey NAME] [--policy FILE]   send the current policy to running journeys, which re-plan
+  codec [--addr HOST:PORT] [--tls-cert F --tls-key F]
+                                            serve the payload codec for the Temporal UI (CARECLOCK_CODEC_TOKENS_FILE)
 
 operators (each prints a table, or JSON with --json, with a link to each journey in the UI):
   list [--journey J] [--status S] [--deadline-before D] [--deadline-after D] [--at-risk DAYS] [--all]
@@ -37,6 +39,7 @@ func main() {
 		"setup":    setup,
 		"watch":    watch,
 		"replan":   replan,
+		"codec":    codec,
 		"list":     list,
 		"describe": describe,
 		"find":     find,
