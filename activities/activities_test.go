@@ -79,7 +79,7 @@ func TestPublishRetryIsStoredOnce(t *testing.T) {
 // than waiting in a client buffer.
 func TestPublishWithoutNATSFails(t *testing.T) {
 	ns := startNATS(t)
-	nc, js, err := config.Config{NATSURL: ns.ClientURL()}.ConnectNATS("test", zerolog.Nop())
+	nc, js, err := config.Config{NATSURL: ns.ClientURL()}.ConnectNATS(config.RoleWorker, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

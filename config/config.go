@@ -19,8 +19,14 @@ import (
 type Config struct {
 	// NATSURL is NATS_URL (default nats://127.0.0.1:4222).
 	NATSURL string
-	// NATSCreds is NATS_CREDS, a credentials file; empty connects without one.
-	NATSCreds string
+	// NATSCreds is NATS_CREDS, a credentials file (JWT, operator mode); NATSNKeySeed is
+	// NATS_NKEY_SEED_FILE, an nkey seed file. With neither, a process connects with the dev
+	// stack's seed for its role (DataDir/nats/<role>.nk) if there is one, else without one.
+	NATSCreds    string
+	NATSNKeySeed string
+	// NATSCAFile (NATS_CA_FILE) verifies the server's certificate on a tls:// URL; NATSCertFile
+	// and NATSKeyFile (NATS_CERT_FILE, NATS_KEY_FILE) are a client certificate for mutual TLS.
+	NATSCAFile, NATSCertFile, NATSKeyFile string
 	// TaskQueue is CARECLOCK_TASK_QUEUE (default careclock).
 	TaskQueue string
 	// DataDir is CARECLOCK_DATA_DIR (default .careclock): the dev stack's databases and keys.
@@ -55,7 +61,11 @@ type Config struct {
 func FromEnv() (Config, error) {
 	c := Config{
 		NATSURL:     env("NATS_URL", "nats://127.0.0.1:4222"),
-		NATSCreds:   os.Getenv("NATS_CREDS"),
+		NATSCreds:    os.Getenv("NATS_CREDS"),
+		NATSNKeySeed: os.Getenv("NATS_NKEY_SEED_FILE"),
+		NATSCAFile:   os.Getenv("NATS_CA_FILE"),
+		NATSCertFile: os.Getenv("NATS_CERT_FILE"),
+		NATSKeyFile:  os.Getenv("NATS_KEY_FILE"),
 		TaskQueue:   env("CARECLOCK_TASK_QUEUE", "careclock"),
 		DataDir:     env("CARECLOCK_DATA_DIR", ".careclock"),
 		PolicyFile:  os.Getenv("CARECLOCK_POLICY_FILE"),
@@ -84,6 +94,12 @@ func FromEnv() (Config, error) {
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))
+	}
+	if (c.NATSCertFile == "") != (c.NATSKeyFile == "") {
+		errs = append(errs, errors.New("NATS_CERT_FILE and NATS_KEY_FILE go together"))
+	}
+	if c.NATSCreds != "" && c.NATSNKeySeed != "" {
+		errs = append(errs, errors.New("NATS_CREDS and NATS_NKEY_SEED_FILE: set one"))
 	}
 	if c.TaskQueue == "" || c.Consumer == "" {
 		errs = append(errs, errors.New("CARECLOCK_TASK_QUEUE and CARECLOCK_CONSUMER must not be empty"))

@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -85,16 +86,17 @@ func hostPort(o client.Options) string {
 	return o.HostPort
 }
 
-// ConnectNATS connects to NATS with reconnects for ever: a NATS restart pauses careclock, it
-// does not stop it.
+// ConnectNATS connects to NATS as role (RoleWorker, …) with reconnects for ever: a NATS restart
+// pauses careclock, it does not stop it. Replies come to the role's own inbox prefix.
 //
 // While the connection is down a publish fails at once instead of waiting in the client's
 // reconnect buffer: the caller retries it (Temporal retries the publish activity with backoff;
 // the listener leaves the event unacknowledged), so nothing sits in a process's memory where a
 // crash would lose it, and an outage shows as errors, not as calls that hang.
-func (c Config) ConnectNATS(name string, l zerolog.Logger) (*nats.Conn, jetstream.JetStream, error) {
+func (c Config) ConnectNATS(role string, l zerolog.Logger) (*nats.Conn, jetstream.JetStream, error) {
 	opts := []nats.Option{
-		nats.Name(name),
+		nats.Name("careclock-" + role),
+		nats.CustomInboxPrefix(InboxPrefix(role)),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(time.Second),
 		nats.ReconnectBufSize(-1),
@@ -102,13 +104,35 @@ func (c Config) ConnectNATS(name string, l zerolog.Logger) (*nats.Conn, jetstrea
 			l.Warn().AnErr("error", err).Msg("nats disconnected")
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) { l.Info().Msg("nats reconnected") }),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			l.Error().Err(err).Msg("nats")
+		}),
 	}
-	if c.NATSCreds != "" {
+	seed := c.NATSNKeySeed
+	if seed == "" && c.NATSCreds == "" && c.DataDir != "" {
+		if dev := NKeySeedFile(c.DataDir, role); fileExists(dev) {
+			seed = dev
+		}
+	}
+	switch {
+	case c.NATSCreds != "":
 		opts = append(opts, nats.UserCredentials(c.NATSCreds))
+	case seed != "":
+		opt, err := nats.NkeyOptionFromSeed(seed)
+		if err != nil {
+			return nil, nil, fmt.Errorf("nats nkey seed: %w", err)
+		}
+		opts = append(opts, opt)
+	}
+	if c.NATSCAFile != "" {
+		opts = append(opts, nats.RootCAs(c.NATSCAFile))
+	}
+	if c.NATSCertFile != "" {
+		opts = append(opts, nats.ClientCert(c.NATSCertFile, c.NATSKeyFile))
 	}
 	nc, err := nats.Connect(c.NATSURL, opts...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to nats at %s: %w", c.NATSURL, err)
+		return nil, nil, fmt.Errorf("connect to nats at %s as %s: %w", c.NATSURL, role, err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -116,6 +140,11 @@ func (c Config) ConnectNATS(name string, l zerolog.Logger) (*nats.Conn, jetstrea
 		return nil, nil, fmt.Errorf("jetstream: %w", err)
 	}
 	return nc, js, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // dedupWindow is how long JetStream remembers a Nats-Msg-Id. It must outlast any retry of the

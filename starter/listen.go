@@ -42,7 +42,7 @@ func listen(args []string) error {
 		return err
 	}
 	defer tc.Close()
-	nc, js, err := cfg.ConnectNATS("careclock-listener", log)
+	nc, js, err := cfg.ConnectNATS(config.RoleListener, log)
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func send(args []string) error {
 		return err
 	}
 	log := cfg.Logger("starter")
-	nc, js, err := cfg.ConnectNATS("careclock-starter", log)
+	nc, js, err := cfg.ConnectNATS(config.RoleProducer, log)
 	if err != nil {
 		return err
 	}

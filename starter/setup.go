@@ -34,7 +34,7 @@ func setup(args []string) error {
 	if err := config.EnsureSearchAttributes(ctx, tc, namespaceOf(opts.Namespace)); err != nil {
 		return err
 	}
-	nc, js, err := cfg.ConnectNATS("careclock-setup", log)
+	nc, js, err := cfg.ConnectNATS(config.RoleAdmin, log)
 	if err != nil {
 		return err
 	}

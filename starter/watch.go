@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -30,7 +31,13 @@ func watch(args []string) error {
 	if err != nil {
 		return err
 	}
-	nc, js, err := cfg.ConnectNATS("careclock-watch", cfg.Logger("starter"))
+	// Journey events are what downstream readers may see; anything else (dead letters) takes
+	// the admin role.
+	role := config.RoleAdmin
+	if strings.HasPrefix(*filter, "journeys.") {
+		role = config.RoleReader
+	}
+	nc, js, err := cfg.ConnectNATS(role, cfg.Logger("starter"))
 	if err != nil {
 		return err
 	}

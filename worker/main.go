@@ -46,7 +46,7 @@ func run() error {
 	if _, err := cfg.ServeMetrics(ctx, m, config.MetricsWorker, log); err != nil {
 		return err
 	}
-	nc, js, err := cfg.ConnectNATS("careclock-worker", log)
+	nc, js, err := cfg.ConnectNATS(config.RoleWorker, log)
 	if err != nil {
 		return err
 	}

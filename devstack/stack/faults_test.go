@@ -125,11 +125,7 @@ func TestDuplicateDeliveries(t *testing.T) {
 	const ackWait = 3 * time.Second
 
 	// A listener that dies after starting the journey.
-	nc, err := nats.Connect(s.NATSURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, err := jetstream.New(nc)
+	nc, js, err := s.ConnectNATS(config.RoleListener)
 	if err != nil {
 		t.Fatal(err)
 	}

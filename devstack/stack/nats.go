@@ -15,6 +15,11 @@ type NATSConfig struct {
 	// Host and Port to listen on; Port -1 picks a free port.
 	Host string
 	Port int
+	// Users are the nkey users allowed to connect, each with its permissions; none lets anyone
+	// in (tests of the bare server only).
+	Users []*server.NkeyUser
+	// TLSCert and TLSKey, when set, make clients connect over TLS.
+	TLSCert, TLSKey string
 }
 
 // StartNATS starts an in-process NATS server with JetStream.
@@ -35,6 +40,14 @@ func StartNATS(cfg NATSConfig, log zerolog.Logger) (*server.Server, error) {
 		StoreDir:   cfg.StoreDir,
 		SyncAlways: true,
 		NoSigs:     true,
+		Nkeys:      cfg.Users,
+	}
+	if cfg.TLSCert != "" {
+		tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey})
+		if err != nil {
+			return nil, fmt.Errorf("nats tls: %w", err)
+		}
+		opts.TLSConfig, opts.TLS = tc, true
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {

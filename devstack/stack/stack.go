@@ -35,6 +35,8 @@ type Options struct {
 	TemporalPort, UIPort, NATSPort int
 	// Log overrides the logger made from Config.
 	Log *zerolog.Logger
+	// NATSTLSCert and NATSTLSKey serve NATS over TLS; clients then need NATS_CA_FILE.
+	NATSTLSCert, NATSTLSKey string
 	// TemporalDynamicConfig overrides Temporal server settings (tests use it to make a journey
 	// continue as new early).
 	TemporalDynamicConfig dynamicconfig.StaticClient
@@ -68,6 +70,12 @@ type Stack struct {
 	policy         rules.Policy
 	taskQueue      string
 	consumer       string
+	cfg            config.Config
+	natsClientLog  zerolog.Logger
+	workerNC       *nats.Conn
+	workerJS       jetstream.JetStream
+	listenerNC     *nats.Conn
+	listenerJS     jetstream.JetStream
 	stopListener   context.CancelFunc
 	listenerResult chan error
 }
@@ -108,7 +116,12 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if natsPort == 0 {
 		natsPort = -1
 	}
-	s.natsCfg = NATSConfig{StoreDir: filepath.Join(o.Config.DataDir, "jetstream"), Host: o.Host, Port: natsPort}
+	users, err := natsUsers(o.Config.DataDir)
+	if err != nil {
+		return s, err
+	}
+	s.natsCfg = NATSConfig{StoreDir: filepath.Join(o.Config.DataDir, "jetstream"), Host: o.Host, Port: natsPort,
+		Users: users, TLSCert: o.NATSTLSCert, TLSKey: o.NATSTLSKey}
 	if err := s.StartNATS(); err != nil {
 		return s, err
 	}
@@ -157,7 +170,14 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if err := config.EnsureSearchAttributes(readyCtx, s.Client, s.Temporal.Namespace()); err != nil {
 		return s, err
 	}
-	if s.NC, s.JS, err = o.Config.ConnectNATS("careclock-devstack", component("nats-client")); err != nil {
+	s.cfg, s.natsClientLog = o.Config, component("nats-client")
+	if s.NC, s.JS, err = s.ConnectNATS(config.RoleAdmin); err != nil {
+		return s, err
+	}
+	if s.workerNC, s.workerJS, err = s.ConnectNATS(config.RoleWorker); err != nil {
+		return s, err
+	}
+	if s.listenerNC, s.listenerJS, err = s.ConnectNATS(config.RoleListener); err != nil {
 		return s, err
 	}
 	if err := config.EnsureStreams(readyCtx, s.JS, 1); err != nil {
@@ -168,6 +188,38 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	}
 	s.StartListener(s.NewListener())
 	return s, nil
+}
+
+// ConnectNATS connects to the stack's NATS as role, with the role's dev nkey.
+func (s *Stack) ConnectNATS(role string) (*nats.Conn, jetstream.JetStream, error) {
+	return s.cfg.ConnectNATS(role, s.natsClientLog)
+}
+
+// DataDir is the directory the stack keeps its databases and keys in.
+func (s *Stack) DataDir() string { return s.cfg.DataDir }
+
+// NKeySeedFile is the file of a role's dev nkey seed.
+func (s *Stack) NKeySeedFile(role string) string { return config.NKeySeedFile(s.cfg.DataDir, role) }
+
+// natsUsers are the dev stack's NATS users: one nkey per role, its seed kept in the data
+// directory (created on first start), with the role's permissions.
+func natsUsers(dataDir string) ([]*server.NkeyUser, error) {
+	var users []*server.NkeyUser
+	for _, role := range config.Roles {
+		pub, err := config.EnsureNKeySeed(config.NKeySeedFile(dataDir, role))
+		if err != nil {
+			return nil, err
+		}
+		p, err := config.NATSPermissions(role)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, &server.NkeyUser{Nkey: pub, Permissions: &server.Permissions{
+			Publish:   &server.SubjectPermission{Allow: p.Publish},
+			Subscribe: &server.SubjectPermission{Allow: p.Subscribe},
+		}})
+	}
+	return users, nil
 }
 
 // StartNATS starts the NATS server; after StopNATS, on the same store and port, so that every
@@ -213,7 +265,7 @@ func (s *Stack) StopTemporal() error { return s.Temporal.Stop() }
 
 // StartWorker starts a worker with every journey and the publish activity.
 func (s *Stack) StartWorker() error {
-	s.Worker = workflows.NewWorker(s.Client, s.taskQueue, &activities.Activities{JS: s.JS, Metrics: s.Metrics}, worker.Options{})
+	s.Worker = workflows.NewWorker(s.Client, s.taskQueue, &activities.Activities{JS: s.workerJS, Metrics: s.Metrics}, worker.Options{})
 	if err := s.Worker.Start(); err != nil {
 		s.Worker = nil
 		return fmt.Errorf("start worker: %w", err)
@@ -232,7 +284,7 @@ func (s *Stack) StopWorker() {
 // NewListener returns a listener wired to the stack, for StartListener; a test may change it first.
 func (s *Stack) NewListener() *listener.Listener {
 	return &listener.Listener{
-		Temporal: s.Client, JS: s.JS, Keyer: s.Keyer, Policy: s.policy, TaskQueue: s.taskQueue,
+		Temporal: s.Client, JS: s.listenerJS, Keyer: s.Keyer, Policy: s.policy, TaskQueue: s.taskQueue,
 		Consumer: s.consumer, Log: s.listenerLog, Metrics: s.Metrics,
 	}
 }
@@ -270,8 +322,10 @@ func (s *Stack) Stop() error {
 		errs = append(errs, err)
 	}
 	s.StopWorker()
-	if s.NC != nil {
-		s.NC.Close()
+	for _, nc := range []*nats.Conn{s.NC, s.workerNC, s.listenerNC} {
+		if nc != nil {
+			nc.Close()
+		}
 	}
 	if s.Client != nil {
 		s.Client.Close()
