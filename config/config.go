@@ -60,20 +60,20 @@ type Config struct {
 // FromEnv reads the configuration and validates it.
 func FromEnv() (Config, error) {
 	c := Config{
-		NATSURL:     env("NATS_URL", "nats://127.0.0.1:4222"),
+		NATSURL:      env("NATS_URL", "nats://127.0.0.1:4222"),
 		NATSCreds:    os.Getenv("NATS_CREDS"),
 		NATSNKeySeed: os.Getenv("NATS_NKEY_SEED_FILE"),
 		NATSCAFile:   os.Getenv("NATS_CA_FILE"),
 		NATSCertFile: os.Getenv("NATS_CERT_FILE"),
 		NATSKeyFile:  os.Getenv("NATS_KEY_FILE"),
-		TaskQueue:   env("CARECLOCK_TASK_QUEUE", "careclock"),
-		DataDir:     env("CARECLOCK_DATA_DIR", ".careclock"),
-		PolicyFile:  os.Getenv("CARECLOCK_POLICY_FILE"),
-		Consumer:    env("CARECLOCK_CONSUMER", "careclock-listener"),
-		LogLevel:    env("LOG_LEVEL", "info"),
-		MetricsAddr: os.Getenv("CARECLOCK_METRICS_ADDR"),
-		UIURL:       strings.TrimSuffix(env("CARECLOCK_UI_URL", "http://localhost:8233"), "/"),
-		LogFormat:   os.Getenv("LOG_FORMAT"),
+		TaskQueue:    env("CARECLOCK_TASK_QUEUE", "careclock"),
+		DataDir:      env("CARECLOCK_DATA_DIR", ".careclock"),
+		PolicyFile:   os.Getenv("CARECLOCK_POLICY_FILE"),
+		Consumer:     env("CARECLOCK_CONSUMER", "careclock-listener"),
+		LogLevel:     env("LOG_LEVEL", "info"),
+		MetricsAddr:  os.Getenv("CARECLOCK_METRICS_ADDR"),
+		UIURL:        strings.TrimSuffix(env("CARECLOCK_UI_URL", "http://localhost:8233"), "/"),
+		LogFormat:    os.Getenv("LOG_FORMAT"),
 	}
 	c.HMACKeyFile = env("CARECLOCK_HMAC_KEY_FILE", filepath.Join(c.DataDir, "hmac.key"))
 	c.CodecKeys = os.Getenv("CARECLOCK_CODEC_KEYS")
