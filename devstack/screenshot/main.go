@@ -129,6 +129,10 @@ func run() error {
 			if err := b.open(ctx, list+"/"+r.WorkflowID+"/"+r.RunID+"/user-metadata", "main"); err != nil {
 				return err
 			}
+			// The summary is stored encrypted: the UI shows it only once its codec call worked.
+			if err := b.waitText(ctx, "reimbursement · due ", 20*time.Second); err != nil {
+				return fmt.Errorf("the UI did not show the journey's summary decrypted (is its codec endpoint reachable?): %w", err)
+			}
 			if err := b.screenshot(ctx, filepath.Join(*outDir, "ui-journey.png")); err != nil {
 				return err
 			}
@@ -236,6 +240,44 @@ func (b *browser) close() {
 	}
 	if err := b.cmd.Process.Kill(); err == nil {
 		_ = b.cmd.Wait() // killed: its exit status says so and nothing more
+	}
+}
+
+// domNode is a node of DOM.getDocument's answer.
+type domNode struct {
+	NodeValue       string    `json:"nodeValue"`
+	Children        []domNode `json:"children"`
+	ShadowRoots     []domNode `json:"shadowRoots"`
+	ContentDocument *domNode  `json:"contentDocument"`
+}
+
+func (n domNode) text(b *strings.Builder) {
+	b.WriteString(n.NodeValue)
+	for _, c := range append(n.Children, n.ShadowRoots...) {
+		c.text(b)
+	}
+	if n.ContentDocument != nil {
+		n.ContentDocument.text(b)
+	}
+}
+
+// waitText waits until text is in the page, shadow roots included (the UI draws payloads in a
+// code editor component whose text innerText does not reach).
+func (b *browser) waitText(ctx context.Context, text string, within time.Duration) error {
+	for deadline := time.Now().Add(within); ; {
+		var doc struct{ Root domNode }
+		if err := b.page.call(ctx, "DOM.getDocument", map[string]any{"depth": -1, "pierce": true}, &doc); err != nil {
+			return err
+		}
+		var all strings.Builder
+		doc.Root.text(&all)
+		if strings.Contains(all.String(), text) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%q not on the page after %s", text, within)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 }
 
