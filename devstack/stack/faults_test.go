@@ -716,6 +716,9 @@ func TestContinueAsNewKeepsState(t *testing.T) {
 		o.TemporalDynamicConfig = dynamicconfig.StaticClient{
 			dynamicconfig.HistoryCountSuggestContinueAsNew.Key(): []dynamicconfig.ConstrainedValue{{Value: 12}},
 		}
+		if *record {
+			recordingKey(o)
+		}
 	})
 	today := testPolicy().Today(time.Now())
 	id := workflows.WorkflowID(s.Keyer, workflows.JourneyReimbursement, "CLM-CAN-1")

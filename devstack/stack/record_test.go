@@ -29,7 +29,7 @@ func TestRecordHistories(t *testing.T) {
 	if !*record {
 		t.Skip("records histories only with -record")
 	}
-	s := startStack(t)
+	s := startStack(t, recordingKey)
 	today := testPolicy().Today(time.Now())
 	id := func(journey string, key ...string) string { return workflows.WorkflowID(s.Keyer, journey, key...) }
 	ids := map[string]string{
@@ -88,6 +88,11 @@ func TestRecordHistories(t *testing.T) {
 	for journey, wid := range ids {
 		saveHistory(t, journey+".json", closedHistory(t, s, wid))
 	}
+}
+
+// recordingKey makes the stack encrypt with the replay test's key (workflows/testdata/codec.keys).
+func recordingKey(o *stack.Options) {
+	o.Config.CodecKeysFile = filepath.Join("..", "..", "workflows", "testdata", "codec.keys")
 }
 
 // saveHistory writes a history for the replay test in workflows/.
