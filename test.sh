@@ -38,7 +38,7 @@ echo "|---|---|---|---|---|---|---|---|---|---|---|"
 cat "$report"
 
 step "go test -race (packages without the embedded servers)"
-go test -count=1 -race ./activities/... ./rules/... ./events/... ./privacy/... ./workflows/... ./listener/... ./starter/... ./metrics/...
+go test -count=1 -race ./activities/... ./codecserver/... ./rules/... ./events/... ./privacy/... ./workflows/... ./listener/... ./starter/... ./metrics/...
 
 step "fuzz the event decoder, 500,000 inputs (seeds: samples/ and events/testdata/fuzz)"
 # A count, not a duration: Go 1.26's fuzz coordinator can fail a duration-bounded run with a bare
