@@ -161,6 +161,15 @@ func TestAtCarriesTheOffsetOfItsDate(t *testing.T) {
 	if got := p.At(MustDate("2026-11-01")).Format(time.RFC3339); got != "2026-11-01T01:00:00-07:00" {
 		t.Errorf("01:00 on the autumn change day = %s", got)
 	}
+	// A notice minute: 08:30, and 02:30 in the spring gap moves to 03:30.
+	p.NoticeHour, p.NoticeMinute = 8, 30
+	if got := p.At(MustDate("2026-12-01")).Format(time.RFC3339); got != "2026-12-01T08:30:00-08:00" {
+		t.Errorf("08:30 = %s", got)
+	}
+	p.NoticeHour = 2
+	if got := p.At(MustDate("2026-03-08")).Format(time.RFC3339); got != "2026-03-08T03:30:00-07:00" {
+		t.Errorf("02:30 on the spring change day = %s", got)
+	}
 }
 
 func TestTodayIsInThePolicyZone(t *testing.T) {

@@ -16,8 +16,10 @@ import (
 // Policy holds every number journeys.md calls "policy". A running journey keeps the Policy it
 // started with; it is part of the journey's state.
 type Policy struct {
-	Timezone      string              `json:"timezone"`
-	NoticeHour    int                 `json:"noticeHour"`
+	Timezone   string `json:"timezone"`
+	NoticeHour int    `json:"noticeHour"`
+	// NoticeMinute is the minute past NoticeHour (default 0).
+	NoticeMinute  int                 `json:"noticeMinute,omitempty"`
 	CCSReferral   CCSReferralPolicy   `json:"ccsReferral"`
 	CoC           NoticeDaysPolicy    `json:"coc"`
 	AgeOut        AgeOutPolicy        `json:"ageout"`
@@ -119,6 +121,7 @@ func (p Policy) Validate() error {
 	_, err := p.Location()
 	check(err == nil, "timezone", "an IANA zone such as America/Los_Angeles")
 	check(p.NoticeHour >= 0 && p.NoticeHour <= 23, "noticeHour", "an hour from 0 to 23")
+	check(p.NoticeMinute >= 0 && p.NoticeMinute <= 59, "noticeMinute", "a minute from 0 to 59")
 	days := func(key string, v int) { check(v >= 1 && v <= 3650, key, "a whole number of days from 1 to 3650") }
 	offsets := func(key string, vs []int, max int, unit string) {
 		seen := map[int]bool{}
@@ -177,7 +180,8 @@ func (p Policy) location() *time.Location {
 	return loc
 }
 
-// At returns the instant an event dated d fires: the notice hour on d in the policy's zone.
+// At returns the instant an event dated d fires: the notice hour and minute on d in the policy's
+// zone.
 // The offset is the one in force on d, so a date after the spring change carries -07:00.
 //
 // Where the notice hour does not exist on d (it falls in the spring gap), the event fires at the
@@ -185,11 +189,11 @@ func (p Policy) location() *time.Location {
 func (p Policy) At(d Date) time.Time {
 	loc := p.location()
 	for h := p.NoticeHour; h < 24; h++ {
-		if t := time.Date(d.Year, d.Month, d.Day, h, 0, 0, 0, loc); t.Hour() == h {
+		if t := time.Date(d.Year, d.Month, d.Day, h, p.NoticeMinute, 0, 0, loc); t.Hour() == h {
 			return t
 		}
 	}
-	return time.Date(d.Year, d.Month, d.Day, p.NoticeHour, 0, 0, 0, loc)
+	return time.Date(d.Year, d.Month, d.Day, p.NoticeHour, p.NoticeMinute, 0, 0, loc)
 }
 
 // Today returns the calendar date of now in the policy's zone.

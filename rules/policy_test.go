@@ -48,6 +48,7 @@ func TestLoadPolicyOverridesOnlyWhatTheFileNames(t *testing.T) {
 func TestParsePolicyRejectsWithTheKeyNamed(t *testing.T) {
 	cases := map[string]string{
 		`{"noticeHour": 24}`:                                               "noticeHour",
+		`{"noticeMinute": 60}`:                                             "noticeMinute",
 		`{"timezone": "Pacific/Nowhere"}`:                                  "timezone",
 		`{"reimbursement": {"dueDays": 0}}`:                                "reimbursement.dueDays",
 		`{"reimbursement": {"reminderDaysBefore": [15, 15]}}`:              "reimbursement.reminderDaysBefore",
