@@ -1,0 +1,466 @@
+// Command bench measures careclock against bare Temporal on the in-process stack, in one process
+// and one run, and reports ratios measured side by side (the machine is shared and noisy, so
+// only ratios from the same run mean anything):
+//
+//   - starts: N bare workflows started through the SDK, C in flight → starts/s
+//   - ingest: N inbound events already in the stream, then the listener starts → journeys
+//     started/s, and its ratio to starts
+//   - storm: N bare workflows, each with a timer to one instant T and one no-op activity →
+//     completions/s after T; then N journeys, each with a notice due at one instant → journey
+//     events on NATS/s after it, and its ratio to the bare storm
+//   - cost: history events and actions per journey type for a full life (the recorded histories),
+//     and database bytes per open journey
+//
+// Results print as a table and are written as JSON under -out.
+package main
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/devstack/stack"
+	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/rules"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// Result is one measurement.
+type Result struct {
+	Scenario string  `json:"scenario"`
+	N        int     `json:"n"`
+	Value    float64 `json:"value"`
+	Unit     string  `json:"unit"`
+	// Ratio compares Value with another scenario of the same run (RatioTo).
+	Ratio   float64 `json:"ratio,omitempty"`
+	RatioTo string  `json:"ratioTo,omitempty"`
+	Note    string  `json:"note,omitempty"`
+}
+
+type bench struct {
+	s       *stack.Stack
+	n       int
+	storm   int
+	c       int
+	results []Result
+	log     zerolog.Logger
+}
+
+func run() error {
+	n := flag.Int("n", 1000, "workflows for starts and ingest")
+	storm := flag.Int("storm", 1000, "timers, then journeys, due at one instant in the storms")
+	c := flag.Int("c", 32, "starts in flight")
+	out := flag.String("out", filepath.Join("bench", "results"), "folder for the JSON results")
+	only := flag.String("scenarios", "starts,ingest,storm,cost", "comma-separated scenarios to run")
+	flag.Parse()
+	want := strings.Split(*only, ",")
+	for _, w := range want {
+		if !slices.Contains([]string{"starts", "ingest", "storm", "cost"}, w) {
+			return fmt.Errorf("unknown scenario %q", w)
+		}
+	}
+
+	dir, err := os.MkdirTemp("", "careclock-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	log := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+	quiet := log.Level(zerolog.ErrorLevel)
+	cfg := config.Config{
+		DataDir: dir, HMACKeyFile: filepath.Join(dir, "hmac.key"), CodecKeysFile: filepath.Join(dir, "codec.keys"),
+		TaskQueue: "careclock", Consumer: "careclock-listener", StreamReplicas: 1, MetricsAddr: "off",
+	}
+	ctx := context.Background()
+	s, err := stack.Start(ctx, stack.Options{Config: cfg, UIPort: -1, Log: &quiet})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := s.Stop(); err != nil {
+			log.Warn().Err(err).Msg("stop")
+		}
+	}()
+	b := &bench{s: s, n: *n, storm: *storm, c: *c, log: log}
+	if err := b.startRawWorker(); err != nil {
+		return err
+	}
+	for _, sc := range []struct {
+		name string
+		run  func(context.Context) error
+	}{{"starts", b.starts}, {"ingest", b.ingest}, {"storm", b.storms}, {"cost", b.cost}} {
+		if !slices.Contains(want, sc.name) {
+			continue
+		}
+		log.Info().Str("scenario", sc.name).Msg("running")
+		if err := sc.run(ctx); err != nil {
+			return fmt.Errorf("%s: %w", sc.name, err)
+		}
+	}
+	b.ratio("ingest", "starts")
+	b.ratio("careclock storm", "raw storm")
+	b.print(os.Stdout)
+	return b.save(*out)
+}
+
+// The bare workflows: one that returns at once, and one that sleeps until an instant, then runs
+// one activity that does nothing but count.
+func noop(workflow.Context) error { return nil }
+
+func timerNoop(ctx workflow.Context, at time.Time) error {
+	if err := workflow.Sleep(ctx, max(at.Sub(workflow.Now(ctx)), time.Millisecond)); err != nil {
+		return err
+	}
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
+	return workflow.ExecuteActivity(ctx, "Count").Get(ctx, nil)
+}
+
+const rawQueue = "bench-raw"
+
+var counted atomic.Int64
+
+func (b *bench) startRawWorker() error {
+	w := worker.New(b.s.Client, rawQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(noop, workflow.RegisterOptions{Name: "noop"})
+	w.RegisterWorkflowWithOptions(timerNoop, workflow.RegisterOptions{Name: "timerNoop"})
+	w.RegisterActivityWithOptions(func(context.Context) error { counted.Add(1); return nil }, activity.RegisterOptions{Name: "Count"})
+	return w.Start() // stopped with the process
+}
+
+// startAll starts n workflows with c in flight and returns how long it took.
+func (b *bench) startAll(ctx context.Context, n int, prefix, workflowType string, args ...any) (time.Duration, error) {
+	begin := time.Now()
+	ids := make(chan int)
+	errs := make(chan error, b.c)
+	var wg sync.WaitGroup
+	for range b.c {
+		wg.Go(func() {
+			for i := range ids {
+				_, err := b.s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+					ID: fmt.Sprintf("%s-%d", prefix, i), TaskQueue: rawQueue,
+				}, workflowType, args...)
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	var err error
+feed:
+	for i := range n {
+		select {
+		case ids <- i:
+		case err = <-errs:
+			break feed
+		}
+	}
+	close(ids)
+	wg.Wait()
+	close(errs)
+	return time.Since(begin), errors.Join(err, <-errs)
+}
+
+func (b *bench) starts(ctx context.Context) error {
+	took, err := b.startAll(ctx, b.n, "noop", "noop")
+	if err != nil {
+		return err
+	}
+	b.add(Result{Scenario: "starts", N: b.n, Value: float64(b.n) / took.Seconds(), Unit: "starts/s",
+		Note: fmt.Sprintf("%d in flight", b.c)})
+	return nil
+}
+
+// ingest puts N claims in the stream with the listener stopped, then starts it and times the
+// starts. The claims are submitted today: nothing is published yet.
+func (b *bench) ingest(ctx context.Context) error {
+	if err := b.s.StopListener(); err != nil {
+		return err
+	}
+	today := rules.DefaultPolicy().Today(time.Now())
+	before, err := b.dbBytes()
+	if err != nil {
+		return err
+	}
+	seq0, err := b.streamSeq(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range b.n {
+		if err := b.publishClaim(ctx, fmt.Sprintf("ingest-%d", i), today); err != nil {
+			return err
+		}
+	}
+	begin := time.Now()
+	b.s.StartListener(b.s.NewListener())
+	if err := b.waitAcked(ctx, seq0+uint64(b.n), 10*time.Minute); err != nil {
+		return err
+	}
+	took := time.Since(begin)
+	b.add(Result{Scenario: "ingest", N: b.n, Value: float64(b.n) / took.Seconds(), Unit: "journeys started/s",
+		Note: "events already in the stream, then the listener starts"})
+	after, err := b.dbBytes()
+	if err != nil {
+		return err
+	}
+	b.add(Result{Scenario: "database bytes per open journey", N: b.n, Value: float64(after-before) / float64(b.n), Unit: "bytes",
+		Note: "growth of temporal.db and its WAL over the ingest"})
+	return nil
+}
+
+func (b *bench) publishClaim(ctx context.Context, id string, submitted rules.Date) error {
+	body, err := json.Marshal(map[string]any{
+		"specversion": "1.0", "id": id, "source": "urn:bench", "type": events.ReimbursementSubmitted,
+		"data": map[string]any{"claimId": "CLM-" + id, "memberId": "M-" + id, "submittedDate": submitted.String(),
+			"amountCents": 1000, "category": "mileage"},
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := b.s.JS.Publish(ctx, events.Subject(events.ReimbursementSubmitted), body); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	return nil
+}
+
+func (b *bench) streamSeq(ctx context.Context) (uint64, error) {
+	st, err := b.s.JS.Stream(ctx, events.EnrollmentStream)
+	if err != nil {
+		return 0, err
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.State.LastSeq, nil
+}
+
+func (b *bench) waitAcked(ctx context.Context, seq uint64, within time.Duration) error {
+	cons, err := b.s.JS.Consumer(ctx, events.EnrollmentStream, "careclock-listener")
+	if err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(within); ; time.Sleep(50 * time.Millisecond) {
+		info, err := cons.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.AckFloor.Stream >= seq {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("listener acknowledged up to %d of %d", info.AckFloor.Stream, seq)
+		}
+	}
+}
+
+// storms: the bare storm, then careclock's. Each instant is far enough ahead for every
+// workflow to be started and waiting before it.
+func (b *bench) storms(ctx context.Context) error {
+	lead := 20*time.Second + time.Duration(b.storm)*30*time.Millisecond
+	at := time.Now().Add(lead)
+	counted.Store(0)
+	if _, err := b.startAll(ctx, b.storm, "storm", "timerNoop", at); err != nil {
+		return err
+	}
+	took, err := waitFor(at, 15*time.Minute, func() (bool, error) { return counted.Load() >= int64(b.storm), nil })
+	if err != nil {
+		return fmt.Errorf("raw storm: %d of %d done: %w", counted.Load(), b.storm, err)
+	}
+	b.add(Result{Scenario: "raw storm", N: b.storm, Value: float64(b.storm) / took.Seconds(), Unit: "completions/s after T",
+		Note: fmt.Sprintf("last done %.1f s after T", took.Seconds())})
+
+	// Careclock: claims whose 15-days-before reminder is today, with the notice time set to a
+	// minute boundary at least lead ahead.
+	policy := rules.DefaultPolicy()
+	t := time.Now().Add(lead).In(policy.Zone()).Truncate(time.Minute).Add(time.Minute)
+	policy.NoticeHour, policy.NoticeMinute = t.Hour(), t.Minute()
+	today := policy.Today(t)
+	if err := b.s.StopListener(); err != nil {
+		return err
+	}
+	l := b.s.NewListener()
+	l.Policy = policy
+	b.s.StartListener(l)
+	seq0, err := b.streamSeq(ctx)
+	if err != nil {
+		return err
+	}
+	before, err := b.journeyEvents(ctx)
+	if err != nil {
+		return err
+	}
+	submitted := today.AddDays(-(policy.Reimbursement.DueDays - 15))
+	for i := range b.storm {
+		if err := b.publishClaim(ctx, fmt.Sprintf("storm-%d", i), submitted); err != nil {
+			return err
+		}
+	}
+	if err := b.waitAcked(ctx, seq0+uint64(b.storm), 10*time.Minute); err != nil {
+		return err
+	}
+	if time.Now().After(t) {
+		return fmt.Errorf("journeys were still starting at T (%s); lower -storm", t.Format(time.TimeOnly))
+	}
+	took, err = waitFor(t, 15*time.Minute, func() (bool, error) {
+		n, err := b.journeyEvents(ctx)
+		return n-before >= uint64(b.storm), err
+	})
+	if err != nil {
+		return fmt.Errorf("careclock storm: %w", err)
+	}
+	b.add(Result{Scenario: "careclock storm", N: b.storm, Value: float64(b.storm) / took.Seconds(), Unit: "journey events on NATS/s after T",
+		Note: fmt.Sprintf("last on NATS %.1f s after T", took.Seconds())})
+	return nil
+}
+
+// waitFor waits until done, and returns how long after at that was.
+func waitFor(at time.Time, within time.Duration, done func() (bool, error)) (time.Duration, error) {
+	for deadline := at.Add(within); ; time.Sleep(20 * time.Millisecond) {
+		ok, err := done()
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			return time.Since(at), nil
+		}
+		if time.Now().After(deadline) {
+			return 0, errors.New("not done in time")
+		}
+	}
+}
+
+func (b *bench) journeyEvents(ctx context.Context) (uint64, error) {
+	st, err := b.s.JS.Stream(ctx, events.JourneyStream)
+	if err != nil {
+		return 0, err
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.State.Msgs, nil
+}
+
+func (b *bench) dbBytes() (int64, error) {
+	files, err := filepath.Glob(filepath.Join(b.s.DataDir(), "temporal.db*"))
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			return 0, err
+		}
+		n += fi.Size()
+	}
+	return n, nil
+}
+
+// cost counts, in each recorded full-life history (workflows/testdata), the history events and
+// the actions Temporal bills: the start, signals, activities, timers, search attribute upserts,
+// child starts and continue-as-new.
+func (b *bench) cost(context.Context) error {
+	files, err := filepath.Glob(filepath.Join("workflows", "testdata", "*.json"))
+	if err != nil || len(files) == 0 {
+		return fmt.Errorf("recorded histories in workflows/testdata: %v (run bench from the repository root)", err)
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		var h struct {
+			Events []struct {
+				EventType string `json:"eventType"`
+			} `json:"events"`
+		}
+		if err := json.Unmarshal(raw, &h); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		actions := 0
+		for _, e := range h.Events {
+			switch strings.TrimPrefix(e.EventType, "EVENT_TYPE_") {
+			case "WORKFLOW_EXECUTION_STARTED", "WORKFLOW_EXECUTION_SIGNALED", "ACTIVITY_TASK_SCHEDULED", "TIMER_STARTED",
+				"UPSERT_WORKFLOW_SEARCH_ATTRIBUTES", "START_CHILD_WORKFLOW_EXECUTION_INITIATED", "WORKFLOW_EXECUTION_CONTINUED_AS_NEW":
+				actions++
+			}
+		}
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		b.add(Result{Scenario: "history events: " + name, N: 1, Value: float64(len(h.Events)), Unit: "events"})
+		b.add(Result{Scenario: "actions: " + name, N: 1, Value: float64(actions), Unit: "actions"})
+	}
+	return nil
+}
+
+func (b *bench) add(r Result) {
+	b.log.Info().Str("scenario", r.Scenario).Float64("value", r.Value).Str("unit", r.Unit).Msg("measured")
+	b.results = append(b.results, r)
+}
+
+func (b *bench) ratio(scenario, to string) {
+	i := slices.IndexFunc(b.results, func(r Result) bool { return r.Scenario == scenario })
+	j := slices.IndexFunc(b.results, func(r Result) bool { return r.Scenario == to })
+	if i < 0 || j < 0 || b.results[j].Value == 0 {
+		return
+	}
+	b.results[i].Ratio, b.results[i].RatioTo = b.results[i].Value/b.results[j].Value, to
+}
+
+func (b *bench) print(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tN\tVALUE\tUNIT\tRATIO\tNOTE")
+	for _, r := range b.results {
+		ratio := ""
+		if r.RatioTo != "" {
+			ratio = fmt.Sprintf("%.2f × %s", r.Ratio, r.RatioTo)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\n", r.Scenario, r.N, r.Value, r.Unit, ratio, r.Note)
+	}
+	_ = tw.Flush()
+}
+
+func (b *bench) save(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	out, err := json.MarshalIndent(map[string]any{
+		"time": time.Now().UTC().Format(time.RFC3339), "n": b.n, "storm": b.storm, "inFlight": b.c,
+		"host": cmp.Or(os.Getenv("HOSTNAME"), "unknown"), "results": b.results,
+	}, "", "  ")
+	if err != nil {
+		return err
+	}
+	file := filepath.Join(dir, time.Now().UTC().Format("20060102T150405Z")+".json")
+	if err := os.WriteFile(file, out, 0o644); err != nil {
+		return err
+	}
+	fmt.Println("results:", file)
+	return nil
+}
