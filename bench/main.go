@@ -63,7 +63,9 @@ type Result struct {
 }
 
 type bench struct {
-	s       *stack.Stack
+	s *stack.Stack
+	// suffix marks the results of the stock server's run.
+	suffix  string
 	n       int
 	storm   int
 	c       int
@@ -77,6 +79,7 @@ func run() error {
 	c := flag.Int("c", 32, "starts in flight")
 	out := flag.String("out", filepath.Join("bench", "results"), "folder for the JSON results")
 	only := flag.String("scenarios", "starts,ingest,storm,cost", "comma-separated scenarios to run")
+	stock := flag.Bool("stock", true, "run the storms on the stock in-process server too, for the tuned ÷ stock ratio")
 	flag.Parse()
 	want := strings.Split(*only, ",")
 	for _, w := range want {
@@ -85,47 +88,71 @@ func run() error {
 		}
 	}
 
+	log := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+	b := &bench{n: *n, storm: *storm, c: *c, log: log}
+	ctx := context.Background()
+	tuned := func(s *stack.Stack) error {
+		b.s = s
+		for _, sc := range []struct {
+			name string
+			run  func(context.Context) error
+		}{{"starts", b.starts}, {"ingest", b.ingest}, {"storm", b.storms}, {"cost", b.cost}} {
+			if !slices.Contains(want, sc.name) {
+				continue
+			}
+			log.Info().Str("scenario", sc.name).Msg("running")
+			if err := sc.run(ctx); err != nil {
+				return fmt.Errorf("%s: %w", sc.name, err)
+			}
+		}
+		return nil
+	}
+	if err := b.withStack(ctx, false, tuned); err != nil {
+		return err
+	}
+	if slices.Contains(want, "storm") && *stock {
+		b.suffix = " (stock)"
+		err := b.withStack(ctx, true, func(s *stack.Stack) error {
+			b.s = s
+			log.Info().Str("scenario", "storm on the stock server").Msg("running")
+			return b.storms(ctx)
+		})
+		if err != nil {
+			return fmt.Errorf("stock storm: %w", err)
+		}
+		b.suffix = ""
+		b.compare("raw storm", "raw storm (stock)")
+		b.compare("careclock storm", "careclock storm (stock)")
+	}
+	b.ratio("ingest", "starts")
+	b.ratio("careclock storm", "raw storm")
+	b.ratio("careclock storm (stock)", "raw storm (stock)")
+	b.print(os.Stdout)
+	return b.save(*out)
+}
+
+// withStack runs fn against a fresh in-process stack in a temporary directory: the dev stack's
+// tuned Temporal server, or with stock the in-process defaults.
+func (b *bench) withStack(ctx context.Context, stock bool, fn func(*stack.Stack) error) (err error) {
 	dir, err := os.MkdirTemp("", "careclock-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	log := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
-	quiet := log.Level(zerolog.ErrorLevel)
+	quiet := b.log.Level(zerolog.ErrorLevel)
 	cfg := config.Config{
 		DataDir: dir, HMACKeyFile: filepath.Join(dir, "hmac.key"), CodecKeysFile: filepath.Join(dir, "codec.keys"),
 		TaskQueue: "careclock", Consumer: "careclock-listener", StreamReplicas: 1, MetricsAddr: "off",
 	}
-	ctx := context.Background()
-	s, err := stack.Start(ctx, stack.Options{Config: cfg, UIPort: -1, Log: &quiet})
+	s, err := stack.Start(ctx, stack.Options{Config: cfg, UIPort: -1, Log: &quiet, StockTemporal: stock})
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := s.Stop(); err != nil {
-			log.Warn().Err(err).Msg("stop")
-		}
-	}()
-	b := &bench{s: s, n: *n, storm: *storm, c: *c, log: log}
-	if err := b.startRawWorker(); err != nil {
+	defer func() { err = errors.Join(err, s.Stop()) }()
+	if err := startRawWorker(s); err != nil {
 		return err
 	}
-	for _, sc := range []struct {
-		name string
-		run  func(context.Context) error
-	}{{"starts", b.starts}, {"ingest", b.ingest}, {"storm", b.storms}, {"cost", b.cost}} {
-		if !slices.Contains(want, sc.name) {
-			continue
-		}
-		log.Info().Str("scenario", sc.name).Msg("running")
-		if err := sc.run(ctx); err != nil {
-			return fmt.Errorf("%s: %w", sc.name, err)
-		}
-	}
-	b.ratio("ingest", "starts")
-	b.ratio("careclock storm", "raw storm")
-	b.print(os.Stdout)
-	return b.save(*out)
+	return fn(s)
 }
 
 // The bare workflows: one that returns at once, and one that sleeps until an instant, then runs
@@ -144,8 +171,8 @@ const rawQueue = "bench-raw"
 
 var counted atomic.Int64
 
-func (b *bench) startRawWorker() error {
-	w := worker.New(b.s.Client, rawQueue, worker.Options{})
+func startRawWorker(s *stack.Stack) error {
+	w := worker.New(s.Client, rawQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(noop, workflow.RegisterOptions{Name: "noop"})
 	w.RegisterWorkflowWithOptions(timerNoop, workflow.RegisterOptions{Name: "timerNoop"})
 	w.RegisterActivityWithOptions(func(context.Context) error { counted.Add(1); return nil }, activity.RegisterOptions{Name: "Count"})
@@ -292,7 +319,7 @@ func (b *bench) storms(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("raw storm: %d of %d done: %w", counted.Load(), b.storm, err)
 	}
-	b.add(Result{Scenario: "raw storm", N: b.storm, Value: float64(b.storm) / took.Seconds(), Unit: "completions/s after T",
+	b.add(Result{Scenario: "raw storm" + b.suffix, N: b.storm, Value: float64(b.storm) / took.Seconds(), Unit: "completions/s after T",
 		Note: fmt.Sprintf("last done %.1f s after T", took.Seconds())})
 
 	// Careclock: claims whose 15-days-before reminder is today, with the notice time set to a
@@ -334,7 +361,7 @@ func (b *bench) storms(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("careclock storm: %w", err)
 	}
-	b.add(Result{Scenario: "careclock storm", N: b.storm, Value: float64(b.storm) / took.Seconds(), Unit: "journey events on NATS/s after T",
+	b.add(Result{Scenario: "careclock storm" + b.suffix, N: b.storm, Value: float64(b.storm) / took.Seconds(), Unit: "journey events on NATS/s after T",
 		Note: fmt.Sprintf("last on NATS %.1f s after T", took.Seconds())})
 	return nil
 }
@@ -431,6 +458,17 @@ func (b *bench) ratio(scenario, to string) {
 		return
 	}
 	b.results[i].Ratio, b.results[i].RatioTo = b.results[i].Value/b.results[j].Value, to
+}
+
+// compare adds a row: how many times faster the tuned server was than the stock one.
+func (b *bench) compare(tuned, stock string) {
+	i := slices.IndexFunc(b.results, func(r Result) bool { return r.Scenario == tuned })
+	j := slices.IndexFunc(b.results, func(r Result) bool { return r.Scenario == stock })
+	if i < 0 || j < 0 || b.results[j].Value == 0 {
+		return
+	}
+	b.results = append(b.results, Result{Scenario: "tuned ÷ stock: " + tuned, N: b.results[i].N,
+		Value: b.results[i].Value / b.results[j].Value, Unit: "×"})
 }
 
 func (b *bench) print(w io.Writer) {

@@ -36,6 +36,9 @@ type TemporalConfig struct {
 	Namespace string
 	// DynamicConfig overrides server settings; nil keeps the defaults.
 	DynamicConfig dynamicconfig.StaticClient
+	// Stock runs the server with the in-process defaults (one SQLite connection, rollback
+	// journal) instead of the dev stack's tuning, for the benchmark's comparison.
+	Stock bool
 	// InternalPorts are the metrics, membership and internal gRPC ports (8); empty picks free
 	// ones. A restart on the same database reuses them: the membership table still lists the
 	// previous addresses, and new ones make the services wait for the stale hosts to expire.
@@ -82,8 +85,15 @@ func StartTemporal(cfg TemporalConfig, log zerolog.Logger) (*Temporal, error) {
 
 	sqlCfg := &config.SQL{
 		PluginName:        sqliteplugin.PluginName,
-		ConnectAttributes: map[string]string{"mode": "rwc", "_journal_mode": "wal", "_synchronous": "2"},
+		ConnectAttributes: map[string]string{"mode": "rwc"},
 		DatabaseName:      cfg.DatabaseFile,
+	}
+	if !cfg.Stock {
+		// Write-ahead log: readers no longer wait for the writer, so several connections help;
+		// synchronous=FULL still fsyncs every commit (a journey's state survives a power loss);
+		// the busy timeout makes a connection wait for the writer instead of failing.
+		sqlCfg.ConnectAttributes = map[string]string{"mode": "rwc", "journal_mode": "wal", "synchronous": "FULL", "busy_timeout": "10000"}
+		sqlCfg.MaxConns, sqlCfg.MaxIdleConns = 4, 4
 	}
 	if cfg.DatabaseFile == "" {
 		sqlCfg.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
