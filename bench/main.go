@@ -172,7 +172,7 @@ const rawQueue = "bench-raw"
 var counted atomic.Int64
 
 func startRawWorker(s *stack.Stack) error {
-	w := worker.New(s.Client, rawQueue, worker.Options{})
+	w := worker.New(s.Client, rawQueue, s.WorkerOptions()) // as careclock's worker on this stack
 	w.RegisterWorkflowWithOptions(noop, workflow.RegisterOptions{Name: "noop"})
 	w.RegisterWorkflowWithOptions(timerNoop, workflow.RegisterOptions{Name: "timerNoop"})
 	w.RegisterActivityWithOptions(func(context.Context) error { counted.Add(1); return nil }, activity.RegisterOptions{Name: "Count"})

@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"go.temporal.io/sdk/worker"
 
 	"github.com/careclock/careclock/activities"
 	"github.com/careclock/careclock/config"
@@ -55,7 +54,7 @@ func run() error {
 		return err
 	}
 
-	w := workflows.NewWorker(tc, cfg.TaskQueue, &activities.Activities{JS: js, Metrics: m}, worker.Options{})
+	w := workflows.NewWorker(tc, cfg.TaskQueue, &activities.Activities{JS: js, Metrics: m}, workflows.WorkerOptions())
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}

@@ -29,3 +29,12 @@ func NewWorker(c client.Client, taskQueue string, a *activities.Activities, opts
 	w.RegisterActivity(a)
 	return w
 }
+
+// WorkerOptions are careclock's worker settings: more pollers than the SDK's two per task type,
+// so that a storm of timers due at one instant is not held back by polling round trips.
+func WorkerOptions() worker.Options {
+	return worker.Options{
+		MaxConcurrentWorkflowTaskPollers: 8,
+		MaxConcurrentActivityTaskPollers: 8,
+	}
+}

@@ -267,12 +267,21 @@ func (s *Stack) StopTemporal() error { return s.Temporal.Stop() }
 
 // StartWorker starts a worker with every journey and the publish activity.
 func (s *Stack) StartWorker() error {
-	s.Worker = workflows.NewWorker(s.Client, s.taskQueue, &activities.Activities{JS: s.workerJS, Metrics: s.Metrics}, worker.Options{})
+	s.Worker = workflows.NewWorker(s.Client, s.taskQueue, &activities.Activities{JS: s.workerJS, Metrics: s.Metrics}, s.WorkerOptions())
 	if err := s.Worker.Start(); err != nil {
 		s.Worker = nil
 		return fmt.Errorf("start worker: %w", err)
 	}
 	return nil
+}
+
+// WorkerOptions are the options of the stack's worker: workflows.WorkerOptions, or the SDK's
+// defaults on a stock stack.
+func (s *Stack) WorkerOptions() worker.Options {
+	if s.temporalCfg.Stock {
+		return worker.Options{}
+	}
+	return workflows.WorkerOptions()
 }
 
 // StopWorker stops the worker; journeys wait for the next one.

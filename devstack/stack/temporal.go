@@ -166,6 +166,13 @@ func StartTemporal(cfg TemporalConfig, log zerolog.Logger) (*Temporal, error) {
 		// A search attribute added at run time is visible at once.
 		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
 	}
+	if !cfg.Stock {
+		// One node: one partition per task queue, so that a task never waits in a partition
+		// no poller is on, or is forwarded between partitions.
+		one := []dynamicconfig.ConstrainedValue{{Value: 1}}
+		dc[dynamicconfig.MatchingNumTaskqueueReadPartitions.Key()] = one
+		dc[dynamicconfig.MatchingNumTaskqueueWritePartitions.Key()] = one
+	}
 	for k, v := range cfg.DynamicConfig {
 		dc[k] = v
 	}
