@@ -37,6 +37,11 @@ echo "| scenario | inbound sent | distinct | applied | dead-lettered | applied t
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 cat "$report"
 
+step "bench smoke run (20 workflows; the real run is go run ./bench, see README, Performance)"
+bench_out=$(mktemp -d)
+go run ./bench -n 20 -scenarios starts,ingest,cost -stock=false -out "$bench_out" 2>/dev/null
+rm -rf "$bench_out"
+
 step "go test -race (packages without the embedded servers)"
 go test -count=1 -race ./activities/... ./codecserver/... ./rules/... ./events/... ./privacy/... ./workflows/... ./listener/... ./starter/... ./metrics/...
 

@@ -66,6 +66,7 @@ type bench struct {
 	s *stack.Stack
 	// suffix marks the results of the stock server's run.
 	suffix  string
+	sync    string
 	n       int
 	storm   int
 	c       int
@@ -80,6 +81,7 @@ func run() error {
 	out := flag.String("out", filepath.Join("bench", "results"), "folder for the JSON results")
 	only := flag.String("scenarios", "starts,ingest,storm,cost", "comma-separated scenarios to run")
 	stock := flag.Bool("stock", true, "run the storms on the stock in-process server too, for the tuned ÷ stock ratio")
+	sync := flag.String("sqlite-synchronous", "NORMAL", "the tuned server's SQLite synchronous setting: NORMAL (the dev stack's default) or FULL")
 	flag.Parse()
 	want := strings.Split(*only, ",")
 	for _, w := range want {
@@ -89,7 +91,7 @@ func run() error {
 	}
 
 	log := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
-	b := &bench{n: *n, storm: *storm, c: *c, log: log}
+	b := &bench{n: *n, storm: *storm, c: *c, log: log, sync: *sync}
 	ctx := context.Background()
 	tuned := func(s *stack.Stack) error {
 		b.s = s
@@ -144,7 +146,7 @@ func (b *bench) withStack(ctx context.Context, stock bool, fn func(*stack.Stack)
 		DataDir: dir, HMACKeyFile: filepath.Join(dir, "hmac.key"), CodecKeysFile: filepath.Join(dir, "codec.keys"),
 		TaskQueue: "careclock", Consumer: "careclock-listener", StreamReplicas: 1, MetricsAddr: "off",
 	}
-	s, err := stack.Start(ctx, stack.Options{Config: cfg, UIPort: -1, Log: &quiet, StockTemporal: stock})
+	s, err := stack.Start(ctx, stack.Options{Config: cfg, UIPort: -1, Log: &quiet, StockTemporal: stock, SQLiteSynchronous: b.sync})
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,8 @@ type Options struct {
 	Log *zerolog.Logger
 	// NATSTLSCert and NATSTLSKey serve NATS over TLS; clients then need NATS_CA_FILE.
 	NATSTLSCert, NATSTLSKey string
+	// SQLiteSynchronous is NORMAL (default) or FULL; see TemporalConfig.Synchronous.
+	SQLiteSynchronous string
 	// StockTemporal runs Temporal without the dev stack's tuning (the benchmark compares).
 	StockTemporal bool
 	// TemporalDynamicConfig overrides Temporal server settings (tests use it to make a journey
@@ -130,7 +132,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	o.Config.NATSURL = s.NATS.ClientURL()
 	s.temporalCfg = TemporalConfig{
 		DatabaseFile: filepath.Join(o.Config.DataDir, "temporal.db"), IP: o.Host, Port: o.TemporalPort,
-		DynamicConfig: o.TemporalDynamicConfig, Stock: o.StockTemporal,
+		DynamicConfig: o.TemporalDynamicConfig, Stock: o.StockTemporal, Synchronous: o.SQLiteSynchronous,
 	}
 	if err := s.StartTemporal(); err != nil {
 		return s, err
