@@ -31,6 +31,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -65,13 +66,14 @@ type Result struct {
 type bench struct {
 	s *stack.Stack
 	// suffix marks the results of the stock server's run.
-	suffix  string
-	sync    string
-	n       int
-	storm   int
-	c       int
-	results []Result
-	log     zerolog.Logger
+	suffix     string
+	sync       string
+	natsNoSync bool
+	n          int
+	storm      int
+	c          int
+	results    []Result
+	log        zerolog.Logger
 }
 
 func run() error {
@@ -81,6 +83,7 @@ func run() error {
 	out := flag.String("out", filepath.Join("bench", "results"), "folder for the JSON results")
 	only := flag.String("scenarios", "starts,ingest,storm,cost", "comma-separated scenarios to run")
 	stock := flag.Bool("stock", true, "run the storms on the stock in-process server too, for the tuned ÷ stock ratio")
+	natsSync := flag.Bool("nats-sync", true, "JetStream fsyncs every write (false: to see what that costs; never for real data)")
 	sync := flag.String("sqlite-synchronous", "NORMAL", "the tuned server's SQLite synchronous setting: NORMAL (the dev stack's default) or FULL")
 	flag.Parse()
 	want := strings.Split(*only, ",")
@@ -91,7 +94,7 @@ func run() error {
 	}
 
 	log := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
-	b := &bench{n: *n, storm: *storm, c: *c, log: log, sync: *sync}
+	b := &bench{n: *n, storm: *storm, c: *c, log: log, sync: *sync, natsNoSync: !*natsSync}
 	ctx := context.Background()
 	tuned := func(s *stack.Stack) error {
 		b.s = s
@@ -146,7 +149,7 @@ func (b *bench) withStack(ctx context.Context, stock bool, fn func(*stack.Stack)
 		DataDir: dir, HMACKeyFile: filepath.Join(dir, "hmac.key"), CodecKeysFile: filepath.Join(dir, "codec.keys"),
 		TaskQueue: "careclock", Consumer: "careclock-listener", StreamReplicas: 1, MetricsAddr: "off",
 	}
-	s, err := stack.Start(ctx, stack.Options{Config: cfg, UIPort: -1, Log: &quiet, StockTemporal: stock, SQLiteSynchronous: b.sync})
+	s, err := stack.Start(ctx, stack.Options{Config: cfg, UIPort: -1, Log: &quiet, StockTemporal: stock, SQLiteSynchronous: b.sync, NATSNoSync: b.natsNoSync})
 	if err != nil {
 		return err
 	}
@@ -289,21 +292,27 @@ func (b *bench) streamSeq(ctx context.Context) (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
+// waitAcked waits until the listener has acknowledged the stream up to seq; its consumer may
+// not exist yet when a listener has just started.
 func (b *bench) waitAcked(ctx context.Context, seq uint64, within time.Duration) error {
-	cons, err := b.s.JS.Consumer(ctx, events.EnrollmentStream, "careclock-listener")
-	if err != nil {
-		return err
-	}
+	var floor uint64
 	for deadline := time.Now().Add(within); ; time.Sleep(50 * time.Millisecond) {
-		info, err := cons.Info(ctx)
-		if err != nil {
+		cons, err := b.s.JS.Consumer(ctx, events.EnrollmentStream, "careclock-listener")
+		switch {
+		case errors.Is(err, jetstream.ErrConsumerNotFound):
+		case err != nil:
 			return err
-		}
-		if info.AckFloor.Stream >= seq {
-			return nil
+		default:
+			info, err := cons.Info(ctx)
+			if err != nil {
+				return err
+			}
+			if floor = info.AckFloor.Stream; floor >= seq {
+				return nil
+			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("listener acknowledged up to %d of %d", info.AckFloor.Stream, seq)
+			return fmt.Errorf("listener acknowledged up to %d of %d", floor, seq)
 		}
 	}
 }

@@ -20,6 +20,8 @@ type NATSConfig struct {
 	Users []*server.NkeyUser
 	// TLSCert and TLSKey, when set, make clients connect over TLS.
 	TLSCert, TLSKey string
+	// NoSync turns SyncAlways off: for the benchmark's diagnosis only, never for data one keeps.
+	NoSync bool
 }
 
 // StartNATS starts an in-process NATS server with JetStream.
@@ -38,7 +40,7 @@ func StartNATS(cfg NATSConfig, log zerolog.Logger) (*server.Server, error) {
 		Port:       cfg.Port,
 		JetStream:  true,
 		StoreDir:   cfg.StoreDir,
-		SyncAlways: true,
+		SyncAlways: !cfg.NoSync,
 		NoSigs:     true,
 		Nkeys:      cfg.Users,
 	}

@@ -37,6 +37,8 @@ type Options struct {
 	Log *zerolog.Logger
 	// NATSTLSCert and NATSTLSKey serve NATS over TLS; clients then need NATS_CA_FILE.
 	NATSTLSCert, NATSTLSKey string
+	// NATSNoSync turns JetStream's fsync of every write off (benchmark diagnosis only).
+	NATSNoSync bool
 	// SQLiteSynchronous is NORMAL (default) or FULL; see TemporalConfig.Synchronous.
 	SQLiteSynchronous string
 	// StockTemporal runs Temporal without the dev stack's tuning (the benchmark compares).
@@ -125,7 +127,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return s, err
 	}
 	s.natsCfg = NATSConfig{StoreDir: filepath.Join(o.Config.DataDir, "jetstream"), Host: o.Host, Port: natsPort,
-		Users: users, TLSCert: o.NATSTLSCert, TLSKey: o.NATSTLSKey}
+		Users: users, TLSCert: o.NATSTLSCert, TLSKey: o.NATSTLSKey, NoSync: o.NATSNoSync}
 	if err := s.StartNATS(); err != nil {
 		return s, err
 	}
