@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"syscall"
 
-
 	"github.com/careclock/careclock/activities"
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/metrics"
