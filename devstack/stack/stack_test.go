@@ -2,6 +2,7 @@ package stack_test
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -272,6 +273,10 @@ func waitAcked(t *testing.T, js jetstream.JetStream, n uint64) {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		cons, err := js.Consumer(context.Background(), events.EnrollmentStream, "careclock-listener")
+		if errors.Is(err, jetstream.ErrConsumerNotFound) && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond) // the listener has not created it yet
+			continue
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
