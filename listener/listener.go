@@ -54,7 +54,7 @@ type Listener struct {
 	Log      zerolog.Logger
 	// Metrics counts the outcome of each event; nil counts nothing.
 	Metrics *metrics.Metrics
-	// Shards is how many events are applied at once (default 8). Events that concern the same
+	// Shards is how many events are applied at once (default 32). Events that concern the same
 	// journey go to the same shard, so they are applied in the order they were published.
 	Shards int
 	// AckWait is how long JetStream waits for an acknowledgement before it redelivers an event
@@ -91,7 +91,7 @@ func (l *Listener) Run(ctx context.Context) error {
 	}
 	n := l.Shards
 	if n <= 0 {
-		n = 8
+		n = 32
 	}
 	shards := make([]chan job, n)
 	var wg sync.WaitGroup
