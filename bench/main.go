@@ -281,15 +281,20 @@ func (b *bench) publishClaim(ctx context.Context, id string, submitted rules.Dat
 }
 
 func (b *bench) streamSeq(ctx context.Context) (uint64, error) {
-	st, err := b.s.JS.Stream(ctx, events.EnrollmentStream)
+	st, err := b.streamState(ctx, events.EnrollmentStream)
+	return st.LastSeq, err
+}
+
+func (b *bench) streamState(ctx context.Context, name string) (jetstream.StreamState, error) {
+	st, err := b.s.JS.Stream(ctx, name)
 	if err != nil {
-		return 0, err
+		return jetstream.StreamState{}, err
 	}
 	info, err := st.Info(ctx)
 	if err != nil {
-		return 0, err
+		return jetstream.StreamState{}, err
 	}
-	return info.State.LastSeq, nil
+	return info.State, nil
 }
 
 // waitAcked waits until the listener has acknowledged the stream up to seq; its consumer may
@@ -394,15 +399,8 @@ func waitFor(at time.Time, within time.Duration, done func() (bool, error)) (tim
 }
 
 func (b *bench) journeyEvents(ctx context.Context) (uint64, error) {
-	st, err := b.s.JS.Stream(ctx, events.JourneyStream)
-	if err != nil {
-		return 0, err
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return 0, err
-	}
-	return info.State.Msgs, nil
+	st, err := b.streamState(ctx, events.JourneyStream)
+	return st.Msgs, err
 }
 
 func (b *bench) dbBytes() (int64, error) {
@@ -462,24 +460,28 @@ func (b *bench) add(r Result) {
 	b.results = append(b.results, r)
 }
 
-func (b *bench) ratio(scenario, to string) {
-	i := slices.IndexFunc(b.results, func(r Result) bool { return r.Scenario == scenario })
-	j := slices.IndexFunc(b.results, func(r Result) bool { return r.Scenario == to })
+// quotient is the value of scenario a over that of scenario b, and a's index; ok is false when
+// either is missing or b is 0.
+func (b *bench) quotient(a, over string) (i int, q float64, ok bool) {
+	i = slices.IndexFunc(b.results, func(r Result) bool { return r.Scenario == a })
+	j := slices.IndexFunc(b.results, func(r Result) bool { return r.Scenario == over })
 	if i < 0 || j < 0 || b.results[j].Value == 0 {
-		return
+		return i, 0, false
 	}
-	b.results[i].Ratio, b.results[i].RatioTo = b.results[i].Value/b.results[j].Value, to
+	return i, b.results[i].Value / b.results[j].Value, true
+}
+
+func (b *bench) ratio(scenario, to string) {
+	if i, q, ok := b.quotient(scenario, to); ok {
+		b.results[i].Ratio, b.results[i].RatioTo = q, to
+	}
 }
 
 // compare adds a row: how many times faster the tuned server was than the stock one.
 func (b *bench) compare(tuned, stock string) {
-	i := slices.IndexFunc(b.results, func(r Result) bool { return r.Scenario == tuned })
-	j := slices.IndexFunc(b.results, func(r Result) bool { return r.Scenario == stock })
-	if i < 0 || j < 0 || b.results[j].Value == 0 {
-		return
+	if i, q, ok := b.quotient(tuned, stock); ok {
+		b.results = append(b.results, Result{Scenario: "tuned ÷ stock: " + tuned, N: b.results[i].N, Value: q, Unit: "×"})
 	}
-	b.results = append(b.results, Result{Scenario: "tuned ÷ stock: " + tuned, N: b.results[i].N,
-		Value: b.results[i].Value / b.results[j].Value, Unit: "×"})
 }
 
 func (b *bench) print(w io.Writer) {

@@ -352,7 +352,7 @@ func (s *Stack) Stop() error {
 		errs = append(errs, fmt.Errorf("metrics: %w", err))
 	}
 	if s.Temporal != nil {
-		if err := s.Temporal.Stop(); err != nil {
+		if err := s.StopTemporal(); err != nil {
 			errs = append(errs, fmt.Errorf("temporal: %w", err))
 		}
 	}
