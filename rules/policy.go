@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"sync"
 	"time"
@@ -19,12 +20,21 @@ type Policy struct {
 	Timezone   string `json:"timezone"`
 	NoticeHour int    `json:"noticeHour"`
 	// NoticeMinute is the minute past NoticeHour (default 0).
-	NoticeMinute  int                 `json:"noticeMinute,omitempty"`
-	CCSReferral   CCSReferralPolicy   `json:"ccsReferral"`
-	CoC           NoticeDaysPolicy    `json:"coc"`
-	AgeOut        AgeOutPolicy        `json:"ageout"`
-	Postpartum    NoticeDaysPolicy    `json:"postpartum"`
-	Reimbursement ReimbursementPolicy `json:"reimbursement"`
+	NoticeMinute int `json:"noticeMinute,omitempty"`
+	// NoticeSpreadMinutes, when above 0, spreads notices over a window of that many minutes
+	// from the notice time, so that thousands of journeys with an event on one date do not all
+	// fall due in the same second. Each journey keeps one fixed place in the window, derived from
+	// its workflow id (ForJourney), so its notices are as predictable as without a spread. The
+	// window must end by midnight: a notice never moves to another day. Default 0: off.
+	NoticeSpreadMinutes int `json:"noticeSpreadMinutes,omitempty"`
+	// NoticeOffsetSeconds is one journey's place in the spread window, set by ForJourney when the
+	// journey starts or is re-planned, and kept in its state. A policy file leaves it out.
+	NoticeOffsetSeconds int                 `json:"noticeOffsetSeconds,omitempty"`
+	CCSReferral         CCSReferralPolicy   `json:"ccsReferral"`
+	CoC                 NoticeDaysPolicy    `json:"coc"`
+	AgeOut              AgeOutPolicy        `json:"ageout"`
+	Postpartum          NoticeDaysPolicy    `json:"postpartum"`
+	Reimbursement       ReimbursementPolicy `json:"reimbursement"`
 }
 
 // CCSReferralPolicy is journeys.md §1.
@@ -122,6 +132,10 @@ func (p Policy) Validate() error {
 	check(err == nil, "timezone", "an IANA zone such as America/Los_Angeles")
 	check(p.NoticeHour >= 0 && p.NoticeHour <= 23, "noticeHour", "an hour from 0 to 23")
 	check(p.NoticeMinute >= 0 && p.NoticeMinute <= 59, "noticeMinute", "a minute from 0 to 59")
+	check(p.NoticeSpreadMinutes >= 0 && p.NoticeHour*60+p.NoticeMinute+p.NoticeSpreadMinutes <= 24*60,
+		"noticeSpreadMinutes", "0 or more minutes that end by midnight after the notice time")
+	check(p.NoticeOffsetSeconds >= 0 && p.NoticeOffsetSeconds < max(1, p.NoticeSpreadMinutes*60),
+		"noticeOffsetSeconds", "within the spread window (set by careclock, not in a policy file)")
 	days := func(key string, v int) { check(v >= 1 && v <= 3650, key, "a whole number of days from 1 to 3650") }
 	offsets := func(key string, vs []int, max int, unit string) {
 		seen := map[int]bool{}
@@ -181,12 +195,24 @@ func (p Policy) location() *time.Location {
 }
 
 // At returns the instant an event dated d fires: the notice hour and minute on d in the policy's
-// zone.
+// zone, plus the journey's place in the spread window, if any.
 // The offset is the one in force on d, so a date after the spring change carries -07:00.
 //
 // Where the notice hour does not exist on d (it falls in the spring gap), the event fires at the
-// first hour after the gap, still on d.
+// first hour after the gap, still on d. Where a clock change would push a spread notice past
+// midnight, it fires at the notice time instead: it never leaves d.
 func (p Policy) At(d Date) time.Time {
+	t := p.noticeTime(d)
+	if p.NoticeOffsetSeconds == 0 {
+		return t
+	}
+	if spread := t.Add(time.Duration(p.NoticeOffsetSeconds) * time.Second); DateOf(spread.In(p.location())) == d {
+		return spread
+	}
+	return t
+}
+
+func (p Policy) noticeTime(d Date) time.Time {
 	loc := p.location()
 	for h := p.NoticeHour; h < 24; h++ {
 		if t := time.Date(d.Year, d.Month, d.Day, h, p.NoticeMinute, 0, 0, loc); t.Hour() == h {
@@ -194,6 +220,19 @@ func (p Policy) At(d Date) time.Time {
 		}
 	}
 	return time.Date(d.Year, d.Month, d.Day, p.NoticeHour, p.NoticeMinute, 0, 0, loc)
+}
+
+// ForJourney returns the policy of the journey whose workflow id is id: with a spread window,
+// the journey's fixed place in it, from a hash of the id (which is itself a keyed hash, never a
+// member's id). The same id always gets the same place; ids spread evenly over the window.
+func (p Policy) ForJourney(id string) Policy {
+	p.NoticeOffsetSeconds = 0
+	if window := p.NoticeSpreadMinutes * 60; window > 0 {
+		h := fnv.New64a()
+		h.Write([]byte(id)) // never fails
+		p.NoticeOffsetSeconds = int(h.Sum64() % uint64(window))
+	}
+	return p
 }
 
 // Today returns the calendar date of now in the policy's zone.

@@ -80,7 +80,7 @@ func runPlan(args []string, stdin io.Reader, stdout io.Writer) error {
 		}
 		out.Journeys = append(out.Journeys, plannedJourney{
 			Journey: s.Journey, WorkflowID: s.WorkflowID, Deadline: s.Deadline,
-			Events: append(planned, policy.Preview(s.Dues, now)...),
+			Events: append(planned, policy.ForJourney(s.WorkflowID).Preview(s.Dues, now)...),
 		})
 	}
 	enc := json.NewEncoder(stdout)

@@ -9,8 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/careclock/careclock/privacy"
+	"github.com/careclock/careclock/rules"
 	"github.com/careclock/careclock/workflows"
 )
 
@@ -184,5 +186,32 @@ func TestPlanEveryStartEvent(t *testing.T) {
 				t.Fatalf("got\n  %s\nwant\n  %s", strings.Join(lines, "\n  "), strings.Join(c.want, "\n  "))
 			}
 		})
+	}
+}
+
+func TestPlanShowsTheJourneysPlaceInASpread(t *testing.T) {
+	k := testKey(t)
+	policy := filepath.Join(t.TempDir(), "policy.json")
+	if err := os.WriteFile(policy, []byte(`{"noticeSpreadMinutes": 45}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := runPlan([]string{"--now", "2026-11-30T10:00:00-08:00", "--policy", policy, "../samples/reimbursement-submitted.json"}, nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	var plan planOutput
+	if err := json.Unmarshal(out.Bytes(), &plan); err != nil {
+		t.Fatal(err)
+	}
+	p := rules.DefaultPolicy()
+	p.NoticeSpreadMinutes = 45
+	offset := time.Duration(p.ForJourney(workflows.WorkflowID(k, "reimbursement", "CLM-2026-000417")).NoticeOffsetSeconds) * time.Second
+	if len(plan.Journeys) != 1 || len(plan.Journeys[0].Events) != 3 || offset == 0 {
+		t.Fatalf("offset %s, plan %s", offset, out.String())
+	}
+	for _, e := range plan.Journeys[0].Events {
+		if want := rules.DefaultPolicy().At(e.Date).Add(offset); !e.At.Equal(want) {
+			t.Errorf("%s on %s at %s, want %s", e.Type, e.Date, e.At, want)
+		}
 	}
 }

@@ -176,6 +176,7 @@ func newStart[F any, PF interface {
 }](journey, id string, f F, p rules.Policy, memberKey, eventID string) Start {
 	preview := f // begin may change the facts; the journey runs it again from the input
 	pf := PF(&preview)
+	p = p.ForJourney(id)
 	return Start{
 		Journey:    journey,
 		WorkflowID: id,

@@ -1,7 +1,9 @@
 package workflows
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/rules"
@@ -166,5 +168,54 @@ func TestReimbursementReplansOnAPolicyChange(t *testing.T) {
 		"2027-01-09T09:00 reimbursement.due_soon 2027-01-09 daysBefore=5 dueDate=2027-01-14",
 		"2027-01-15T09:00 reimbursement.overdue 2027-01-15 daysOverdue=1 dueDate=2027-01-14",
 		"2027-01-16T10:00 reimbursement.closed 2027-01-16 daysLate=2 dueDate=2027-01-14 onTime=false outcome=paid",
+	)
+}
+
+// With a spread window, every notice of the journey moves by the journey's own offset, and the
+// published event's instant says so; an event on a signal is not moved.
+func TestReimbursementNoticesMoveByTheJourneysPlaceInTheSpread(t *testing.T) {
+	jt := newJourneyTest(t, submittedAt)
+	jt.policy.NoticeSpreadMinutes = 60
+	offset := jt.policy.ForJourney(WorkflowID(testKeyer, JourneyReimbursement, "CLM-1001")).NoticeOffsetSeconds
+	if offset < 60 {
+		t.Fatalf("fixture: offset %ds is in the window's first minute; pick another claim", offset)
+	}
+	jt.signalAt("2027-02-01T15:00:00-08:00", events.ReimbursementPaid, "e-paid",
+		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-02-01"})
+	jt.run(events.ReimbursementSubmitted, claim)
+	at := fmt.Sprintf("T09:%02d", offset/60)
+	jt.expect(
+		"2027-01-14"+at+" reimbursement.due_soon 2027-01-14 daysBefore=15 dueDate=2027-01-29",
+		"2027-01-24"+at+" reimbursement.due_soon 2027-01-24 daysBefore=5 dueDate=2027-01-29",
+		"2027-01-30"+at+" reimbursement.overdue 2027-01-30 daysOverdue=1 dueDate=2027-01-29",
+		"2027-02-01T15:00 reimbursement.closed 2027-02-01 daysLate=3 dueDate=2027-01-29 onTime=false outcome=paid",
+	)
+	for _, ev := range jt.events[:3] {
+		d, err := rules.ParseDate(ev.Data["eventDate"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := rules.DefaultPolicy().At(d).Add(time.Duration(offset) * time.Second)
+		if !ev.Time.Equal(want) {
+			t.Errorf("%s: time %s, want %s (09:00 + %ds)", ev.Type, ev.Time, want, offset)
+		}
+	}
+}
+
+// A re-plan to a policy with a spread places the running journey in the window, at the place it
+// would have had from its start.
+func TestReimbursementReplannedToASpreadTakesItsPlace(t *testing.T) {
+	jt := newJourneyTest(t, submittedAt)
+	p := rules.DefaultPolicy()
+	p.NoticeSpreadMinutes = 60
+	offset := p.ForJourney(WorkflowID(testKeyer, JourneyReimbursement, "CLM-1001")).NoticeOffsetSeconds
+	jt.signalAt("2027-01-20T08:00:00-08:00", EventPolicyChanged, "policy-spread", p)
+	jt.signalAt("2027-01-26T10:00:00-08:00", events.ReimbursementPaid, "e-paid",
+		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-01-26"})
+	jt.run(events.ReimbursementSubmitted, claim)
+	jt.expect(
+		"2027-01-14T09:00 reimbursement.due_soon 2027-01-14 daysBefore=15 dueDate=2027-01-29",
+		fmt.Sprintf("2027-01-24T09:%02d reimbursement.due_soon 2027-01-24 daysBefore=5 dueDate=2027-01-29", offset/60),
+		"2027-01-26T10:00 reimbursement.closed 2027-01-26 daysLate=0 dueDate=2027-01-29 onTime=true outcome=paid",
 	)
 }

@@ -217,7 +217,7 @@ func (r *runner[F, PF]) changePolicy(ctx workflow.Context, ev events.Event) erro
 		workflow.GetLogger(ctx).Error("policy change refused", "reason", err.Error())
 		return nil
 	}
-	r.s.Policy = p
+	r.s.Policy = p.ForJourney(workflow.GetInfo(ctx).WorkflowExecution.ID)
 	workflow.GetLogger(ctx).Info("policy changed; re-planning")
 	return nil
 }
