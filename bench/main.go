@@ -24,6 +24,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -71,6 +72,8 @@ type bench struct {
 	natsNoSync bool
 	n          int
 	storm      int
+	spread     int
+	open       int
 	c          int
 	results    []Result
 	log        zerolog.Logger
@@ -80,28 +83,42 @@ func run() error {
 	n := flag.Int("n", 1000, "workflows for starts and ingest")
 	storm := flag.Int("storm", 1000, "timers, then journeys, due at one instant in the storms")
 	c := flag.Int("c", 32, "starts in flight")
+	open := flag.Int("open", 20000, "open journeys the memory scenario measures the worker at (then at half and 1.5 times that)")
+	spread := flag.Int("spread", 1, "minutes the spread storm's notices are spread over (0: no spread storm)")
 	out := flag.String("out", filepath.Join("bench", "results"), "folder for the JSON results")
-	only := flag.String("scenarios", "starts,ingest,storm,cost", "comma-separated scenarios to run")
+	only := flag.String("scenarios", "starts,ingest,storm,memory,cost", "comma-separated scenarios to run")
 	stock := flag.Bool("stock", true, "run the storms on the stock in-process server too, for the tuned ÷ stock ratio")
 	natsSync := flag.Bool("nats-sync", true, "JetStream fsyncs every write (false: to see what that costs; never for real data)")
 	sync := flag.String("sqlite-synchronous", "NORMAL", "the tuned server's SQLite synchronous setting: NORMAL (the dev stack's default) or FULL")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server, worker, listener and bench) to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	want := strings.Split(*only, ",")
 	for _, w := range want {
-		if !slices.Contains([]string{"starts", "ingest", "storm", "cost"}, w) {
+		if !slices.Contains([]string{"starts", "ingest", "storm", "memory", "cost"}, w) {
 			return fmt.Errorf("unknown scenario %q", w)
 		}
 	}
 
 	log := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
-	b := &bench{n: *n, storm: *storm, c: *c, log: log, sync: *sync, natsNoSync: !*natsSync}
+	b := &bench{n: *n, storm: *storm, spread: *spread, open: *open, c: *c, log: log, sync: *sync, natsNoSync: !*natsSync}
 	ctx := context.Background()
 	tuned := func(s *stack.Stack) error {
 		b.s = s
 		for _, sc := range []struct {
 			name string
 			run  func(context.Context) error
-		}{{"starts", b.starts}, {"ingest", b.ingest}, {"storm", b.storms}, {"cost", b.cost}} {
+		}{{"starts", b.starts}, {"ingest", b.ingest}, {"storm", b.storms}, {"memory", b.memory}, {"cost", b.cost}} {
 			if !slices.Contains(want, sc.name) {
 				continue
 			}
@@ -132,6 +149,7 @@ func run() error {
 	b.ratio("ingest", "starts")
 	b.ratio("careclock storm", "raw storm")
 	b.ratio("careclock storm (stock)", "raw storm (stock)")
+	b.ratio("spread storm: lateness p99", "careclock storm: lateness p99")
 	b.print(os.Stdout)
 	return b.save(*out)
 }
@@ -147,7 +165,7 @@ func (b *bench) withStack(ctx context.Context, stock bool, fn func(*stack.Stack)
 	quiet := b.log.Level(zerolog.ErrorLevel)
 	cfg := config.Config{
 		DataDir: dir, HMACKeyFile: filepath.Join(dir, "hmac.key"), CodecKeysFile: filepath.Join(dir, "codec.keys"),
-		TaskQueue: "careclock", Consumer: "careclock-listener", StreamReplicas: 1, MetricsAddr: "off",
+		TaskQueue: journeyQueue, Consumer: "careclock-listener", StreamReplicas: 1, MetricsAddr: "off",
 	}
 	s, err := stack.Start(ctx, stack.Options{Config: cfg, UIPort: -1, Log: &quiet, StockTemporal: stock, SQLiteSynchronous: b.sync, NATSNoSync: b.natsNoSync})
 	if err != nil {
@@ -172,7 +190,10 @@ func timerNoop(ctx workflow.Context, at time.Time) error {
 	return workflow.ExecuteActivity(ctx, "Count").Get(ctx, nil)
 }
 
-const rawQueue = "bench-raw"
+const (
+	rawQueue     = "bench-raw"
+	journeyQueue = "careclock"
+)
 
 var counted atomic.Int64
 
@@ -184,8 +205,19 @@ func startRawWorker(s *stack.Stack) error {
 	return w.Start() // stopped with the process
 }
 
-// startAll starts n workflows with c in flight and returns how long it took.
+// startAll starts n bare workflows with c in flight and returns how long it took.
 func (b *bench) startAll(ctx context.Context, n int, prefix, workflowType string, args ...any) (time.Duration, error) {
+	return b.inFlight(n, func(i int) error {
+		_, err := b.s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID: fmt.Sprintf("%s-%d", prefix, i), TaskQueue: rawQueue,
+		}, workflowType, args...)
+		return err
+	})
+}
+
+// inFlight calls start for 0 to n-1 with c calls in flight, stops at the first error, and returns
+// how long it took.
+func (b *bench) inFlight(n int, start func(i int) error) (time.Duration, error) {
 	begin := time.Now()
 	ids := make(chan int)
 	errs := make(chan error, b.c)
@@ -193,10 +225,7 @@ func (b *bench) startAll(ctx context.Context, n int, prefix, workflowType string
 	for range b.c {
 		wg.Go(func() {
 			for i := range ids {
-				_, err := b.s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-					ID: fmt.Sprintf("%s-%d", prefix, i), TaskQueue: rawQueue,
-				}, workflowType, args...)
-				if err != nil {
+				if err := start(i); err != nil {
 					errs <- err
 					return
 				}
@@ -338,47 +367,12 @@ func (b *bench) storms(ctx context.Context) error {
 	b.add(Result{Scenario: "raw storm" + b.suffix, N: b.storm, Value: float64(b.storm) / took.Seconds(), Unit: "completions/s after T",
 		Note: fmt.Sprintf("last done %.1f s after T", took.Seconds())})
 
-	// Careclock: claims whose 15-days-before reminder is today, with the notice time set to a
-	// minute boundary at least lead ahead.
-	policy := rules.DefaultPolicy()
-	t := time.Now().Add(lead).In(policy.Zone()).Truncate(time.Minute).Add(time.Minute)
-	policy.NoticeHour, policy.NoticeMinute = t.Hour(), t.Minute()
-	today := policy.Today(t)
-	if err := b.s.StopListener(); err != nil {
+	if err := b.careclockStorm(ctx, "careclock storm"+b.suffix, 0, lead); err != nil {
 		return err
 	}
-	l := b.s.NewListener()
-	l.Policy = policy
-	b.s.StartListener(l)
-	seq0, err := b.streamSeq(ctx)
-	if err != nil {
-		return err
+	if b.spread > 0 && b.suffix == "" {
+		return b.careclockStorm(ctx, "spread storm", b.spread, lead)
 	}
-	before, err := b.journeyEvents(ctx)
-	if err != nil {
-		return err
-	}
-	submitted := today.AddDays(-(policy.Reimbursement.DueDays - 15))
-	for i := range b.storm {
-		if err := b.publishClaim(ctx, fmt.Sprintf("storm-%d", i), submitted); err != nil {
-			return err
-		}
-	}
-	if err := b.waitAcked(ctx, seq0+uint64(b.storm), 10*time.Minute); err != nil {
-		return err
-	}
-	if time.Now().After(t) {
-		return fmt.Errorf("journeys were still starting at T (%s); lower -storm", t.Format(time.TimeOnly))
-	}
-	took, err = waitFor(t, 15*time.Minute, func() (bool, error) {
-		n, err := b.journeyEvents(ctx)
-		return n-before >= uint64(b.storm), err
-	})
-	if err != nil {
-		return fmt.Errorf("careclock storm: %w", err)
-	}
-	b.add(Result{Scenario: "careclock storm" + b.suffix, N: b.storm, Value: float64(b.storm) / took.Seconds(), Unit: "journey events on NATS/s after T",
-		Note: fmt.Sprintf("last on NATS %.1f s after T", took.Seconds())})
 	return nil
 }
 

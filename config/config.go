@@ -45,6 +45,9 @@ type Config struct {
 	Consumer string
 	// StreamReplicas is CARECLOCK_STREAM_REPLICAS (default 1; 3 on a NATS cluster).
 	StreamReplicas int
+	// WorkflowCacheSize is CARECLOCK_WORKFLOW_CACHE_SIZE, how many journeys a worker process
+	// keeps in memory between tasks (default workflows.DefaultCacheSize, 2,000; about 30 KB each).
+	WorkflowCacheSize int
 	// MetricsAddr is CARECLOCK_METRICS_ADDR, the Prometheus endpoint's address; empty: the
 	// process's default (worker 127.0.0.1:9464, listener and dev stack as documented), "off": none.
 	MetricsAddr string
@@ -84,6 +87,13 @@ func FromEnv() (Config, error) {
 		errs = append(errs, errors.New("CARECLOCK_STREAM_REPLICAS: must be a number from 1 to 5"))
 	}
 	c.StreamReplicas = replicas
+	if v := os.Getenv("CARECLOCK_WORKFLOW_CACHE_SIZE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1_000_000 {
+			errs = append(errs, errors.New("CARECLOCK_WORKFLOW_CACHE_SIZE: must be a number from 1 to 1000000"))
+		}
+		c.WorkflowCacheSize = n
+	}
 	if !strings.HasPrefix(c.NATSURL, "nats://") && !strings.HasPrefix(c.NATSURL, "tls://") {
 		errs = append(errs, errors.New("NATS_URL: must start with nats:// or tls://"))
 	}

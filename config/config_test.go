@@ -7,7 +7,8 @@ import (
 
 func TestFromEnvDefaults(t *testing.T) {
 	for _, v := range []string{"NATS_URL", "CARECLOCK_TASK_QUEUE", "CARECLOCK_DATA_DIR", "CARECLOCK_HMAC_KEY_FILE",
-		"CARECLOCK_CONSUMER", "CARECLOCK_STREAM_REPLICAS", "LOG_LEVEL", "LOG_FORMAT", "CARECLOCK_POLICY_FILE"} {
+		"CARECLOCK_CONSUMER", "CARECLOCK_STREAM_REPLICAS", "LOG_LEVEL", "LOG_FORMAT", "CARECLOCK_POLICY_FILE",
+		"CARECLOCK_WORKFLOW_CACHE_SIZE"} {
 		t.Setenv(v, "")
 	}
 	c, err := FromEnv()
@@ -15,17 +16,18 @@ func TestFromEnvDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.NATSURL != "nats://127.0.0.1:4222" || c.TaskQueue != "careclock" || c.HMACKeyFile != ".careclock/hmac.key" ||
-		c.Consumer != "careclock-listener" || c.StreamReplicas != 1 || c.LogLevel != "info" {
+		c.Consumer != "careclock-listener" || c.StreamReplicas != 1 || c.LogLevel != "info" || c.WorkflowCacheSize != 0 {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
 
 func TestFromEnvNamesTheBadVariable(t *testing.T) {
 	cases := map[string]string{
-		"NATS_URL":                  "http://localhost:4222",
-		"CARECLOCK_STREAM_REPLICAS": "seven",
-		"LOG_FORMAT":                "xml",
-		"LOG_LEVEL":                 "loud",
+		"NATS_URL":                      "http://localhost:4222",
+		"CARECLOCK_STREAM_REPLICAS":     "seven",
+		"LOG_FORMAT":                    "xml",
+		"LOG_LEVEL":                     "loud",
+		"CARECLOCK_WORKFLOW_CACHE_SIZE": "0",
 	}
 	for name, value := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -53,8 +53,8 @@ func New() *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	reporter := tallyprom.NewReporter(tallyprom.Options{Registerer: m.reg})
+	// The SDK's metric names carry their own temporal_ prefix.
 	scope, closer := tally.NewRootScope(tally.ScopeOptions{
-		Prefix:          "temporal",
 		CachedReporter:  reporter,
 		Separator:       tallyprom.DefaultSeparator,
 		SanitizeOptions: &sdktally.PrometheusSanitizeOptions,

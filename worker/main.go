@@ -53,6 +53,7 @@ func run() error {
 		return err
 	}
 
+	workflows.SetCacheSize(cfg.WorkflowCacheSize)
 	w := workflows.NewWorker(tc, cfg.TaskQueue, &activities.Activities{JS: js, Metrics: m}, workflows.WorkerOptions())
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"cmp"
+
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -38,3 +40,14 @@ func WorkerOptions() worker.Options {
 		MaxConcurrentActivityTaskPollers: 8,
 	}
 }
+
+// DefaultCacheSize is how many journeys a worker process keeps in memory between their workflow
+// tasks: the SDK's sticky cache, whose own default is 10,000. Each cached journey costs about
+// 30 KB of heap (bench's memory scenario), so the SDK's default alone would hold some 300 MB.
+// A journey sleeps for days between tasks and is seldom still cached when it wakes; one that is
+// not replays its history, a few dozen events, which is cheap.
+const DefaultCacheSize = 2000
+
+// SetCacheSize sets the process's journey cache (0: DefaultCacheSize). It applies to every
+// worker in the process and must be called before the first is created.
+func SetCacheSize(n int) { worker.SetStickyWorkflowCacheSize(cmp.Or(n, DefaultCacheSize)) }

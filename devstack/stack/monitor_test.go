@@ -91,8 +91,11 @@ func TestAtRiskFindAndMetrics(t *testing.T) {
 			t.Errorf("%s%v = %v (found %v), want %v", tc.name, tc.labels, got, ok, tc.want)
 		}
 	}
-	if n := countFamilies(m, "temporal_"); n == 0 {
-		t.Error("no temporal_ metrics from the SDK")
+	if n := countFamilies(m, "temporal_workflow_task_execution_latency_seconds"); n == 0 {
+		t.Error("no temporal_workflow_task_execution_latency_seconds from the SDK")
+	}
+	if n := countFamilies(m, "temporal_temporal_"); n != 0 {
+		t.Errorf("%d SDK metric families named temporal_temporal_…", n)
 	}
 	// No label anywhere carries a member, claim, date of birth or county.
 	phi := []string{"RISK", bornSoon.String(), "Orange"}

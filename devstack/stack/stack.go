@@ -189,6 +189,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if err := config.EnsureStreams(readyCtx, s.JS, 1); err != nil {
 		return s, err
 	}
+	workflows.SetCacheSize(o.Config.WorkflowCacheSize) // before the first worker of the process
 	if err := s.StartWorker(); err != nil {
 		return s, err
 	}

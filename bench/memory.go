@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/rules"
+	"github.com/careclock/careclock/workflows"
+)
+
+// memory runs careclock's worker as a process of its own, built from ./worker and configured
+// through its environment as in production, in place of the stack's in-process worker. It opens
+// journeys in three steps up to 1.5 × b.open (claims submitted today, each waiting 60 days), and
+// after each step, once the worker has run every journey's first task, reads the worker's
+// resident set size (/proc) and Go heap in use (its metrics).
+func (b *bench) memory(ctx context.Context) (err error) {
+	bin := filepath.Join(b.s.DataDir(), "worker")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./worker")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build ./worker (run bench from the repository root): %w", err)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	logs, err := os.CreateTemp("", "careclock-bench-worker-*.log")
+	if err != nil {
+		return err
+	}
+	defer logs.Close()
+	w := exec.Command(bin)
+	w.Env = append(os.Environ(),
+		"TEMPORAL_ADDRESS="+b.s.Temporal.HostPort(), "TEMPORAL_NAMESPACE="+b.s.Temporal.Namespace(),
+		"NATS_URL="+b.s.NATSURL(), "NATS_NKEY_SEED_FILE="+b.s.NKeySeedFile(config.RoleWorker),
+		"CARECLOCK_DATA_DIR="+b.s.DataDir(), "CARECLOCK_TASK_QUEUE="+journeyQueue,
+		"CARECLOCK_METRICS_ADDR="+addr, "LOG_LEVEL=warn", "LOG_FORMAT=json")
+	w.Stdout, w.Stderr = logs, logs
+	b.s.StopWorker()
+	if err := w.Start(); err != nil {
+		return errors.Join(fmt.Errorf("start the worker: %w", err), b.s.StartWorker())
+	}
+	defer func() {
+		_ = w.Process.Signal(syscall.SIGTERM) // it may have exited; Wait reports how
+		if werr := w.Wait(); werr != nil {
+			err = errors.Join(err, fmt.Errorf("worker exited: %w (see %s)", werr, logs.Name()))
+		}
+		err = errors.Join(err, b.s.StartWorker())
+	}()
+
+	policy := rules.DefaultPolicy()
+	today := policy.Today(time.Now())
+	opened := 0
+	for step := 1; step <= 3; step++ {
+		upTo := b.open * step / 2
+		took, err := b.inFlight(upTo-opened, func(i int) error { return b.openJourney(ctx, opened+i, today, policy) })
+		if err != nil {
+			return fmt.Errorf("open journeys %d to %d: %w", opened, upTo, err)
+		}
+		b.log.Info().Int("open", upTo).Dur("took", took).Msg("journeys started; waiting for the worker to run them")
+		if err := b.waitFirstTasks(ctx, addr, upTo, time.Minute+time.Duration(upTo)*20*time.Millisecond); err != nil {
+			return err
+		}
+		opened = upTo
+		rss, err := residentBytes(w.Process.Pid)
+		if err != nil {
+			return err
+		}
+		m, err := scrape(addr)
+		if err != nil {
+			return err
+		}
+		note := fmt.Sprintf("Go heap in use %.0f MB; sticky cache %.0f workflows", m["go_memstats_heap_inuse_bytes"]/1e6, m["temporal_sticky_cache_size"])
+		b.add(Result{Scenario: fmt.Sprintf("worker RSS, %d open journeys", upTo), N: upTo, Value: float64(rss) / 1e6, Unit: "MB", Note: note})
+	}
+	return nil
+}
+
+// openJourney starts the reimbursement journey of claim i as the listener would: the same
+// decoding, routing, workflow id and options, without NATS in between.
+func (b *bench) openJourney(ctx context.Context, i int, today rules.Date, p rules.Policy) error {
+	raw, err := json.Marshal(map[string]any{
+		"specversion": "1.0", "id": fmt.Sprintf("open-%d", i), "source": "urn:bench", "type": events.ReimbursementSubmitted,
+		"data": map[string]any{"claimId": fmt.Sprintf("CLM-open-%d", i), "memberId": fmt.Sprintf("M-open-%d", i),
+			"submittedDate": today.String(), "amountCents": 1000, "category": "mileage"},
+	})
+	if err != nil {
+		return err
+	}
+	ev, payload, err := events.Decode(raw, today)
+	if err != nil {
+		return err
+	}
+	route, err := workflows.RouteEvent(ev, payload, b.s.Keyer, p)
+	if err != nil {
+		return err
+	}
+	for _, s := range route.Starts {
+		if _, err := b.s.Client.ExecuteWorkflow(ctx, workflows.StartOptions(s, journeyQueue), s.Journey, s.Input); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitFirstTasks waits until the worker has completed n workflow tasks: each open journey's
+// first, which plans it and sets its timer.
+func (b *bench) waitFirstTasks(ctx context.Context, addr string, n int, within time.Duration) error {
+	for deadline := time.Now().Add(within); ; time.Sleep(time.Second) {
+		m, err := scrape(addr)
+		if err != nil {
+			return err
+		}
+		done := m["temporal_workflow_task_execution_latency_seconds_count"]
+		if done >= float64(n) {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			var names []string
+			for k := range m {
+				if strings.Contains(k, "workflow_task") {
+					names = append(names, k)
+				}
+			}
+			return fmt.Errorf("the worker ran %.0f of %d journeys' first tasks in %s (%v)", done, n, within, names)
+		}
+	}
+}
+
+// scrape reads a Prometheus text endpoint and sums each metric's series by name.
+func scrape(addr string) (map[string]float64, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return nil, fmt.Errorf("worker metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("worker metrics: %s", resp.Status)
+	}
+	sums := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		name, rest, ok := strings.Cut(line, " ")
+		if i := strings.IndexByte(line, '{'); i >= 0 {
+			name = line[:i]
+			_, rest, ok = strings.Cut(line[strings.LastIndexByte(line, '}'):], " ")
+		}
+		v, err := strconv.ParseFloat(strings.Fields(rest + " 0")[0], 64)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("worker metrics: cannot read %q", line)
+		}
+		sums[name] += v
+	}
+	return sums, sc.Err()
+}
+
+// residentBytes is a process's resident set size, from /proc (Linux).
+func residentBytes(pid int) (int64, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("worker RSS (Linux only): %w", err)
+	}
+	for line := range bytes.Lines(status) {
+		if rest, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(string(rest)), " kB"), 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc status")
+}
+
+// freeAddr is a loopback address with a port free now.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/rules"
+)
+
+// careclockStorm starts b.storm claims whose 15-days-before reminder is due today at one notice
+// time, a minute boundary at least lead ahead, with the policy's notices spread over spread
+// minutes (0: none). It reports journey events on NATS per second after the notice time and how
+// late each event was stored on the JOURNEYS stream after its own instant (the event's time).
+func (b *bench) careclockStorm(ctx context.Context, name string, spread int, lead time.Duration) error {
+	policy := rules.DefaultPolicy()
+	t := time.Now().Add(lead).In(policy.Zone()).Truncate(time.Minute).Add(time.Minute)
+	policy.NoticeHour, policy.NoticeMinute, policy.NoticeSpreadMinutes = t.Hour(), t.Minute(), spread
+	if err := policy.Validate(); err != nil {
+		return fmt.Errorf("storm policy at %s: %w", t.Format(time.TimeOnly), err)
+	}
+	today := policy.Today(t)
+	if err := b.s.StopListener(); err != nil {
+		return err
+	}
+	l := b.s.NewListener()
+	l.Policy = policy
+	b.s.StartListener(l)
+	seq0, err := b.streamSeq(ctx)
+	if err != nil {
+		return err
+	}
+	journeys, err := b.streamState(ctx, events.JourneyStream)
+	if err != nil {
+		return err
+	}
+	submitted := today.AddDays(-(policy.Reimbursement.DueDays - 15))
+	for i := range b.storm {
+		if err := b.publishClaim(ctx, fmt.Sprintf("storm-s%d-%d", spread, i), submitted); err != nil {
+			return err
+		}
+	}
+	if err := b.waitAcked(ctx, seq0+uint64(b.storm), 10*time.Minute); err != nil {
+		return err
+	}
+	if time.Now().After(t) {
+		return fmt.Errorf("journeys were still starting at T (%s); lower -storm", t.Format(time.TimeOnly))
+	}
+	took, err := waitFor(t, 15*time.Minute, func() (bool, error) {
+		n, err := b.journeyEvents(ctx)
+		return n-journeys.Msgs >= uint64(b.storm), err
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	late, err := b.lateness(ctx, journeys.LastSeq+1, b.storm)
+	if err != nil {
+		return err
+	}
+	q := func(f float64) float64 { return late[int(f*float64(len(late)-1))].Seconds() }
+	if spread == 0 {
+		b.add(Result{Scenario: name, N: b.storm, Value: float64(b.storm) / took.Seconds(), Unit: "journey events on NATS/s after T",
+			Note: fmt.Sprintf("last on NATS %.1f s after T", took.Seconds())})
+	}
+	b.add(Result{Scenario: name + ": lateness p99", N: b.storm, Value: q(0.99), Unit: "s after the event's instant",
+		Note: fmt.Sprintf("median %.1f s, max %.1f s; notices spread over %d min", q(0.5), q(1), spread)})
+	return nil
+}
+
+// lateness reads n journey events from the JOURNEYS stream from seq and returns, in order, how
+// long after its instant (the event's time) each was stored.
+func (b *bench) lateness(ctx context.Context, seq uint64, n int) ([]time.Duration, error) {
+	c, err := b.s.JS.OrderedConsumer(ctx, events.JourneyStream, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: seq,
+	})
+	if err != nil {
+		return nil, err
+	}
+	batch, err := c.Fetch(n, jetstream.FetchMaxWait(30*time.Second))
+	if err != nil {
+		return nil, err
+	}
+	late := make([]time.Duration, 0, n)
+	for msg := range batch.Messages() {
+		meta, err := msg.Metadata()
+		if err != nil {
+			return nil, err
+		}
+		var ev struct {
+			Time time.Time `json:"time"`
+		}
+		if err := json.Unmarshal(msg.Data(), &ev); err != nil {
+			return nil, fmt.Errorf("journey event %d: %w", meta.Sequence.Stream, err)
+		}
+		late = append(late, meta.Timestamp.Sub(ev.Time))
+	}
+	if err := batch.Error(); err != nil {
+		return nil, err
+	}
+	if len(late) != n {
+		return nil, fmt.Errorf("read %d journey events from seq %d, want %d", len(late), seq, n)
+	}
+	slices.Sort(late)
+	return late, nil
+}
