@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -11,10 +12,13 @@ import (
 	"github.com/rs/zerolog"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/metrics"
@@ -205,4 +209,28 @@ func CheckStreams(ctx context.Context, js jetstream.JetStream) error {
 		}
 	}
 	return nil
+}
+
+// EnsureNamespace registers the namespace with the given retention of closed journeys'
+// histories when it does not exist, and reports whether it did. An existing namespace is left
+// as it is.
+func EnsureNamespace(ctx context.Context, c client.Client, namespace string, retention time.Duration) (bool, error) {
+	_, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace})
+	var notFound *serviceerror.NamespaceNotFound
+	switch {
+	case err == nil:
+		return false, nil
+	case !errors.As(err, &notFound):
+		return false, fmt.Errorf("describe namespace %s: %w", namespace, err)
+	}
+	_, err = c.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
+		Namespace:                        namespace,
+		Description:                      "careclock journeys",
+		WorkflowExecutionRetentionPeriod: durationpb.New(retention),
+	})
+	var exists *serviceerror.NamespaceAlreadyExists
+	if err != nil && !errors.As(err, &exists) {
+		return false, fmt.Errorf("register namespace %s: %w", namespace, err)
+	}
+	return err == nil, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -18,9 +19,9 @@ const (
 	MetricsListener = "127.0.0.1:9465"
 )
 
-// ServeMetrics serves m's /metrics on CARECLOCK_METRICS_ADDR, or def when it is unset, until ctx
-// ends. It returns the address served ("" when off).
-func (c Config) ServeMetrics(ctx context.Context, m *metrics.Metrics, def string, log zerolog.Logger) (string, error) {
+// ServeMetrics serves m's /metrics, and /healthz from checks, on CARECLOCK_METRICS_ADDR, or def
+// when it is unset, until ctx ends. It returns the address served ("" when off).
+func (c Config) ServeMetrics(ctx context.Context, m *metrics.Metrics, def string, log zerolog.Logger, checks ...metrics.Check) (string, error) {
 	addr := c.MetricsAddr
 	if addr == "" {
 		addr = def
@@ -28,7 +29,7 @@ func (c Config) ServeMetrics(ctx context.Context, m *metrics.Metrics, def string
 	if addr == "off" {
 		return "", nil
 	}
-	served, err := m.Serve(ctx, addr, log)
+	served, err := m.Serve(ctx, addr, log, checks...)
 	if err != nil {
 		return "", fmt.Errorf("%w (set CARECLOCK_METRICS_ADDR to a free address, or off)", err)
 	}
@@ -50,4 +51,25 @@ func CountOpenJourneys(m *metrics.Metrics, tc client.Client) error {
 			}
 			return resp.GetCount(), nil
 		})
+}
+
+// TemporalHealthy checks that the Temporal frontend answers.
+func TemporalHealthy(tc client.Client) metrics.Check {
+	return func(ctx context.Context) error {
+		if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+			return fmt.Errorf("temporal: %w", err)
+		}
+		return nil
+	}
+}
+
+// NATSHealthy checks that the NATS connection is up (it reconnects by itself; while it does, the
+// process is not healthy).
+func NATSHealthy(nc *nats.Conn) metrics.Check {
+	return func(context.Context) error {
+		if !nc.IsConnected() {
+			return fmt.Errorf("nats: %s", nc.Status())
+		}
+		return nil
+	}
 }

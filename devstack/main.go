@@ -58,7 +58,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	metricsAddr, err := cfg.ServeMetrics(ctx, s.Metrics, config.MetricsWorker, s.Log)
+	metricsAddr, err := cfg.ServeMetrics(ctx, s.Metrics, config.MetricsWorker, s.Log, config.TemporalHealthy(s.Client), config.NATSHealthy(s.NC))
 	if err != nil {
 		return errors.Join(err, s.Stop())
 	}

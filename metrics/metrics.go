@@ -133,15 +133,20 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, ErrorHandling: promhttp.ContinueOnError})
 }
 
-// Serve serves /metrics on addr until ctx ends. It returns once it listens, with the address it
-// listens on (addr may ask for port 0); errors after that are logged.
-func (m *Metrics) Serve(ctx context.Context, addr string, log zerolog.Logger) (string, error) {
+// Check is one health check: nil when what it checks is working.
+type Check func(context.Context) error
+
+// Serve serves /metrics, and /healthz from checks, on addr until ctx ends. It returns once it
+// listens, with the address it listens on (addr may ask for port 0); errors after that are
+// logged.
+func (m *Metrics) Serve(ctx context.Context, addr string, log zerolog.Logger, checks ...Check) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("metrics endpoint on %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
+	mux.Handle("GET /healthz", HealthHandler(checks...))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -165,4 +170,20 @@ func (m *Metrics) Close() error {
 		return nil
 	}
 	return m.closer.Close()
+}
+
+// HealthHandler answers 200 "ok" when every check passes within 5 seconds, else 503 with the
+// first failure: what a container's health check or a load balancer asks.
+func HealthHandler(checks ...Check) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		for _, check := range checks {
+			if err := check(ctx); err != nil {
+				http.Error(w, "unhealthy: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		_, _ = io.WriteString(w, "ok\n") // the client may be gone; nothing to do about it
+	})
 }

@@ -3,9 +3,12 @@ package metrics
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/rs/zerolog"
 )
 
 func scrape(t *testing.T, m *Metrics) string {
@@ -60,5 +63,51 @@ func TestNilMetricsCountNothing(t *testing.T) {
 	}
 	if m.SDK() == nil || m.Close() != nil {
 		t.Fatal("nil metrics must give a no-op SDK handler and close cleanly")
+	}
+}
+
+func TestHealthzReportsTheFirstFailingCheck(t *testing.T) {
+	var natsDown bool
+	h := HealthHandler(
+		func(context.Context) error { return nil },
+		func(context.Context) error {
+			if natsDown {
+				return errors.New("nats: RECONNECTING")
+			}
+			return nil
+		},
+	)
+	get := func() (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := get(); code != 200 || body != "ok\n" {
+		t.Fatalf("healthy: %d %q", code, body)
+	}
+	natsDown = true
+	if code, body := get(); code != 503 || !strings.Contains(body, "nats: RECONNECTING") {
+		t.Fatalf("NATS down: %d %q", code, body)
+	}
+}
+
+func TestServeAnswersMetricsAndHealth(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m := New()
+	defer m.Close()
+	addr, err := m.Serve(ctx, "127.0.0.1:0", zerolog.Nop(), func(context.Context) error { return errors.New("temporal: unavailable") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]int{"/metrics": 200, "/healthz": 503} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, want)
+		}
 	}
 }

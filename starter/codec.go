@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -16,10 +18,12 @@ import (
 	"github.com/careclock/careclock/privacy"
 )
 
-// codec serves the payload codec for the Temporal UI until interrupted.
+// codec serves the payload codec for the Temporal UI until interrupted; with --ui, it also
+// proxies the UI behind the same password, on one origin.
 func codec(args []string) error {
 	fs := flag.NewFlagSet("codec", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8081", "address to listen on")
+	ui := fs.String("ui", "", "the Temporal UI's internal URL (e.g. http://temporal-ui:8080): serve it behind the token, with the codec at /codec")
 	cert := fs.String("tls-cert", "", "TLS certificate file (the UI passes operators' access tokens only to an https codec)")
 	key := fs.String("tls-key", "", "TLS key file")
 	if err := fs.Parse(args); err != nil {
@@ -33,6 +37,7 @@ func codec(args []string) error {
 		return err
 	}
 	log := cfg.Logger("codec")
+	config.WarnDevDefaults(config.ProcessCodec, log)
 	ring, err := cfg.Keyring(false)
 	if err != nil {
 		return err
@@ -53,6 +58,18 @@ func codec(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *ui != "" {
+		upstream, err := url.Parse(*ui)
+		if err != nil || upstream.Host == "" {
+			return fmt.Errorf("--ui %q: want the UI's URL, e.g. http://temporal-ui:8080", *ui)
+		}
+		h = codecserver.Front(upstream, h, tokens, "careclock: the token in CARECLOCK_CODEC_TOKENS_FILE")
+	} else {
+		mux := http.NewServeMux()
+		mux.HandleFunc(codecserver.HealthPath, func(http.ResponseWriter, *http.Request) {})
+		mux.Handle("/", h)
+		h = mux
+	}
 	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -62,7 +79,7 @@ func codec(args []string) error {
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
 	}()
-	log.Info().Str("addr", *addr).Strs("origins", origins).Str("key", ring.Current()).Bool("tls", *cert != "").Msg("codec server running")
+	log.Info().Str("addr", *addr).Strs("origins", origins).Str("key", ring.Current()).Bool("tls", *cert != "").Str("ui", *ui).Msg("codec server running")
 	if *cert != "" {
 		err = srv.ListenAndServeTLS(*cert, *key)
 	} else {

@@ -22,6 +22,7 @@ func listen(args []string) error {
 		return err
 	}
 	log := cfg.Logger("listener")
+	config.WarnDevDefaults(config.ProcessListener, log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	policy, err := cfg.Policy()
@@ -34,9 +35,6 @@ func listen(args []string) error {
 	}
 	m := metrics.New()
 	defer m.Close()
-	if _, err := cfg.ServeMetrics(ctx, m, config.MetricsListener, log); err != nil {
-		return err
-	}
 	tc, err := cfg.DialTemporal(ctx, log, m)
 	if err != nil {
 		return err
@@ -48,6 +46,9 @@ func listen(args []string) error {
 	}
 	defer nc.Close()
 	if err := config.CheckStreams(ctx, js); err != nil {
+		return err
+	}
+	if _, err := cfg.ServeMetrics(ctx, m, config.MetricsListener, log, config.TemporalHealthy(tc), config.NATSHealthy(nc)); err != nil {
 		return err
 	}
 	l := &listener.Listener{

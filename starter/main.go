@@ -16,8 +16,12 @@ commands:
   setup                                     create the NATS streams and register the search attributes
   watch [--subject journeys.>]              print what arrives on a subject (journey events, dead letters)
   replan [--journey NAME] [--policy FILE]   send the current policy to running journeys, which re-plan
-  codec [--addr HOST:PORT] [--tls-cert F --tls-key F]
-                                            serve the payload codec for the Temporal UI (CARECLOCK_CODEC_TOKENS_FILE)
+  codec [--addr HOST:PORT] [--ui URL] [--tls-cert F --tls-key F]
+                                            serve the payload codec for the Temporal UI (CARECLOCK_CODEC_TOKENS_FILE);
+                                            with --ui, the UI too, behind the same token
+  secrets --dir DIR [--nats-auth FILE]      create a deployment's missing keys, tokens and NATS seeds; write the
+                                            NATS servers' authorization from the code's roles
+  health URL                                exit 0 if a careclock /healthz answers 200 (container health checks)
 
 operators (each prints a table, or JSON with --json, with a link to each journey in the UI):
   list [--journey J] [--status S] [--deadline-before D] [--deadline-after D] [--at-risk DAYS] [--all]
@@ -43,6 +47,8 @@ func main() {
 		"list":     list,
 		"describe": describe,
 		"find":     find,
+		"secrets":  func(args []string) error { return secrets(args, os.Stdout) },
+		"health":   func(args []string) error { return health(args, os.Stdout) },
 	}
 	cmd, ok := commands[os.Args[1]]
 	if !ok {

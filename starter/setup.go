@@ -3,47 +3,105 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+	"go.temporal.io/sdk/client"
 
 	"github.com/careclock/careclock/config"
 )
 
-// setup creates the NATS streams and registers careclock's search attributes in the Temporal
-// namespace. It is idempotent; run it once per environment and after upgrades.
+// setup registers the Temporal namespace (when missing) and careclock's search attributes in
+// it, and creates the NATS streams. It is idempotent; run it once per environment and after
+// upgrades. With --wait it retries while Temporal or NATS are still starting, which is how a
+// one-shot setup container runs next to them.
 func setup(args []string) error {
-	if len(args) > 0 {
-		return errors.New("setup takes no arguments")
+	fs := flag.NewFlagSet("setup", flag.ContinueOnError)
+	wait := fs.Duration("wait", 0, "keep retrying for this long while Temporal or NATS are not ready (e.g. 3m)")
+	retention := fs.Duration("retention", 30*24*time.Hour, "how long Temporal keeps a closed journey's history, for a namespace setup creates")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return errors.New("setup takes flags only")
 	}
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return err
 	}
 	log := cfg.Logger("setup")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	config.WarnDevDefaults(config.ProcessSetup, log)
+	ctx, cancel := context.WithTimeout(context.Background(), *wait+time.Minute)
 	defer cancel()
 	opts, err := config.TemporalOptions(log)
 	if err != nil {
 		return err
 	}
-	tc, err := config.Dial(ctx, opts)
+	ns := namespaceOf(opts.Namespace)
+	deadline := time.Now().Add(*wait)
+	var tc client.Client
+	err = retry(ctx, deadline, log, "temporal", func() (err error) {
+		tc, err = config.Dial(ctx, opts)
+		return err
+	})
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-	if err := config.EnsureSearchAttributes(ctx, tc, namespaceOf(opts.Namespace)); err != nil {
+	err = retry(ctx, deadline, log, "namespace", func() error {
+		created, err := config.EnsureNamespace(ctx, tc, ns, *retention)
+		if created {
+			log.Info().Str("namespace", ns).Dur("retention", *retention).Msg("namespace registered")
+		}
+		return err
+	})
+	if err != nil {
 		return err
 	}
-	nc, js, err := cfg.ConnectNATS(config.RoleAdmin, log)
+	// A new namespace reaches every Temporal service within seconds; until then adding search
+	// attributes fails with namespace not found.
+	err = retry(ctx, time.Now().Add(max(*wait, 30*time.Second)), log, "search attributes", func() error {
+		return config.EnsureSearchAttributes(ctx, tc, ns)
+	})
+	if err != nil {
+		return err
+	}
+	var nc *nats.Conn
+	var js jetstream.JetStream
+	err = retry(ctx, deadline, log, "nats", func() (err error) {
+		nc, js, err = cfg.ConnectNATS(config.RoleAdmin, log)
+		return err
+	})
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	if err := config.EnsureStreams(ctx, js, cfg.StreamReplicas); err != nil {
+	err = retry(ctx, deadline, log, "streams", func() error { return config.EnsureStreams(ctx, js, cfg.StreamReplicas) })
+	if err != nil {
 		return err
 	}
-	fmt.Println("streams and search attributes are in place")
+	fmt.Printf("namespace %s, search attributes and streams (%d replicas) are in place\n", ns, cfg.StreamReplicas)
 	return nil
+}
+
+// retry calls step until it succeeds or deadline passes, two seconds apart.
+func retry(ctx context.Context, deadline time.Time, log zerolog.Logger, what string, step func() error) error {
+	for {
+		err := step()
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		log.Warn().Err(err).Str("step", what).Msg("not ready; retrying")
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(2 * time.Second):
+		}
+	}
 }
 
 func namespaceOf(ns string) string {

@@ -28,6 +28,7 @@ func run() error {
 		return err
 	}
 	log := cfg.Logger("worker")
+	config.WarnDevDefaults(config.ProcessWorker, log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -41,15 +42,15 @@ func run() error {
 	if err := config.CountOpenJourneys(m, tc); err != nil {
 		return err
 	}
-	if _, err := cfg.ServeMetrics(ctx, m, config.MetricsWorker, log); err != nil {
-		return err
-	}
 	nc, js, err := cfg.ConnectNATS(config.RoleWorker, log)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
 	if err := config.CheckStreams(ctx, js); err != nil {
+		return err
+	}
+	if _, err := cfg.ServeMetrics(ctx, m, config.MetricsWorker, log, config.TemporalHealthy(tc), config.NATSHealthy(nc)); err != nil {
 		return err
 	}
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"strconv"
 	"time"
@@ -19,9 +18,6 @@ import (
 
 	"github.com/careclock/careclock/codecserver"
 )
-
-// CodecPath is where the dev stack serves the payload codec, on the UI's own origin.
-const CodecPath = "/codec"
 
 // UI is the embedded Temporal Web UI, behind a front server that asks for a password and serves
 // careclock's codec, so that the UI shows journeys decrypted to whoever knows the password.
@@ -67,7 +63,7 @@ func StartUI(o UIOptions) (*UI, error) {
 		DisableNewsFetch:    true,
 		CORS:                config.CORS{CookieInsecure: true},
 		// Relative: the browser calls the codec on the origin it loaded the UI from.
-		Codec: config.Codec{Endpoint: CodecPath, DefaultErrorMessage: "The payload codec refused: is the dev stack's UI password right?"},
+		Codec: config.Codec{Endpoint: codecserver.CodecPath, DefaultErrorMessage: "The payload codec refused: is the dev stack's UI password right?"},
 	}
 	srv := server.NewServer(server_options.WithConfigProvider(cfg))
 	go func() {
@@ -76,11 +72,9 @@ func StartUI(o UIOptions) (*UI, error) {
 			o.Log.Error().Err(err).Msg("temporal ui stopped")
 		}
 	}()
-	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(internal[0]))})
-	mux := http.NewServeMux()
-	mux.Handle(CodecPath+"/", codec)
-	mux.Handle("/", proxy)
-	front := &http.Server{Addr: addr, Handler: passwordProtected(mux, o.Tokens), ReadHeaderTimeout: 10 * time.Second}
+	upstream := &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(internal[0]))}
+	handler := codecserver.Front(upstream, codec, o.Tokens, "careclock dev stack: DATA/ui.token")
+	front := &http.Server{Addr: addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		srv.Stop()
@@ -92,18 +86,6 @@ func StartUI(o UIOptions) (*UI, error) {
 		}
 	}()
 	return &UI{srv: srv, front: front}, nil
-}
-
-// passwordProtected asks the browser for a password (any user name, one of tokens).
-func passwordProtected(next http.Handler, tokens []string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !codecserver.Authorized(r, tokens) {
-			w.Header().Set("WWW-Authenticate", `Basic realm="careclock dev stack", charset="UTF-8"`)
-			http.Error(w, "the dev stack's UI password is in its data directory, file ui.token", http.StatusUnauthorized)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // Stop shuts the UI down.

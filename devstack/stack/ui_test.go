@@ -12,6 +12,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/careclock/careclock/codecserver"
 	"github.com/careclock/careclock/devstack/stack"
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/workflows"
@@ -62,13 +63,13 @@ func TestUIPasswordAndCodec(t *testing.T) {
 	if code, _ := do(http.MethodGet, "/", nil, false); code != http.StatusUnauthorized {
 		t.Errorf("UI without the password: %d", code)
 	}
-	if code, b := do(http.MethodGet, "/api/v1/settings", nil, true); code != http.StatusOK || !strings.Contains(string(b), `"Endpoint":"`+stack.CodecPath+`"`) {
-		t.Errorf("UI settings with the password: %d %s; want the codec endpoint %s", code, b, stack.CodecPath)
+	if code, b := do(http.MethodGet, "/api/v1/settings", nil, true); code != http.StatusOK || !strings.Contains(string(b), `"Endpoint":"`+codecserver.CodecPath+`"`) {
+		t.Errorf("UI settings with the password: %d %s; want the codec endpoint %s", code, b, codecserver.CodecPath)
 	}
-	if code, b := do(http.MethodPost, stack.CodecPath+"/decode", body, false); code != http.StatusUnauthorized || bytes.Contains(b, []byte("M-UI-1")) {
+	if code, b := do(http.MethodPost, codecserver.CodecPath+"/decode", body, false); code != http.StatusUnauthorized || bytes.Contains(b, []byte("M-UI-1")) {
 		t.Errorf("codec without the password: %d %s", code, b)
 	}
-	code, b := do(http.MethodPost, stack.CodecPath+"/decode", body, true)
+	code, b := do(http.MethodPost, codecserver.CodecPath+"/decode", body, true)
 	var decoded commonpb.Payloads
 	if err := protojson.Unmarshal(b, &decoded); code != http.StatusOK || err != nil {
 		t.Fatalf("codec with the password: %d %s %v", code, b, err)

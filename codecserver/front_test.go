@@ -1,0 +1,64 @@
+package codecserver
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+)
+
+func TestFrontGuardsTheUIAndServesTheCodecOnItsOrigin(t *testing.T) {
+	ui := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "ui "+r.URL.Path)
+	}))
+	defer ui.Close()
+	upstream, err := url.Parse(ui.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "codec "+r.URL.Path) })
+	front := httptest.NewServer(Front(upstream, codec, []string{token}, "test"))
+	defer front.Close()
+
+	get := func(path string, password string) (int, string, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, front.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if password != "" {
+			req.SetBasicAuth("operator", password)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, string(b), resp.Header.Get("WWW-Authenticate")
+	}
+	for _, tc := range []struct {
+		path, password string
+		code           int
+		body           string
+	}{
+		{"/namespaces/default/workflows", token, 200, "ui /namespaces/default/workflows"},
+		{"/codec/decode", token, 200, "codec /codec/decode"},
+		{"/healthz", "", 200, ""},
+		{"/namespaces/default/workflows", "", 401, ""},
+		{"/namespaces/default/workflows", "wrong-password-0000", 401, ""},
+		{"/codec/decode", "", 401, ""},
+	} {
+		code, body, challenge := get(tc.path, tc.password)
+		if code != tc.code || (tc.body != "" && body != tc.body) {
+			t.Errorf("GET %s (password %t): %d %q, want %d %q", tc.path, tc.password != "", code, body, tc.code, tc.body)
+		}
+		if code == 401 && challenge == "" {
+			t.Errorf("GET %s: 401 without a Basic challenge, so a browser would not ask for the password", tc.path)
+		}
+	}
+}

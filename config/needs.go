@@ -1,0 +1,47 @@
+package config
+
+import (
+	"os"
+	"strings"
+
+	"github.com/rs/zerolog"
+)
+
+// Processes careclock runs in a deployment, as Needs names them.
+const (
+	ProcessWorker   = "worker"
+	ProcessListener = "listen"
+	ProcessCodec    = "codec"
+	ProcessSetup    = "setup"
+)
+
+// needs is, for each process, the environment it must be given outside the dev stack: without
+// each, it falls back to a default that only fits a laptop (a localhost address, a key file in
+// the dev stack's data directory). "A|B" means either.
+var needs = map[string][]string{
+	ProcessWorker: {"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "NATS_URL", "NATS_NKEY_SEED_FILE|NATS_CREDS",
+		"CARECLOCK_CODEC_KEYS_FILE|CARECLOCK_CODEC_KEYS", "CARECLOCK_TASK_QUEUE"},
+	ProcessListener: {"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "NATS_URL", "NATS_NKEY_SEED_FILE|NATS_CREDS",
+		"CARECLOCK_CODEC_KEYS_FILE|CARECLOCK_CODEC_KEYS", "CARECLOCK_HMAC_KEY_FILE", "CARECLOCK_TASK_QUEUE"},
+	ProcessCodec: {"CARECLOCK_CODEC_KEYS_FILE|CARECLOCK_CODEC_KEYS", "CARECLOCK_CODEC_TOKENS_FILE", "CARECLOCK_UI_URL"},
+	ProcessSetup: {"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "NATS_URL", "NATS_NKEY_SEED_FILE|NATS_CREDS",
+		"CARECLOCK_STREAM_REPLICAS"},
+}
+
+// Needs lists the environment a process must be given outside the dev stack; "A|B" means
+// either. The compose file's test holds every careclock service to it.
+func Needs(process string) []string { return needs[process] }
+
+// WarnDevDefaults logs, for each variable the process needs but was not given, that it runs on
+// the dev stack's default: harmless on a laptop, a misconfiguration anywhere else.
+func WarnDevDefaults(process string, log zerolog.Logger) {
+	for _, need := range needs[process] {
+		set := false
+		for name := range strings.SplitSeq(need, "|") {
+			set = set || os.Getenv(name) != ""
+		}
+		if !set {
+			log.Warn().Str("variable", need).Msg("not set: using the dev stack's default")
+		}
+	}
+}

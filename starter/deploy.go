@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/careclock/careclock/codecserver"
+	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/privacy"
+)
+
+// secrets creates, under --dir, every secret a deployment needs that does not exist yet, and
+// writes the NATS servers' authorization (public keys and the roles' permissions) to
+// --nats-auth. It never replaces a secret: rotation is deliberate (README, Security).
+func secrets(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("secrets", flag.ContinueOnError)
+	dir := fs.String("dir", "", "folder for the secrets (required)")
+	natsAuth := fs.String("nats-auth", "", "file for the NATS servers' authorization block (public keys only)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *dir == "" || fs.NArg() > 0 {
+		return errors.New("usage: starter secrets --dir DIR [--nats-auth FILE]")
+	}
+	files := []string{filepath.Join(*dir, "hmac.key"), filepath.Join(*dir, "codec.keys"), filepath.Join(*dir, "ui.token")}
+	existed := map[string]bool{}
+	for _, f := range files {
+		_, err := os.Stat(f)
+		existed[f] = err == nil
+	}
+	if _, err := privacy.EnsureKeyFile(files[0]); err != nil {
+		return err
+	}
+	if _, err := privacy.EnsureKeyringFile(files[1]); err != nil {
+		return err
+	}
+	if _, err := codecserver.EnsureTokenFile(files[2]); err != nil {
+		return err
+	}
+	keys := map[string]string{}
+	for _, role := range config.Roles {
+		f := config.NKeySeedFile(*dir, role)
+		_, err := os.Stat(f)
+		existed[f] = err == nil
+		files = append(files, f)
+		if keys[role], err = config.EnsureNKeySeed(f); err != nil {
+			return fmt.Errorf("%s: %w", role, err)
+		}
+	}
+	for _, f := range files {
+		state := "created"
+		if existed[f] {
+			state = "kept"
+		}
+		fmt.Fprintf(stdout, "%-7s %s\n", state, f)
+	}
+	if *natsAuth == "" {
+		return nil
+	}
+	conf, err := config.NATSAuthConf(keys)
+	if err != nil {
+		return err
+	}
+	// Public keys only: readable by the NATS servers, whatever user they run as.
+	tmp := *natsAuth + ".tmp"
+	if err := os.WriteFile(tmp, conf, 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, *natsAuth); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote   %s\n", *natsAuth)
+	return nil
+}
+
+// health asks an HTTP health endpoint (a careclock process's /healthz) and fails unless it
+// answers 200: the health check of an image that has no curl.
+func health(args []string, stdout io.Writer) error {
+	if len(args) != 1 {
+		return errors.New("usage: starter health URL")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, args[0], nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", resp.Status, body)
+	}
+	_, err = stdout.Write(body)
+	return err
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/careclock/careclock/config"
+)
+
+func TestSecretsCreatesOnceAndNeverReplaces(t *testing.T) {
+	dir := t.TempDir()
+	auth := filepath.Join(dir, "auth.conf")
+	var out bytes.Buffer
+	if err := secrets([]string{"--dir", filepath.Join(dir, "s"), "--nats-auth", auth}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), "created "); n != 3+len(config.Roles) {
+		t.Fatalf("first run created %d files:\n%s", n, out.String())
+	}
+	read := func() map[string]string {
+		files := map[string]string{}
+		err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			files[path] = string(b)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return files
+	}
+	first := read()
+	for _, role := range config.Roles {
+		if !strings.Contains(first[auth], "# "+role+"\n") {
+			t.Errorf("auth.conf has no user for %s", role)
+		}
+	}
+	out.Reset()
+	if err := secrets([]string{"--dir", filepath.Join(dir, "s"), "--nats-auth", auth}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "created") || strings.Count(out.String(), "kept ") != 3+len(config.Roles) {
+		t.Fatalf("second run:\n%s", out.String())
+	}
+	second := read()
+	for path, content := range first {
+		if second[path] != content {
+			t.Errorf("%s changed on the second run", path)
+		}
+	}
+	if err := secrets(nil, &out); err == nil {
+		t.Error("no --dir: no error")
+	}
+}
+
+func TestHealthFailsUnlessOK(t *testing.T) {
+	code := http.StatusOK
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(code)
+		_, _ = w.Write([]byte("nats: RECONNECTING"))
+	}))
+	defer srv.Close()
+	var out bytes.Buffer
+	if err := health([]string{srv.URL}, &out); err != nil {
+		t.Fatal(err)
+	}
+	code = http.StatusServiceUnavailable
+	if err := health([]string{srv.URL}, &out); err == nil || !strings.Contains(err.Error(), "503") || !strings.Contains(err.Error(), "RECONNECTING") {
+		t.Fatalf("503: %v", err)
+	}
+	srv.Close()
+	if err := health([]string{srv.URL}, &out); err == nil {
+		t.Fatal("nothing listening: no error")
+	}
+}
