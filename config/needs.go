@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -44,4 +45,23 @@ func WarnDevDefaults(process string, log zerolog.Logger) {
 			log.Warn().Str("variable", need).Msg("not set: using the dev stack's default")
 		}
 	}
+}
+
+// Secrets is the layout of a deployment's secrets folder, as `starter secrets` creates it.
+type Secrets struct {
+	HMACKey, CodecKeys, UIToken string
+	// NATSSeeds is each role's nkey seed file.
+	NATSSeeds map[string]string
+}
+
+// SecretsIn returns the layout of the secrets folder dir.
+func SecretsIn(dir string) Secrets {
+	s := Secrets{
+		HMACKey: filepath.Join(dir, "hmac.key"), CodecKeys: filepath.Join(dir, "codec.keys"), UIToken: filepath.Join(dir, "ui.token"),
+		NATSSeeds: map[string]string{},
+	}
+	for _, role := range Roles {
+		s.NATSSeeds[role] = NKeySeedFile(dir, role)
+	}
+	return s
 }

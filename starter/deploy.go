@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/careclock/careclock/codecserver"
@@ -29,28 +28,29 @@ func secrets(args []string, stdout io.Writer) error {
 	if *dir == "" || fs.NArg() > 0 {
 		return errors.New("usage: starter secrets --dir DIR [--nats-auth FILE]")
 	}
-	files := []string{filepath.Join(*dir, "hmac.key"), filepath.Join(*dir, "codec.keys"), filepath.Join(*dir, "ui.token")}
+	layout := config.SecretsIn(*dir)
+	files := []string{layout.HMACKey, layout.CodecKeys, layout.UIToken}
+	for _, role := range config.Roles {
+		files = append(files, layout.NATSSeeds[role])
+	}
 	existed := map[string]bool{}
 	for _, f := range files {
 		_, err := os.Stat(f)
 		existed[f] = err == nil
 	}
-	if _, err := privacy.EnsureKeyFile(files[0]); err != nil {
+	if _, err := privacy.EnsureKeyFile(layout.HMACKey); err != nil {
 		return err
 	}
-	if _, err := privacy.EnsureKeyringFile(files[1]); err != nil {
+	if _, err := privacy.EnsureKeyringFile(layout.CodecKeys); err != nil {
 		return err
 	}
-	if _, err := codecserver.EnsureTokenFile(files[2]); err != nil {
+	if _, err := codecserver.EnsureTokenFile(layout.UIToken); err != nil {
 		return err
 	}
 	keys := map[string]string{}
 	for _, role := range config.Roles {
-		f := config.NKeySeedFile(*dir, role)
-		_, err := os.Stat(f)
-		existed[f] = err == nil
-		files = append(files, f)
-		if keys[role], err = config.EnsureNKeySeed(f); err != nil {
+		var err error
+		if keys[role], err = config.EnsureNKeySeed(layout.NATSSeeds[role]); err != nil {
 			return fmt.Errorf("%s: %w", role, err)
 		}
 	}

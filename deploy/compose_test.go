@@ -1,0 +1,510 @@
+// Package deploy holds docker-compose.yml (at the repository root) and its configuration files
+// to the code: the file is loaded with the compose specification's own loader, and every
+// careclock service is checked against what the binaries need.
+package deploy
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
+	"gopkg.in/yaml.v3"
+
+	"github.com/careclock/careclock/codecserver"
+	"github.com/careclock/careclock/config"
+)
+
+const (
+	composeFile = "../docker-compose.yml"
+	guide       = "../docs/operations.md"
+	// testPassword stands for the operator's .env.
+	testPassword = "compose-test-password"
+)
+
+func load(t *testing.T, file string) (*types.Project, error) {
+	t.Helper()
+	opts, err := cli.NewProjectOptions([]string{file},
+		cli.WithWorkingDirectory(filepath.Dir(file)),
+		cli.WithEnv([]string{"POSTGRES_PASSWORD=" + testPassword}),
+		cli.WithProfiles([]string{"tools"}),
+		cli.WithResolvedPaths(false))
+	if err != nil {
+		return nil, err
+	}
+	return opts.LoadProject(context.Background())
+}
+
+func project(t *testing.T) *types.Project {
+	t.Helper()
+	p, err := load(t, composeFile)
+	if err != nil {
+		t.Fatalf("docker-compose.yml does not load: %v", err)
+	}
+	return p
+}
+
+func TestComposeLoaderRejectsAnInvalidFile(t *testing.T) {
+	for name, body := range map[string]string{
+		"misspelt key":    "services:\n  worker:\n    image: careclock:1.0\n    helthcheck: {}\n",
+		"bad dependency":  "services:\n  worker:\n    image: careclock:1.0\n    depends_on: [nowhere]\n",
+		"not a port":      "services:\n  worker:\n    image: careclock:1.0\n    ports: [\"eighty\"]\n",
+		"missing secret":  "services:\n  db:\n    image: postgres:16.4\n    environment:\n      P: ${POSTGRES_PASSWORD_UNSET:?set it}\n",
+		"unknown section": "servics:\n  worker:\n    image: careclock:1.0\n",
+	} {
+		path := filepath.Join(t.TempDir(), "docker-compose.yml")
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := load(t, path); err == nil {
+			t.Errorf("%s: loaded without error", name)
+		}
+	}
+}
+
+// pinned is an image reference with a version tag (or a digest): never latest, never bare.
+var pinned = regexp.MustCompile(`^[a-z0-9./_-]+(:[0-9][A-Za-z0-9._-]*)?(@sha256:[0-9a-f]{64})?$`)
+
+func TestImagesArePinned(t *testing.T) {
+	for name, s := range project(t).Services {
+		if s.Build != nil {
+			if s.Build.Context != "." && s.Build.Context != ".." && filepath.Base(s.Build.Context) != filepath.Base(mustAbs(t, "..")) {
+				t.Errorf("%s: built from %q, not this repository", name, s.Build.Context)
+			}
+			continue
+		}
+		if !pinned.MatchString(s.Image) || !strings.ContainsAny(s.Image, ":@") {
+			t.Errorf("%s: image %q is not pinned to a version", name, s.Image)
+		}
+	}
+	dockerfile, err := os.ReadFile("../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	froms := 0
+	for line := range strings.Lines(string(dockerfile)) {
+		if f := strings.Fields(line); len(f) >= 2 && strings.EqualFold(f[0], "FROM") {
+			froms++
+			if f[1] != "scratch" && (!pinned.MatchString(f[1]) || !strings.Contains(f[1], ":")) {
+				t.Errorf("Dockerfile: base image %q is not pinned", f[1])
+			}
+		}
+	}
+	if froms < 2 {
+		t.Errorf("Dockerfile has %d stages, want a build stage and a minimal one", froms)
+	}
+}
+
+// careclockServices are the services running careclock's image, with the process each runs.
+func careclockServices(t *testing.T, p *types.Project) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for name, s := range p.Services {
+		if s.Build == nil {
+			continue
+		}
+		if len(s.Entrypoint) == 0 {
+			t.Fatalf("%s: no entrypoint", name)
+		}
+		switch bin := filepath.Base(s.Entrypoint[0]); {
+		case bin == "worker":
+			out[name] = config.ProcessWorker
+		case bin == "starter" && len(s.Command) > 0:
+			out[name] = s.Command[0]
+		case bin == "starter" && slices.Contains(s.Profiles, "tools"):
+			out[name] = "cli"
+		default:
+			t.Fatalf("%s: runs %v %v", name, s.Entrypoint, s.Command)
+		}
+	}
+	return out
+}
+
+func env(s types.ServiceConfig, name string) string {
+	if v := s.Environment[name]; v != nil {
+		return *v
+	}
+	return ""
+}
+
+func TestEveryCareclockServiceHasWhatItsProcessNeeds(t *testing.T) {
+	p := project(t)
+	services := careclockServices(t, p)
+	secrets := config.SecretsIn("/secrets")
+	role := map[string]string{config.ProcessWorker: config.RoleWorker, config.ProcessListener: config.RoleListener,
+		config.ProcessSetup: config.RoleAdmin, "cli": config.RoleAdmin}
+	seen := map[string]bool{}
+	for name, process := range services {
+		seen[process] = true
+		s := p.Services[name]
+		needs := config.Needs(process)
+		if process == "cli" {
+			needs = config.Needs(config.ProcessListener)
+		}
+		for _, need := range needs {
+			set := false
+			for v := range strings.SplitSeq(need, "|") {
+				set = set || env(s, v) != ""
+			}
+			if !set {
+				t.Errorf("%s (%s): %s is not set", name, process, need)
+			}
+		}
+		if r, ok := role[process]; ok && env(s, "NATS_NKEY_SEED_FILE") != secrets.NATSSeeds[r] {
+			t.Errorf("%s (%s): NATS_NKEY_SEED_FILE=%q, want the %s seed %s", name, process, env(s, "NATS_NKEY_SEED_FILE"), r, secrets.NATSSeeds[r])
+		}
+		// Every secret a service names is one `starter secrets` creates, in a volume it mounts.
+		for k, v := range s.Environment {
+			if v == nil || !strings.HasPrefix(*v, "/secrets/") {
+				continue
+			}
+			known := *v == secrets.HMACKey || *v == secrets.CodecKeys || *v == secrets.UIToken
+			for _, seed := range secrets.NATSSeeds {
+				known = known || *v == seed
+			}
+			if !known {
+				t.Errorf("%s: %s=%s is not a file `starter secrets --dir /secrets` creates", name, k, *v)
+			}
+			if !mounts(s, "secrets", "/secrets") {
+				t.Errorf("%s: names %s but does not mount the secrets volume at /secrets", name, *v)
+			}
+		}
+		// The same journeys, task queue and keys everywhere.
+		for _, v := range []string{"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "CARECLOCK_TASK_QUEUE", "CARECLOCK_CODEC_KEYS_FILE", "NATS_URL"} {
+			if got, want := env(s, v), env(p.Services["worker"], v); got != "" && got != want {
+				t.Errorf("%s: %s=%q, the worker has %q", name, v, got, want)
+			}
+		}
+	}
+	for _, process := range []string{config.ProcessWorker, config.ProcessListener, config.ProcessCodec, config.ProcessSetup, "secrets"} {
+		if !seen[process] {
+			t.Errorf("no service runs %s", process)
+		}
+	}
+	if r := p.Services["worker"].Deploy; r == nil || r.Replicas == nil || *r.Replicas != 2 {
+		t.Errorf("worker replicas: %+v, want 2", r)
+	}
+	// The secrets service writes where the others read.
+	sec := p.Services[serviceRunning(t, services, "secrets")]
+	if !slices.Equal(sec.Command, []string{"secrets", "--dir", "/secrets", "--nats-auth", "/nats-auth/auth.conf"}) ||
+		!mounts(sec, "secrets", "/secrets") || !mounts(sec, "nats-auth", "/nats-auth") {
+		t.Errorf("secrets service: %v with %+v", sec.Command, sec.Volumes)
+	}
+	if v := env(p.Services["postgresql"], "POSTGRES_PASSWORD"); v != testPassword {
+		t.Errorf("the database password is %q, not the operator's (.env)", v)
+	}
+}
+
+func serviceRunning(t *testing.T, services map[string]string, process string) string {
+	t.Helper()
+	for name, p := range services {
+		if p == process {
+			return name
+		}
+	}
+	t.Fatalf("no service runs %s", process)
+	return ""
+}
+
+func mounts(s types.ServiceConfig, source, target string) bool {
+	return slices.ContainsFunc(s.Volumes, func(v types.ServiceVolumeConfig) bool {
+		return v.Source == source && v.Target == target
+	})
+}
+
+func TestEveryLongRunningCareclockServiceHasAHealthCheckOnItsPort(t *testing.T) {
+	p := project(t)
+	for name, process := range careclockServices(t, p) {
+		s := p.Services[name]
+		if s.Restart == "no" {
+			// A one-shot: the services after it wait for service_completed_successfully.
+			dependents := 0
+			for _, o := range p.Services {
+				if d, ok := o.DependsOn[name]; ok && d.Condition == types.ServiceConditionCompletedSuccessfully {
+					dependents++
+				}
+			}
+			if dependents == 0 && process != "cli" {
+				t.Errorf("%s: a one-shot nothing waits for", name)
+			}
+			continue
+		}
+		hc := s.HealthCheck
+		if hc == nil || hc.Disable || len(hc.Test) < 3 {
+			t.Errorf("%s: no health check", name)
+			continue
+		}
+		var port string
+		switch process {
+		case config.ProcessCodec:
+			port = flagValue(s.Command, "--addr")
+		default:
+			port = env(s, "CARECLOCK_METRICS_ADDR")
+		}
+		_, port, err := net.SplitHostPort(port)
+		if err != nil {
+			t.Errorf("%s: no address to check: %v", name, err)
+			continue
+		}
+		target, err := url.Parse(hc.Test[len(hc.Test)-1])
+		if hc.Test[0] != "CMD" || filepath.Base(hc.Test[1]) != "starter" || hc.Test[2] != "health" || err != nil ||
+			target.Port() != port || target.Path != codecserver.HealthPath {
+			t.Errorf("%s: health check %v, want starter health on port %s%s", name, hc.Test, port, codecserver.HealthPath)
+		}
+	}
+}
+
+func flagValue(args []string, flag string) string {
+	if i := slices.Index(args, flag); i >= 0 && i+1 < len(args) {
+		return args[i+1]
+	}
+	return ""
+}
+
+func TestTemporalUIAndCodecAreWiredTogether(t *testing.T) {
+	p := project(t)
+	server, tools, ui := p.Services["temporal"], p.Services["temporal-schema"], p.Services["temporal-ui"]
+	if version(server.Image) != version(tools.Image) || !strings.HasPrefix(server.Image, "temporalio/server:") ||
+		!strings.HasPrefix(tools.Image, "temporalio/admin-tools:") {
+		t.Errorf("server %s and schema tools %s: the schema must be the server's version", server.Image, tools.Image)
+	}
+	if d := server.DependsOn["temporal-schema"]; d.Condition != types.ServiceConditionCompletedSuccessfully {
+		t.Errorf("temporal starts before its schema is set up: %+v", server.DependsOn)
+	}
+	if env(server, "DB") != "postgres12" || env(server, "POSTGRES_SEEDS") != "postgresql" {
+		t.Errorf("temporal is not on the postgresql service: DB=%s seeds=%s", env(server, "DB"), env(server, "POSTGRES_SEEDS"))
+	}
+	if n, err := strconv.Atoi(env(server, "NUM_HISTORY_SHARDS")); err != nil || n < 1 {
+		t.Errorf("NUM_HISTORY_SHARDS=%q", env(server, "NUM_HISTORY_SHARDS"))
+	}
+	dyn := env(server, "DYNAMIC_CONFIG_FILE_PATH")
+	var mounted string
+	for _, v := range server.Volumes {
+		if v.Target == dyn {
+			mounted = v.Source
+		}
+	}
+	b, err := os.ReadFile(filepath.Join("..", mounted))
+	var settings map[string][]map[string]any
+	if err != nil || yaml.Unmarshal(b, &settings) != nil || len(settings) == 0 {
+		t.Errorf("dynamic config %s (mounted from %q): %v", dyn, mounted, err)
+	}
+	worker := p.Services["worker"]
+	if host, _, _ := net.SplitHostPort(env(worker, "TEMPORAL_ADDRESS")); host != "temporal" || env(ui, "TEMPORAL_ADDRESS") != env(worker, "TEMPORAL_ADDRESS") {
+		t.Errorf("worker reaches %s, the UI %s", env(worker, "TEMPORAL_ADDRESS"), env(ui, "TEMPORAL_ADDRESS"))
+	}
+	if env(ui, "TEMPORAL_DEFAULT_NAMESPACE") != env(worker, "TEMPORAL_NAMESPACE") {
+		t.Errorf("the UI opens namespace %q, journeys run in %q", env(ui, "TEMPORAL_DEFAULT_NAMESPACE"), env(worker, "TEMPORAL_NAMESPACE"))
+	}
+	if env(ui, "TEMPORAL_CODEC_ENDPOINT") != codecserver.CodecPath {
+		t.Errorf("the UI's codec endpoint is %q, the codec service serves %s", env(ui, "TEMPORAL_CODEC_ENDPOINT"), codecserver.CodecPath)
+	}
+	codec := p.Services[serviceRunning(t, careclockServices(t, p), config.ProcessCodec)]
+	if want := "http://temporal-ui:" + env(ui, "TEMPORAL_UI_PORT"); flagValue(codec.Command, "--ui") != want {
+		t.Errorf("codec --ui %q, want %s", flagValue(codec.Command, "--ui"), want)
+	}
+	if len(ui.Ports) != 0 {
+		t.Errorf("the UI is published (%v): it must be reached through the codec service's password", ui.Ports)
+	}
+	if len(codec.Ports) != 1 || codec.Ports[0].HostIP != "127.0.0.1" {
+		t.Errorf("codec ports %+v: publish it on loopback (a TLS proxy goes in front)", codec.Ports)
+	}
+}
+
+func version(image string) string { _, v, _ := strings.Cut(image, ":"); return v }
+
+func TestNATSClusterIsTheCodesAndLosesNoAcknowledgedWrite(t *testing.T) {
+	p := project(t)
+	var nodes []string
+	for name, s := range p.Services {
+		if strings.HasPrefix(s.Image, "nats:") {
+			nodes = append(nodes, name)
+		}
+	}
+	slices.Sort(nodes)
+	if len(nodes) != 3 {
+		t.Fatalf("NATS services %v, want a cluster of 3", nodes)
+	}
+	worker := p.Services["worker"]
+	if env(worker, "CARECLOCK_STREAM_REPLICAS") != strconv.Itoa(len(nodes)) {
+		t.Errorf("streams get %s replicas on a cluster of %d", env(worker, "CARECLOCK_STREAM_REPLICAS"), len(nodes))
+	}
+	var urls []string
+	for _, n := range nodes {
+		urls = append(urls, "nats://"+n+":4222")
+	}
+	if got := env(worker, "NATS_URL"); got != strings.Join(urls, ",") {
+		t.Errorf("NATS_URL=%s, want every node: %s", got, strings.Join(urls, ","))
+	}
+
+	// Each node runs deploy/nats/nats.conf with the authorization `starter secrets` writes.
+	keys := map[string]string{}
+	for _, role := range config.Roles {
+		kp, err := nkeys.CreateUser()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if keys[role], err = kp.PublicKey(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	auth, err := config.NATSAuthConf(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range nodes {
+		s := p.Services[name]
+		confPath := flagValue(s.Command, "--config")
+		var confSource, authTarget, dataTarget string
+		for _, v := range s.Volumes {
+			switch {
+			case v.Target == confPath:
+				confSource = v.Source
+			case v.Source == "nats-auth" && v.Type == types.VolumeTypeVolume:
+				authTarget = v.Target
+			case v.Type == types.VolumeTypeVolume && v.Source == name:
+				dataTarget = v.Target
+			}
+		}
+		if confSource == "" || authTarget == "" || dataTarget == "" {
+			t.Errorf("%s: config %q, auth volume at %q, data volume at %q", name, confSource, authTarget, dataTarget)
+			continue
+		}
+		conf, err := os.ReadFile(filepath.Join("..", confSource))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Lay the files out as the container sees them, relative to the config.
+		dir := t.TempDir()
+		rel, err := filepath.Rel(filepath.Dir(confPath), authTarget)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			t.Fatalf("%s: auth mounted at %s, outside %s", name, authTarget, filepath.Dir(confPath))
+		}
+		if err := os.MkdirAll(filepath.Join(dir, rel), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, rel, "auth.conf"), auth, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "nats.conf"), conf, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("SERVER_NAME", env(s, "SERVER_NAME"))
+		opts, err := server.ProcessConfigFile(filepath.Join(dir, "nats.conf"))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if opts.ServerName != name || !opts.JetStream || !opts.SyncAlways || opts.StoreDir != dataTarget {
+			t.Errorf("%s: name %q, jetstream %t, sync always %t, store %q (data volume at %s)",
+				name, opts.ServerName, opts.JetStream, opts.SyncAlways, opts.StoreDir, dataTarget)
+		}
+		var routes []string
+		for _, r := range opts.Routes {
+			routes = append(routes, r.Hostname())
+		}
+		slices.Sort(routes)
+		if !slices.Equal(routes, nodes) || opts.Cluster.Name == "" {
+			t.Errorf("%s: cluster %q routes %v, want %v", name, opts.Cluster.Name, routes, nodes)
+		}
+		if len(opts.Nkeys) != len(config.Roles) || len(opts.Users) != 0 || opts.NoAuthUser != "" || opts.Username != "" {
+			t.Errorf("%s: %d nkey users (want %d, from the code), %d other users, no-auth user %q", name, len(opts.Nkeys), len(config.Roles), len(opts.Users), opts.NoAuthUser)
+		}
+		if s.HealthCheck == nil || !strings.Contains(strings.Join(s.HealthCheck.Test, " "), "/healthz?js-enabled-only=true") {
+			t.Errorf("%s: health check %v", name, s.HealthCheck)
+		}
+	}
+}
+
+func TestStatefulServicesKeepTheirDataInNamedVolumes(t *testing.T) {
+	p := project(t)
+	for name, target := range map[string]string{"postgresql": "/var/lib/postgresql/data", "nats-1": "/data", "nats-2": "/data", "nats-3": "/data"} {
+		ok := slices.ContainsFunc(p.Services[name].Volumes, func(v types.ServiceVolumeConfig) bool {
+			_, declared := p.Volumes[v.Source]
+			return v.Target == target && v.Type == types.VolumeTypeVolume && declared
+		})
+		if !ok {
+			t.Errorf("%s: %s is not a named volume", name, target)
+		}
+	}
+}
+
+// The operations guide's commands are the compose file's: each `docker compose` command names
+// services that exist.
+func TestOperationsGuideNamesTheComposeServices(t *testing.T) {
+	p := project(t)
+	f, err := os.Open(guide)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	commands := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if !strings.HasPrefix(line, "docker compose ") {
+			continue
+		}
+		commands++
+		args := strings.Fields(strings.SplitN(line, "#", 2)[0])[2:]
+		for _, name := range servicesIn(args) {
+			if _, ok := p.Services[name]; !ok {
+				t.Errorf("%s: %q is not a service of docker-compose.yml", line, name)
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if commands < 8 {
+		t.Errorf("the guide has %d docker compose commands", commands)
+	}
+}
+
+// servicesIn returns the services a docker compose command line names.
+func servicesIn(args []string) []string {
+	if len(args) == 0 {
+		return nil
+	}
+	var names []string
+	rest := args[1:]
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		switch {
+		case a == "--scale" && i+1 < len(rest):
+			i++
+			names = append(names, strings.SplitN(rest[i], "=", 2)[0])
+		case strings.HasPrefix(a, "--scale="):
+			names = append(names, strings.SplitN(strings.TrimPrefix(a, "--scale="), "=", 2)[0])
+		case strings.HasPrefix(a, "-"):
+		default:
+			names = append(names, a)
+			if args[0] == "run" || args[0] == "exec" {
+				return names // the rest is the command run in it
+			}
+		}
+	}
+	if args[0] == "cp" || args[0] == "config" || args[0] == "down" || args[0] == "build" && len(names) == 0 {
+		return nil
+	}
+	return names
+}
+
+func mustAbs(t *testing.T, p string) string {
+	t.Helper()
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
+}
