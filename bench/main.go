@@ -69,6 +69,7 @@ type bench struct {
 	// suffix marks the results of the stock server's run.
 	suffix     string
 	sync       string
+	conns      int
 	natsNoSync bool
 	n          int
 	storm      int
@@ -90,6 +91,7 @@ func run() error {
 	stock := flag.Bool("stock", true, "run the storms on the stock in-process server too, for the tuned ÷ stock ratio")
 	natsSync := flag.Bool("nats-sync", true, "JetStream fsyncs every write (false: to see what that costs; never for real data)")
 	sync := flag.String("sqlite-synchronous", "NORMAL", "the tuned server's SQLite synchronous setting: NORMAL (the dev stack's default) or FULL")
+	conns := flag.Int("sqlite-conns", 4, "the tuned server's SQLite connections")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server, worker, listener and bench) to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -111,7 +113,7 @@ func run() error {
 	}
 
 	log := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
-	b := &bench{n: *n, storm: *storm, spread: *spread, open: *open, c: *c, log: log, sync: *sync, natsNoSync: !*natsSync}
+	b := &bench{n: *n, storm: *storm, spread: *spread, open: *open, c: *c, log: log, sync: *sync, conns: *conns, natsNoSync: !*natsSync}
 	ctx := context.Background()
 	tuned := func(s *stack.Stack) error {
 		b.s = s
@@ -167,7 +169,7 @@ func (b *bench) withStack(ctx context.Context, stock bool, fn func(*stack.Stack)
 		DataDir: dir, HMACKeyFile: filepath.Join(dir, "hmac.key"), CodecKeysFile: filepath.Join(dir, "codec.keys"),
 		TaskQueue: journeyQueue, Consumer: "careclock-listener", StreamReplicas: 1, MetricsAddr: "off",
 	}
-	s, err := stack.Start(ctx, stack.Options{Config: cfg, UIPort: -1, Log: &quiet, StockTemporal: stock, SQLiteSynchronous: b.sync, NATSNoSync: b.natsNoSync})
+	s, err := stack.Start(ctx, stack.Options{Config: cfg, UIPort: -1, Log: &quiet, StockTemporal: stock, SQLiteSynchronous: b.sync, SQLiteConnections: b.conns, NATSNoSync: b.natsNoSync})
 	if err != nil {
 		return err
 	}

@@ -22,11 +22,12 @@ func secrets(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("secrets", flag.ContinueOnError)
 	dir := fs.String("dir", "", "folder for the secrets (required)")
 	natsAuth := fs.String("nats-auth", "", "file for the NATS servers' authorization block (public keys only)")
+	showToken := fs.Bool("ui-token", false, "print only the UI token (the password the codec service asks for)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *dir == "" || fs.NArg() > 0 {
-		return errors.New("usage: starter secrets --dir DIR [--nats-auth FILE]")
+		return errors.New("usage: starter secrets --dir DIR [--nats-auth FILE] [--ui-token]")
 	}
 	layout := config.SecretsIn(*dir)
 	files := []string{layout.HMACKey, layout.CodecKeys, layout.UIToken}
@@ -53,6 +54,14 @@ func secrets(args []string, stdout io.Writer) error {
 		if keys[role], err = config.EnsureNKeySeed(layout.NATSSeeds[role]); err != nil {
 			return fmt.Errorf("%s: %w", role, err)
 		}
+	}
+	if *showToken {
+		tokens, err := codecserver.LoadTokens(layout.UIToken)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(stdout, tokens[0])
+		return err
 	}
 	for _, f := range files {
 		state := "created"

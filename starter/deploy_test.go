@@ -56,6 +56,10 @@ func TestSecretsCreatesOnceAndNeverReplaces(t *testing.T) {
 			t.Errorf("%s changed on the second run", path)
 		}
 	}
+	out.Reset()
+	if err := secrets([]string{"--dir", filepath.Join(dir, "s"), "--ui-token"}, &out); err != nil || out.String() != strings.TrimSpace(first[filepath.Join(dir, "s", "ui.token")])+"\n" {
+		t.Errorf("--ui-token printed %q (%v)", out.String(), err)
+	}
 	if err := secrets(nil, &out); err == nil {
 		t.Error("no --dir: no error")
 	}

@@ -19,8 +19,9 @@ commands:
   codec [--addr HOST:PORT] [--ui URL] [--tls-cert F --tls-key F]
                                             serve the payload codec for the Temporal UI (CARECLOCK_CODEC_TOKENS_FILE);
                                             with --ui, the UI too, behind the same token
-  secrets --dir DIR [--nats-auth FILE]      create a deployment's missing keys, tokens and NATS seeds; write the
-                                            NATS servers' authorization from the code's roles
+  secrets --dir DIR [--nats-auth FILE] [--ui-token]
+                                            create a deployment's missing keys, tokens and NATS seeds; write the
+                                            NATS servers' authorization from the code's roles; print the UI token
   health URL                                exit 0 if a careclock /healthz answers 200 (container health checks)
 
 operators (each prints a table, or JSON with --json, with a link to each journey in the UI):

@@ -41,6 +41,8 @@ type Options struct {
 	NATSNoSync bool
 	// SQLiteSynchronous is NORMAL (default) or FULL; see TemporalConfig.Synchronous.
 	SQLiteSynchronous string
+	// SQLiteConnections is TemporalConfig.Connections (default 4).
+	SQLiteConnections int
 	// StockTemporal runs Temporal without the dev stack's tuning (the benchmark compares).
 	StockTemporal bool
 	// TemporalDynamicConfig overrides Temporal server settings (tests use it to make a journey
@@ -134,7 +136,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	o.Config.NATSURL = s.NATS.ClientURL()
 	s.temporalCfg = TemporalConfig{
 		DatabaseFile: filepath.Join(o.Config.DataDir, "temporal.db"), IP: o.Host, Port: o.TemporalPort,
-		DynamicConfig: o.TemporalDynamicConfig, Stock: o.StockTemporal, Synchronous: o.SQLiteSynchronous,
+		DynamicConfig: o.TemporalDynamicConfig, Stock: o.StockTemporal, Synchronous: o.SQLiteSynchronous, Connections: o.SQLiteConnections,
 	}
 	if err := s.StartTemporal(); err != nil {
 		return s, err

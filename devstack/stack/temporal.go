@@ -40,6 +40,8 @@ type TemporalConfig struct {
 	// Synchronous is SQLite's synchronous setting: NORMAL (default) or FULL (every commit
 	// fsynced; survives a power loss, about five times slower on timer storms).
 	Synchronous string
+	// Connections is how many SQLite connections the server opens (default 4).
+	Connections int
 	// Stock runs the server with the in-process defaults (one SQLite connection, rollback
 	// journal) instead of the dev stack's tuning, for the benchmark's comparison.
 	Stock bool
@@ -103,7 +105,8 @@ func StartTemporal(cfg TemporalConfig, log zerolog.Logger) (*Temporal, error) {
 			return nil, fmt.Errorf("sqlite synchronous %q: NORMAL or FULL", sync)
 		}
 		sqlCfg.ConnectAttributes = map[string]string{"mode": "rwc", "journal_mode": "wal", "synchronous": sync, "busy_timeout": "10000"}
-		sqlCfg.MaxConns, sqlCfg.MaxIdleConns = 4, 4
+		conns := cmp.Or(cfg.Connections, 4)
+		sqlCfg.MaxConns, sqlCfg.MaxIdleConns = conns, conns
 	}
 	if cfg.DatabaseFile == "" {
 		sqlCfg.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
