@@ -41,7 +41,7 @@ type Options struct {
 	NATSNoSync bool
 	// SQLiteSynchronous is NORMAL (default) or FULL; see TemporalConfig.Synchronous.
 	SQLiteSynchronous string
-	// SQLiteConnections is TemporalConfig.Connections (default 4).
+	// SQLiteConnections is TemporalConfig.Connections (default 1).
 	SQLiteConnections int
 	// StockTemporal runs Temporal without the dev stack's tuning (the benchmark compares).
 	StockTemporal bool

@@ -40,7 +40,12 @@ type TemporalConfig struct {
 	// Synchronous is SQLite's synchronous setting: NORMAL (default) or FULL (every commit
 	// fsynced; survives a power loss, about five times slower on timer storms).
 	Synchronous string
-	// Connections is how many SQLite connections the server opens (default 4).
+	// Connections is how many SQLite connections the server opens (default 1). More make
+	// writers collide: Temporal's transactions start as readers, and one that then writes after
+	// another connection has committed fails at once with SQLITE_BUSY (busy_timeout cannot
+	// help), which the server turns into retries and, on a shard update, a lost shard. bench
+	// measured a 1,000-timer storm at 197/s with 1 connection and no such error; with 4, 653
+	// SQLITE_BUSY errors and 36/s (README, Performance).
 	Connections int
 	// Stock runs the server with the in-process defaults (one SQLite connection, rollback
 	// journal) instead of the dev stack's tuning, for the benchmark's comparison.
@@ -95,8 +100,8 @@ func StartTemporal(cfg TemporalConfig, log zerolog.Logger) (*Temporal, error) {
 		DatabaseName:      cfg.DatabaseFile,
 	}
 	if !cfg.Stock {
-		// Write-ahead log: readers no longer wait for the writer, so several connections help,
-		// and the busy timeout makes a connection wait for the writer instead of failing.
+		// Write-ahead log: a commit appends to the log instead of rewriting pages, and the busy
+		// timeout makes a connection wait for a lock instead of failing.
 		// synchronous=NORMAL fsyncs the log at checkpoints rather than at every commit: nothing
 		// is lost when a process crashes, but a power loss can undo the last commits. FULL keeps
 		// them, at about a fifth of the timer throughput (README, Performance).
@@ -105,7 +110,7 @@ func StartTemporal(cfg TemporalConfig, log zerolog.Logger) (*Temporal, error) {
 			return nil, fmt.Errorf("sqlite synchronous %q: NORMAL or FULL", sync)
 		}
 		sqlCfg.ConnectAttributes = map[string]string{"mode": "rwc", "journal_mode": "wal", "synchronous": sync, "busy_timeout": "10000"}
-		conns := cmp.Or(cfg.Connections, 4)
+		conns := cmp.Or(cfg.Connections, 1)
 		sqlCfg.MaxConns, sqlCfg.MaxIdleConns = conns, conns
 	}
 	if cfg.DatabaseFile == "" {
