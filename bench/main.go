@@ -38,6 +38,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"go.temporal.io/server/common/dynamicconfig"
 
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/devstack/stack"
@@ -70,6 +71,7 @@ type bench struct {
 	suffix     string
 	sync       string
 	conns      int
+	eager      bool
 	natsNoSync bool
 	n          int
 	storm      int
@@ -92,6 +94,7 @@ func run() error {
 	natsSync := flag.Bool("nats-sync", true, "JetStream fsyncs every write (false: to see what that costs; never for real data)")
 	sync := flag.String("sqlite-synchronous", "NORMAL", "the tuned server's SQLite synchronous setting: NORMAL (the dev stack's default) or FULL")
 	conns := flag.Int("sqlite-conns", 1, "the tuned server's SQLite connections (the dev stack's default is 1)")
+	eager := flag.Bool("eager", false, "the tuned server hands a workflow's activity to its worker in the reply to the workflow task (system.enableActivityEagerExecution)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server, worker, listener and bench) to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -113,7 +116,7 @@ func run() error {
 	}
 
 	log := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
-	b := &bench{n: *n, storm: *storm, spread: *spread, open: *open, c: *c, log: log, sync: *sync, conns: *conns, natsNoSync: !*natsSync}
+	b := &bench{n: *n, storm: *storm, spread: *spread, open: *open, c: *c, log: log, sync: *sync, conns: *conns, eager: *eager, natsNoSync: !*natsSync}
 	ctx := context.Background()
 	tuned := func(s *stack.Stack) error {
 		b.s = s
@@ -169,7 +172,12 @@ func (b *bench) withStack(ctx context.Context, stock bool, fn func(*stack.Stack)
 		DataDir: dir, HMACKeyFile: filepath.Join(dir, "hmac.key"), CodecKeysFile: filepath.Join(dir, "codec.keys"),
 		TaskQueue: journeyQueue, Consumer: "careclock-listener", StreamReplicas: 1, MetricsAddr: "off",
 	}
-	s, err := stack.Start(ctx, stack.Options{Config: cfg, UIPort: -1, Log: &quiet, StockTemporal: stock, SQLiteSynchronous: b.sync, SQLiteConnections: b.conns, NATSNoSync: b.natsNoSync})
+	var dc dynamicconfig.StaticClient
+	if b.eager && !stock {
+		dc = dynamicconfig.StaticClient{dynamicconfig.EnableActivityEagerExecution.Key(): []dynamicconfig.ConstrainedValue{{Value: true}}}
+	}
+	s, err := stack.Start(ctx, stack.Options{Config: cfg, UIPort: -1, Log: &quiet, StockTemporal: stock, SQLiteSynchronous: b.sync,
+		SQLiteConnections: b.conns, NATSNoSync: b.natsNoSync, TemporalDynamicConfig: dc})
 	if err != nil {
 		return err
 	}
