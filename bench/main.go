@@ -305,11 +305,7 @@ func (b *bench) ingest(ctx context.Context) error {
 }
 
 func (b *bench) publishClaim(ctx context.Context, id string, submitted rules.Date) error {
-	body, err := json.Marshal(map[string]any{
-		"specversion": "1.0", "id": id, "source": "urn:bench", "type": events.ReimbursementSubmitted,
-		"data": map[string]any{"claimId": "CLM-" + id, "memberId": "M-" + id, "submittedDate": submitted.String(),
-			"amountCents": 1000, "category": "mileage"},
-	})
+	body, err := claimEvent(id, submitted)
 	if err != nil {
 		return err
 	}
@@ -317,6 +313,15 @@ func (b *bench) publishClaim(ctx context.Context, id string, submitted rules.Dat
 		return fmt.Errorf("publish: %w", err)
 	}
 	return nil
+}
+
+// claimEvent is the inbound event of claim id (CLM-<id>, member M-<id>) submitted on a date.
+func claimEvent(id string, submitted rules.Date) ([]byte, error) {
+	return json.Marshal(map[string]any{
+		"specversion": "1.0", "id": id, "source": "urn:bench", "type": events.ReimbursementSubmitted,
+		"data": map[string]any{"claimId": "CLM-" + id, "memberId": "M-" + id, "submittedDate": submitted.String(),
+			"amountCents": 1000, "category": "mileage"},
+	})
 }
 
 func (b *bench) streamSeq(ctx context.Context) (uint64, error) {

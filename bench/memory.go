@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -94,11 +93,7 @@ func (b *bench) memory(ctx context.Context) (err error) {
 // openJourney starts the reimbursement journey of claim i as the listener would: the same
 // decoding, routing, workflow id and options, without NATS in between.
 func (b *bench) openJourney(ctx context.Context, i int, today rules.Date, p rules.Policy) error {
-	raw, err := json.Marshal(map[string]any{
-		"specversion": "1.0", "id": fmt.Sprintf("open-%d", i), "source": "urn:bench", "type": events.ReimbursementSubmitted,
-		"data": map[string]any{"claimId": fmt.Sprintf("CLM-open-%d", i), "memberId": fmt.Sprintf("M-open-%d", i),
-			"submittedDate": today.String(), "amountCents": 1000, "category": "mileage"},
-	})
+	raw, err := claimEvent(fmt.Sprintf("open-%d", i), today)
 	if err != nil {
 		return err
 	}

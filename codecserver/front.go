@@ -22,13 +22,17 @@ func Front(ui *url.URL, codec http.Handler, tokens []string, realm string) http.
 	mux := http.NewServeMux()
 	mux.Handle(CodecPath+"/", codec)
 	mux.Handle("/", httputil.NewSingleHostReverseProxy(ui))
-	protected := passwordProtected(mux, tokens, realm)
+	return WithHealth(passwordProtected(mux, tokens, realm))
+}
+
+// WithHealth answers HealthPath with 200, without authorization, and passes everything else on.
+func WithHealth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == HealthPath {
 			w.WriteHeader(http.StatusOK)
 			return
 		}
-		protected.ServeHTTP(w, r)
+		next.ServeHTTP(w, r)
 	})
 }
 

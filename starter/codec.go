@@ -65,10 +65,7 @@ func codec(args []string) error {
 		}
 		h = codecserver.Front(upstream, h, tokens, "careclock: the token in CARECLOCK_CODEC_TOKENS_FILE")
 	} else {
-		mux := http.NewServeMux()
-		mux.HandleFunc(codecserver.HealthPath, func(http.ResponseWriter, *http.Request) {})
-		mux.Handle("/", h)
-		h = mux
+		h = codecserver.WithHealth(h)
 	}
 	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
