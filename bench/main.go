@@ -15,6 +15,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -34,6 +35,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -428,40 +430,76 @@ func (b *bench) dbBytes() (int64, error) {
 	return n, nil
 }
 
-// cost counts, in each recorded full-life history (workflows/testdata), the history events and
-// the actions Temporal bills: the start, signals, activities, timers, search attribute upserts,
-// child starts and continue-as-new.
+// cost counts, in each recorded full-life history (workflows/testdata), the history events,
+// the workflow tasks (one round trip to a worker each), and the actions Temporal Cloud bills:
+// the start, signals, activities, local activities (one each: an upper bound), timers, search
+// attribute upserts (not the TemporalChangeVersion one, which is exempt), child starts and
+// continue-as-new. Each is also counted in the same history recorded before journeys published
+// by local activity (workflows/testdata/before-local-publish), and compared with it.
 func (b *bench) cost(context.Context) error {
-	files, err := filepath.Glob(filepath.Join("workflows", "testdata", "*.json"))
+	dir := filepath.Join("workflows", "testdata")
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil || len(files) == 0 {
-		return fmt.Errorf("recorded histories in workflows/testdata: %v (run bench from the repository root)", err)
+		return fmt.Errorf("recorded histories in %s: %v (run bench from the repository root)", dir, err)
 	}
 	for _, f := range files {
-		raw, err := os.ReadFile(f)
+		now, err := historyCost(f)
 		if err != nil {
 			return err
 		}
-		var h struct {
-			Events []struct {
-				EventType string `json:"eventType"`
-			} `json:"events"`
-		}
-		if err := json.Unmarshal(raw, &h); err != nil {
-			return fmt.Errorf("%s: %w", f, err)
-		}
-		actions := 0
-		for _, e := range h.Events {
-			switch strings.TrimPrefix(e.EventType, "EVENT_TYPE_") {
-			case "WORKFLOW_EXECUTION_STARTED", "WORKFLOW_EXECUTION_SIGNALED", "ACTIVITY_TASK_SCHEDULED", "TIMER_STARTED",
-				"UPSERT_WORKFLOW_SEARCH_ATTRIBUTES", "START_CHILD_WORKFLOW_EXECUTION_INITIATED", "WORKFLOW_EXECUTION_CONTINUED_AS_NEW":
-				actions++
-			}
+		before, err := historyCost(filepath.Join(dir, "before-local-publish", filepath.Base(f)))
+		if err != nil {
+			return err
 		}
 		name := strings.TrimSuffix(filepath.Base(f), ".json")
-		b.add(Result{Scenario: "history events: " + name, N: 1, Value: float64(len(h.Events)), Unit: "events"})
-		b.add(Result{Scenario: "actions: " + name, N: 1, Value: float64(actions), Unit: "actions"})
+		for _, m := range []struct {
+			what        string
+			now, before int
+		}{
+			{"history events", now.events, before.events},
+			{"workflow tasks", now.tasks, before.tasks},
+			{"actions", now.actions, before.actions},
+		} {
+			b.add(Result{Scenario: m.what + ": " + name, N: 1, Value: float64(m.now), Unit: strings.Fields(m.what)[len(strings.Fields(m.what))-1],
+				Ratio: float64(m.now) / float64(m.before), RatioTo: fmt.Sprintf("before local publish (%d)", m.before)})
+		}
 	}
 	return nil
+}
+
+// counts are what one recorded history costs.
+type counts struct{ events, tasks, actions int }
+
+func historyCost(file string) (counts, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return counts{}, err
+	}
+	h, err := client.HistoryFromJSON(bytes.NewReader(raw), client.HistoryJSONOptions{})
+	if err != nil {
+		return counts{}, fmt.Errorf("%s: %w", file, err)
+	}
+	c := counts{events: len(h.GetEvents())}
+	for _, ev := range h.GetEvents() {
+		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+			c.tasks++
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+			enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, enumspb.EVENT_TYPE_TIMER_STARTED,
+			enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+			c.actions++
+		case enumspb.EVENT_TYPE_MARKER_RECORDED:
+			if ev.GetMarkerRecordedEventAttributes().GetMarkerName() == "LocalActivity" {
+				c.actions++
+			}
+		case enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+			fields := ev.GetUpsertWorkflowSearchAttributesEventAttributes().GetSearchAttributes().GetIndexedFields()
+			if _, version := fields["TemporalChangeVersion"]; !version || len(fields) > 1 {
+				c.actions++
+			}
+		}
+	}
+	return c, nil
 }
 
 func (b *bench) add(r Result) {

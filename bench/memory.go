@@ -106,7 +106,7 @@ func (b *bench) openJourney(ctx context.Context, i int, today rules.Date, p rule
 		return err
 	}
 	for _, s := range route.Starts {
-		if _, err := b.s.Client.ExecuteWorkflow(ctx, workflows.StartOptions(s, journeyQueue), s.Journey, s.Input); err != nil {
+		if _, err := b.s.Client.ExecuteWorkflow(ctx, workflows.StartOptions(s, journeyQueue, time.Now()), s.Journey, s.Input); err != nil {
 			return err
 		}
 	}

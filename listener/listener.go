@@ -235,7 +235,7 @@ func (l *Listener) apply(ctx context.Context, j job, meta *jetstream.MsgMetadata
 		outcome = OutcomeDuplicate
 	}
 	for _, s := range j.route.Starts {
-		_, err := l.Temporal.ExecuteWorkflow(ctx, workflows.StartOptions(s, l.TaskQueue), s.Journey, s.Input)
+		_, err := l.Temporal.ExecuteWorkflow(ctx, workflows.StartOptions(s, l.TaskQueue, time.Now()), s.Journey, s.Input)
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
 		switch {
 		case errors.As(err, &already):

@@ -130,10 +130,8 @@ func (c *CCSReferralFacts) apply(ev events.Event, p rules.Policy) ([]Notice, err
 		if d.Outcome == "eligible" {
 			// The member's age-out journey is started if not already running.
 			ageOut := AgeOutFacts{MemberID: c.MemberID, DateOfBirth: c.DateOfBirth}
-			notices = append(notices, Notice{Start: &Start{
-				Journey: JourneyAgeOut, WorkflowID: c.AgeOutID, MemberKey: c.MemberKey,
-				Input: NewState(ageOut, p, c.MemberKey, ev.ID),
-			}})
+			start := newStart(JourneyAgeOut, c.AgeOutID, ageOut, p, c.MemberKey, ev.ID)
+			notices = append(notices, Notice{Start: &start})
 			// Hemophilia, end-stage renal disease or a transplant: the plan's own network.
 			if CCNCondition(c.ConditionCode) {
 				notices = append(notices, Notice{Type: "ccs.network.assignment_required", On: d.DeterminationDate,

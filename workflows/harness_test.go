@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	sdkpb "go.temporal.io/api/sdk/v1"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -44,8 +46,17 @@ type journeyTest struct {
 	children  []string // "journey workflowId" of each journey started as a child
 	runs      int      // workflow runs, 1 + continue-as-new count
 	policy    rules.Policy
-	// attrs is every search attribute upsert, as "instant status next=… deadline=…".
-	attrs   []string
+	// attrs is the journey's search attributes at its start and after each upsert, as
+	// "instant journey status next=… deadline=…" ("… (start)" for the start).
+	attrs []string
+	// localDown makes every publication by local activity fail, as when NATS does not answer
+	// within the local activity's 30 s.
+	localDown bool
+	// via is how each journey event was published: "local" or "activity", in order.
+	via []string
+	// visible is the search attributes as Temporal holds them: the start's, then each upsert
+	// merged in; a run continued as new keeps them.
+	visible map[temporal.SearchAttributeKey]any
 	queries []*pendingQuery
 }
 
@@ -78,7 +89,15 @@ func (jt *journeyTest) newEnv(journey string, start time.Time) *testsuite.TestWo
 	a := &activities.Activities{}
 	env.RegisterActivity(a)
 	env.OnActivity(a.Publish, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, ev events.JourneyEvent) error {
+		func(ctx context.Context, ev events.JourneyEvent) error {
+			how := "activity"
+			if activity.GetInfo(ctx).IsLocalActivity {
+				how = "local"
+				if jt.localDown {
+					return errors.New("nats: timeout")
+				}
+			}
+			jt.via = append(jt.via, how)
 			jt.events = append(jt.events, ev)
 			jt.published = append(jt.published, describe(env.Now(), ev))
 			return nil
@@ -91,8 +110,18 @@ func (jt *journeyTest) newEnv(journey string, start time.Time) *testsuite.TestWo
 				return nil
 			})
 	}
+	if err := env.SetTypedSearchAttributesOnStart(typedAttrs(jt.t, jt.visible)); err != nil {
+		jt.t.Fatal(err)
+	}
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
-		jt.attrs = append(jt.attrs, describeAttrs(env.Now(), args.Get(0).(temporal.SearchAttributes)))
+		upsert := args.Get(0).(temporal.SearchAttributes)
+		maps.Copy(jt.visible, upsert.GetUntypedValues())
+		for _, k := range SearchAttributes {
+			if unsets(upsert, k) {
+				delete(jt.visible, k)
+			}
+		}
+		jt.attrs = append(jt.attrs, describeAttrs(env.Now(), typedAttrs(jt.t, jt.visible)))
 	})
 	for _, q := range jt.queries {
 		if q.done || q.at.Before(start) {
@@ -164,6 +193,30 @@ func describeAttrs(now time.Time, sa temporal.SearchAttributes) string {
 		instant(AttrNextAt), instant(AttrDeadline))
 }
 
+// typedAttrs turns untyped search attribute values back into SearchAttributes.
+func typedAttrs(t *testing.T, values map[temporal.SearchAttributeKey]any) temporal.SearchAttributes {
+	t.Helper()
+	var updates []temporal.SearchAttributeUpdate
+	for k, v := range values {
+		switch k := k.(type) {
+		case temporal.SearchAttributeKeyKeyword:
+			updates = append(updates, k.ValueSet(v.(string)))
+		case temporal.SearchAttributeKeyTime:
+			updates = append(updates, k.ValueSet(v.(time.Time)))
+		default:
+			t.Fatalf("search attribute %s of an unexpected type %T", k.GetName(), k)
+		}
+	}
+	return temporal.NewSearchAttributes(updates...)
+}
+
+// unsets reports whether an upsert unsets the attribute k. The SDK keeps an unset as a nil
+// value, which every accessor of SearchAttributes leaves out, so it is read with reflect.
+func unsets(upsert temporal.SearchAttributes, k temporal.SearchAttributeKey) bool {
+	v := reflect.ValueOf(upsert).FieldByName("untypedValue").MapIndex(reflect.ValueOf(k))
+	return v.IsValid() && v.IsNil()
+}
+
 // signalAt delivers an inbound event at the instant when (RFC 3339).
 func (jt *journeyTest) signalAt(when, eventType, id string, data any) {
 	jt.t.Helper()
@@ -210,10 +263,13 @@ func (jt *journeyTest) runStart(s Start) {
 	jt.t.Helper()
 	var input any = s.Input
 	start := jt.start
+	opts := StartOptions(s, TaskQueue, start)
+	jt.visible = opts.TypedSearchAttributes.GetUntypedValues()
+	jt.attrs = append(jt.attrs, describeAttrs(start, opts.TypedSearchAttributes)+" (start)")
 	for {
 		jt.runs++
 		env := jt.newEnv(s.Journey, start)
-		env.SetStartWorkflowOptions(StartOptions(s, TaskQueue))
+		env.SetStartWorkflowOptions(opts)
 		env.ExecuteWorkflow(s.Journey, input)
 		if !env.IsWorkflowCompleted() {
 			jt.t.Fatal("journey did not complete")

@@ -168,6 +168,8 @@ type Start struct {
 	Opening  []Notice
 	Deadline rules.Date
 	Dues     []rules.Due
+	// policy is the journey's policy, for its search attributes at start.
+	policy rules.Policy
 }
 
 func newStart[F any, PF interface {
@@ -185,6 +187,7 @@ func newStart[F any, PF interface {
 		Opening:    pf.begin(p),
 		Deadline:   pf.deadline(p),
 		Dues:       pf.plan(p),
+		policy:     p,
 	}
 }
 
@@ -196,17 +199,81 @@ func withProvider[F any](s Start, providerKey string) Start {
 	return s
 }
 
-// searchAttributes are the attributes a journey starts with.
-func (s Start) searchAttributes() temporal.SearchAttributes {
+// searchAttributes are the attributes a journey starts with: all of them, as its first workflow
+// task would set them at now, so that the task has nothing to upsert unless something fell due
+// in between.
+func (s Start) searchAttributes(now time.Time) temporal.SearchAttributes {
+	a := attrs{
+		journey: s.Journey, status: StatusWaiting, memberKey: s.MemberKey, providerKey: s.ProviderKey,
+		deadline: s.policy.At(s.Deadline),
+	}
+	if s.policy.Today(now).After(s.Deadline) {
+		a.status = StatusOverdue
+	}
+	if next := s.policy.Step(s.Dues, func(string) bool { return false }, now).Next; next != nil {
+		a.next = next.At
+	}
+	return temporal.NewSearchAttributes(a.set()...)
+}
+
+// attrs are the values of a journey's search attributes.
+type attrs struct {
+	journey, status, memberKey, providerKey string
+	deadline                                time.Time
+	// next is when the journey's next event is due; zero when nothing is ahead.
+	next time.Time
+}
+
+// set sets every attribute that has a value.
+func (a attrs) set() []temporal.SearchAttributeUpdate {
 	updates := []temporal.SearchAttributeUpdate{
-		AttrJourney.ValueSet(s.Journey),
-		AttrStatus.ValueSet(StatusWaiting),
-		AttrMemberKey.ValueSet(s.MemberKey),
+		AttrJourney.ValueSet(a.journey),
+		AttrStatus.ValueSet(a.status),
+		AttrMemberKey.ValueSet(a.memberKey),
+		AttrDeadline.ValueSet(a.deadline),
 	}
-	if s.ProviderKey != "" {
-		updates = append(updates, AttrProviderKey.ValueSet(s.ProviderKey))
+	if a.providerKey != "" {
+		updates = append(updates, AttrProviderKey.ValueSet(a.providerKey))
 	}
-	return temporal.NewSearchAttributes(updates...)
+	if !a.next.IsZero() {
+		updates = append(updates, AttrNextAt.ValueSet(a.next))
+	}
+	return updates
+}
+
+// all sets every attribute and unsets the next instant when nothing is ahead: the upsert of
+// journeys recorded before changeLocalPublish.
+func (a attrs) all() []temporal.SearchAttributeUpdate {
+	updates := a.set()
+	if a.next.IsZero() {
+		updates = append(updates, AttrNextAt.ValueUnset())
+	}
+	return updates
+}
+
+// changed are the updates that turn cur into a: none when the journey's attributes are current.
+func (a attrs) changed(cur temporal.SearchAttributes) []temporal.SearchAttributeUpdate {
+	var updates []temporal.SearchAttributeUpdate
+	keyword := func(k temporal.SearchAttributeKeyKeyword, v string) {
+		if got, ok := cur.GetKeyword(k); v != "" && (!ok || got != v) {
+			updates = append(updates, k.ValueSet(v))
+		}
+	}
+	keyword(AttrJourney, a.journey)
+	keyword(AttrStatus, a.status)
+	keyword(AttrMemberKey, a.memberKey)
+	keyword(AttrProviderKey, a.providerKey)
+	if got, ok := cur.GetTime(AttrDeadline); !ok || !got.Equal(a.deadline) {
+		updates = append(updates, AttrDeadline.ValueSet(a.deadline))
+	}
+	got, ok := cur.GetTime(AttrNextAt)
+	switch {
+	case a.next.IsZero() && ok:
+		updates = append(updates, AttrNextAt.ValueUnset())
+	case !a.next.IsZero() && (!ok || !got.Equal(a.next)):
+		updates = append(updates, AttrNextAt.ValueSet(a.next))
+	}
+	return updates
 }
 
 // deadlineNames say what each journey's deadline is, in its summary and current details.
@@ -226,15 +293,15 @@ func (s Start) summary() string {
 
 // StartOptions are the options a journey is started with. A second start of the same journey,
 // running or ended, is refused by Temporal (WorkflowExecutionAlreadyStarted): that is how the
-// listener tells a duplicate from a new journey.
-func StartOptions(s Start, taskQueue string) client.StartWorkflowOptions {
+// listener tells a duplicate from a new journey. now is the instant of the start.
+func StartOptions(s Start, taskQueue string, now time.Time) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
 		ID:                                       s.WorkflowID,
 		TaskQueue:                                taskQueue,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes:                    s.searchAttributes(),
+		TypedSearchAttributes:                    s.searchAttributes(now),
 		StaticSummary:                            s.summary(),
 	}
 }

@@ -19,7 +19,7 @@ func TestSearchAttributesThroughAReimbursement(t *testing.T) {
 		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-02-10"})
 	jt.run(events.ReimbursementSubmitted, claim)
 	want := []string{
-		"2026-11-30T10:00 reimbursement waiting next=2027-01-14T09:00 deadline=2027-01-29T09:00",
+		"2026-11-30T10:00 reimbursement waiting next=2027-01-14T09:00 deadline=2027-01-29T09:00 (start)",
 		"2027-01-14T09:00 reimbursement waiting next=2027-01-24T09:00 deadline=2027-01-29T09:00",
 		"2027-01-24T09:00 reimbursement waiting next=2027-01-30T09:00 deadline=2027-01-29T09:00",
 		"2027-01-30T09:00 reimbursement overdue next=2027-02-06T09:00 deadline=2027-01-29T09:00",
@@ -38,7 +38,7 @@ func TestSearchAttributesOfACancelledJourney(t *testing.T) {
 		map[string]any{"memberId": "M-7", "effectiveDate": "2026-04-01"})
 	jt.run(events.PregnancyEnded, map[string]any{"memberId": "M-7", "pregnancyEndDate": "2026-01-01"})
 	want := []string{
-		"2026-03-01T10:00 postpartum waiting next=2026-11-01T09:00 deadline=2026-12-31T09:00",
+		"2026-03-01T10:00 postpartum waiting next=2026-11-01T09:00 deadline=2026-12-31T09:00 (start)",
 		"2026-04-01T12:00 postpartum cancelled next=- deadline=2026-12-31T09:00",
 	}
 	if !slices.Equal(jt.attrs, want) {
@@ -104,7 +104,7 @@ func TestStateQueryOfALateJourney(t *testing.T) {
 func TestSummaries(t *testing.T) {
 	jt := newJourneyTest(t, submittedAt)
 	s := jt.route(events.ReimbursementSubmitted, claim)[0]
-	if got, want := StartOptions(s, TaskQueue).StaticSummary, "reimbursement · due 2027-01-29"; got != want {
+	if got, want := StartOptions(s, TaskQueue, jt.start).StaticSummary, "reimbursement · due 2027-01-29"; got != want {
 		t.Errorf("summary %q, want %q", got, want)
 	}
 	for _, j := range Journeys {

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -218,4 +219,35 @@ func TestReimbursementReplannedToASpreadTakesItsPlace(t *testing.T) {
 		fmt.Sprintf("2027-01-24T09:%02d reimbursement.due_soon 2027-01-24 daysBefore=5 dueDate=2027-01-29", offset/60),
 		"2027-01-26T10:00 reimbursement.closed 2027-01-26 daysLate=0 dueDate=2027-01-29 onTime=true outcome=paid",
 	)
+}
+
+// Every journey event is published by a local activity, in the workflow task that decided it.
+func TestJourneyEventsArePublishedInTheWorkflowTask(t *testing.T) {
+	jt := newJourneyTest(t, submittedAt)
+	jt.signalAt("2027-02-10T15:00:00-08:00", events.ReimbursementPaid, "e-paid",
+		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-02-10"})
+	jt.run(events.ReimbursementSubmitted, claim)
+	if want := slices.Repeat([]string{"local"}, len(jt.published)); len(jt.published) != 5 || !slices.Equal(jt.via, want) {
+		t.Errorf("%d journey events published via %v, want 5, all local", len(jt.published), jt.via)
+	}
+}
+
+// When the local activity cannot publish within its 30 s, the event is handed to the publish
+// activity, which retries on the server: every event is still published, once and on its day.
+func TestPublishFallsBackToTheActivity(t *testing.T) {
+	jt := newJourneyTest(t, submittedAt)
+	jt.localDown = true
+	jt.signalAt("2027-02-10T15:00:00-08:00", events.ReimbursementPaid, "e-paid",
+		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-02-10"})
+	jt.run(events.ReimbursementSubmitted, claim)
+	jt.expect(
+		"2027-01-14T09:00 reimbursement.due_soon 2027-01-14 daysBefore=15 dueDate=2027-01-29",
+		"2027-01-24T09:00 reimbursement.due_soon 2027-01-24 daysBefore=5 dueDate=2027-01-29",
+		"2027-01-30T09:00 reimbursement.overdue 2027-01-30 daysOverdue=1 dueDate=2027-01-29",
+		"2027-02-06T09:00 reimbursement.overdue 2027-02-06 daysOverdue=8 dueDate=2027-01-29",
+		"2027-02-10T15:00 reimbursement.closed 2027-02-10 daysLate=12 dueDate=2027-01-29 onTime=false outcome=paid",
+	)
+	if want := slices.Repeat([]string{"activity"}, 5); !slices.Equal(jt.via, want) {
+		t.Errorf("published via %v, want %v", jt.via, want)
+	}
 }

@@ -2,12 +2,15 @@ package workflows
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
@@ -18,35 +21,92 @@ import (
 
 // Histories recorded from the in-process server (testdata/*.json: one per journey, each with
 // inbound signals, a re-plan and its end, and a reimbursement's two runs either side of a
-// continue-as-new) replay against the current code. A change that would
-// break running journeys fails here; see README, "Changing a journey safely". Re-record with
+// continue-as-new) replay against the current code. So do the same histories recorded before
+// changeLocalPublish (testdata/before-local-publish), when every journey event went through an
+// activity task: journeys running then go on as they began. A change that would break running
+// journeys fails here; see README, "Changing a journey safely". Re-record the current ones with
 //
 //	go test ./devstack/stack -run 'TestRecordHistories|TestContinueAsNewKeepsState' -record
 func TestReplayRecordedHistories(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) < len(Journeys) {
-		t.Fatalf("%d recorded histories, want at least one per journey (%d)", len(files), len(Journeys))
-	}
-	continued := 0
-	for _, f := range files {
-		if b, err := os.ReadFile(f); err != nil {
+	for _, dir := range []string{"testdata", filepath.Join("testdata", "before-local-publish")} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+		if err != nil {
 			t.Fatal(err)
-		} else if bytes.Contains(b, []byte(`"EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW"`)) {
-			continued++
 		}
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			r := replayer(t)
-			Register(r)
-			if err := r.ReplayWorkflowHistoryFromJSONFile(quietLogger{}, f); err != nil {
-				t.Fatalf("replay %s: %v", f, err)
+		if len(files) < len(Journeys) {
+			t.Fatalf("%s: %d recorded histories, want at least one per journey (%d)", dir, len(files), len(Journeys))
+		}
+		continued := 0
+		for _, f := range files {
+			if b, err := os.ReadFile(f); err != nil {
+				t.Fatal(err)
+			} else if bytes.Contains(b, []byte(`"EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW"`)) {
+				continued++
 			}
-		})
+			t.Run(f, func(t *testing.T) {
+				r := replayer(t)
+				Register(r)
+				if err := r.ReplayWorkflowHistoryFromJSONFile(quietLogger{}, f); err != nil {
+					t.Fatalf("replay %s: %v", f, err)
+				}
+			})
+		}
+		if continued == 0 {
+			t.Errorf("%s: no recorded history continues as new; record one with TestContinueAsNewKeepsState -record", dir)
+		}
 	}
-	if continued == 0 {
-		t.Error("no recorded history continues as new; record one with TestContinueAsNewKeepsState -record")
+}
+
+// Each set of recorded histories is of the version it is named for: the current ones record
+// changeLocalPublish version 1 and publish by local activity only; the older ones publish
+// through activity tasks only.
+func TestRecordedHistoriesAreOfTheirVersion(t *testing.T) {
+	dc := recordingConverter(t)
+	for dir, local := range map[string]bool{"testdata": true, filepath.Join("testdata", "before-local-publish"): false} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := client.HistoryFromJSON(bytes.NewReader(b), client.HistoryJSONOptions{})
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			var version []string
+			markers, activities := 0, 0
+			for _, ev := range h.GetEvents() {
+				if ev.GetActivityTaskScheduledEventAttributes() != nil {
+					activities++
+				}
+				m := ev.GetMarkerRecordedEventAttributes()
+				switch m.GetMarkerName() {
+				case "LocalActivity":
+					markers++
+				case "Version":
+					var id string
+					var v workflow.Version
+					if err := dc.FromPayloads(m.GetDetails()["change-id"], &id); err != nil {
+						t.Fatalf("%s: version marker: %v", f, err)
+					}
+					if err := dc.FromPayloads(m.GetDetails()["version"], &v); err != nil {
+						t.Fatalf("%s: version marker: %v", f, err)
+					}
+					version = append(version, fmt.Sprintf("%s=%d", id, v))
+				}
+			}
+			want := []string(nil)
+			if local {
+				want = []string{changeLocalPublish + "=1"}
+			}
+			if !slices.Equal(version, want) || (markers > 0) != local || (activities > 0) == local {
+				t.Errorf("%s: versions %v, %d local activity markers, %d activity tasks; want versions %v and publication only by %s",
+					f, version, markers, activities, want, map[bool]string{true: "local activity", false: "activity task"}[local])
+			}
+		}
 	}
 }
 
@@ -62,15 +122,21 @@ func TestReplayRefusesAChangedJourney(t *testing.T) {
 	}
 }
 
-// replayer decrypts with the test key histories are recorded with (testdata/codec.keys); a
-// history recorded before encryption passes through as it is.
-func replayer(t *testing.T) worker.WorkflowReplayer {
+// recordingConverter decrypts with the key histories are recorded with.
+func recordingConverter(t *testing.T) converter.DataConverter {
 	t.Helper()
 	ring, err := privacy.LoadKeyringFile("testdata/codec.keys")
 	if err != nil {
 		t.Fatal(err)
 	}
-	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), privacy.Codec{Keys: ring})
+	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), privacy.Codec{Keys: ring})
+}
+
+// replayer decrypts with the test key histories are recorded with (testdata/codec.keys); a
+// history recorded before encryption passes through as it is.
+func replayer(t *testing.T) worker.WorkflowReplayer {
+	t.Helper()
+	dc := recordingConverter(t)
 	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
 		DataConverter:    dc,
 		FailureConverter: temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{DataConverter: dc, EncodeCommonAttributes: true}),

@@ -19,6 +19,20 @@ import (
 // so that newer code takes it over and its history stays small.
 const maxRunAge = 365 * 24 * time.Hour
 
+// changeLocalPublish versions how a journey publishes and keeps its search attributes (see
+// runner.local). Journeys recorded before it replay as they ran; a new run takes version 1.
+// GetVersion costs one marker and one TemporalChangeVersion upsert per run, not per event.
+const changeLocalPublish = "local-publish"
+
+// localPublishOptions publish a journey event from the workflow task that decided it. Retries
+// stay in the worker (each backoff is shorter than the workflow task timeout); after 30 s the
+// event is handed over to the publish activity, which retries on the server without limit.
+var localPublishOptions = workflow.LocalActivityOptions{
+	ScheduleToCloseTimeout: 30 * time.Second,
+	StartToCloseTimeout:    10 * time.Second,
+	RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 4 * time.Second},
+}
+
 var publishOptions = workflow.ActivityOptions{
 	StartToCloseTimeout: 30 * time.Second,
 	// Publishing retries until NATS is back: a journey event is never given up on. Its id is
@@ -34,6 +48,11 @@ type runner[F any, PF interface {
 	journey string
 	s       State[F]
 	signals workflow.ReceiveChannel
+	// local is true from changeLocalPublish version 1: a journey event is published by a local
+	// activity in the workflow task that decided it (no activity task, no second workflow task),
+	// and search attributes are upserted only when one has changed. Before it, every event
+	// went through an activity task and every step upserted every attribute.
+	local bool
 }
 
 func (r *runner[F, PF]) facts() PF { return PF(&r.s.Facts) }
@@ -60,7 +79,9 @@ func (r *runner[F, PF]) setup(ctx workflow.Context) error {
 }
 
 func (r *runner[F, PF]) run(ctx workflow.Context) error {
+	r.local = workflow.GetVersion(ctx, changeLocalPublish, workflow.DefaultVersion, 1) >= 1
 	ctx = workflow.WithActivityOptions(ctx, publishOptions)
+	ctx = workflow.WithLocalActivityOptions(ctx, localPublishOptions)
 	log := workflow.GetLogger(ctx)
 	runStart := workflow.Now(ctx)
 	if !r.s.Started {
@@ -193,7 +214,7 @@ func (r *runner[F, PF]) startJourney(ctx workflow.Context, s Start) error {
 		WorkflowID:            s.WorkflowID,
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes: s.searchAttributes(),
+		TypedSearchAttributes: s.searchAttributes(workflow.Now(ctx)),
 		StaticSummary:         s.summary() + " (started by " + r.journey + ")",
 	})
 	err := workflow.ExecuteChildWorkflow(cctx, s.Journey, s.Input).GetChildWorkflowExecution().Get(ctx, nil)
@@ -259,12 +280,29 @@ func (r *runner[F, PF]) publish(ctx workflow.Context, o events.Occurrence) error
 	o.Journey = r.journey
 	o.WorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID
 	o.MemberID = r.facts().memberID()
-	var a *activities.Activities
-	if err := workflow.ExecuteActivity(ctx, a.Publish, events.NewJourneyEvent(o)).Get(ctx, nil); err != nil {
+	ev := events.NewJourneyEvent(o)
+	if err := r.send(ctx, ev); err != nil {
 		return fmt.Errorf("publish %s: %w", o.Type, err)
 	}
 	r.s.Published = append(r.s.Published, Record{Key: o.Key, Type: o.Type, On: o.On, At: o.At, Late: o.Late})
 	return nil
+}
+
+// send publishes a journey event: by a local activity first (see runner.local), and through
+// the publish activity if that fails. Both carry the event's id as Nats-Msg-Id, so an event
+// the local activity stored before it failed is not stored again.
+func (r *runner[F, PF]) send(ctx workflow.Context, ev events.JourneyEvent) error {
+	var a *activities.Activities
+	if r.local {
+		err := workflow.ExecuteLocalActivity(ctx, a.Publish, ev).Get(ctx, nil)
+		var cancelled *temporal.CanceledError
+		if err == nil || errors.As(err, &cancelled) {
+			return err
+		}
+		workflow.GetLogger(ctx).Warn("journey event not published in the workflow task; handing it to the publish activity",
+			"event", ev.Type, "error", err)
+	}
+	return workflow.ExecuteActivity(ctx, a.Publish, ev).Get(ctx, nil)
 }
 
 // updateStatus keeps the journey's status and search attributes current.
@@ -279,22 +317,21 @@ func (r *runner[F, PF]) updateStatus(ctx workflow.Context, next *rules.Occurrenc
 	default:
 		r.s.Status = StatusWaiting
 	}
-	updates := []temporal.SearchAttributeUpdate{
-		AttrJourney.ValueSet(r.journey),
-		AttrStatus.ValueSet(r.s.Status),
-		AttrMemberKey.ValueSet(r.s.MemberKey),
-		AttrDeadline.ValueSet(r.s.Policy.At(deadline)),
-	}
-	if r.s.ProviderKey != "" {
-		updates = append(updates, AttrProviderKey.ValueSet(r.s.ProviderKey))
+	a := attrs{
+		journey: r.journey, status: r.s.Status, memberKey: r.s.MemberKey, providerKey: r.s.ProviderKey,
+		deadline: r.s.Policy.At(deadline),
 	}
 	if next != nil && !r.ended() {
-		updates = append(updates, AttrNextAt.ValueSet(next.At))
-	} else {
-		updates = append(updates, AttrNextAt.ValueUnset())
+		a.next = next.At
 	}
 	workflow.SetCurrentDetails(ctx, r.details(next))
-	return workflow.UpsertTypedSearchAttributes(ctx, updates...)
+	if !r.local {
+		return workflow.UpsertTypedSearchAttributes(ctx, a.all()...)
+	}
+	if updates := a.changed(workflow.GetTypedSearchAttributes(ctx)); len(updates) > 0 {
+		return workflow.UpsertTypedSearchAttributes(ctx, updates...)
+	}
+	return nil
 }
 
 // view is the journey as the state query shows it.
