@@ -46,6 +46,7 @@ import (
 	"github.com/careclock/careclock/devstack/stack"
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/rules"
+	"github.com/careclock/careclock/workflows"
 )
 
 func main() {
@@ -155,6 +156,8 @@ func run() error {
 	}
 	b.ratio("ingest", "starts")
 	b.ratio("careclock storm", "raw storm")
+	b.ratio("careclock storm, activity publish", "raw storm")
+	b.versus("local ÷ activity publish: careclock storm", "careclock storm", "careclock storm, activity publish")
 	b.ratio("careclock storm (stock)", "raw storm (stock)")
 	b.ratio("spread storm: lateness p99", "careclock storm: lateness p99")
 	b.print(os.Stdout)
@@ -384,6 +387,16 @@ func (b *bench) storms(ctx context.Context) error {
 	b.add(Result{Scenario: "raw storm" + b.suffix, N: b.storm, Value: float64(b.storm) / took.Seconds(), Unit: "completions/s after T",
 		Note: fmt.Sprintf("last done %.1f s after T", took.Seconds())})
 
+	if b.suffix == "" {
+		// The same storm with the path from before journeys published by local activity, for
+		// the ratio of what the local activity saves. It runs first, so that the current path
+		// does not gain from running earlier in the run.
+		if err := b.withPreferredVersions(workflows.PublishThroughActivity, func() error {
+			return b.careclockStorm(ctx, "careclock storm, activity publish", 0, lead)
+		}); err != nil {
+			return err
+		}
+	}
 	if err := b.careclockStorm(ctx, "careclock storm"+b.suffix, 0, lead); err != nil {
 		return err
 	}
@@ -391,6 +404,20 @@ func (b *bench) storms(ctx context.Context) error {
 		return b.careclockStorm(ctx, "spread storm", b.spread, lead)
 	}
 	return nil
+}
+
+// withPreferredVersions runs f with the stack's worker restarted to record versions from p.
+func (b *bench) withPreferredVersions(p worker.PreferredVersionProvider, f func() error) error {
+	restart := func(p worker.PreferredVersionProvider) error {
+		b.s.StopWorker()
+		b.s.PreferredVersions = p
+		return b.s.StartWorker()
+	}
+	if err := restart(p); err != nil {
+		return err
+	}
+	err := f()
+	return errors.Join(err, restart(nil))
 }
 
 // waitFor waits until done, and returns how long after at that was.
@@ -525,9 +552,12 @@ func (b *bench) ratio(scenario, to string) {
 }
 
 // compare adds a row: how many times faster the tuned server was than the stock one.
-func (b *bench) compare(tuned, stock string) {
-	if i, q, ok := b.quotient(tuned, stock); ok {
-		b.results = append(b.results, Result{Scenario: "tuned ÷ stock: " + tuned, N: b.results[i].N, Value: q, Unit: "×"})
+func (b *bench) compare(tuned, stock string) { b.versus("tuned ÷ stock: "+tuned, tuned, stock) }
+
+// versus adds a row named name: the value of scenario a divided by that of b.
+func (b *bench) versus(name, a, c string) {
+	if i, q, ok := b.quotient(a, c); ok {
+		b.results = append(b.results, Result{Scenario: name, N: b.results[i].N, Value: q, Unit: "×"})
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/careclock/careclock/activities"
@@ -52,6 +53,8 @@ type journeyTest struct {
 	// localDown makes every publication by local activity fail, as when NATS does not answer
 	// within the local activity's 30 s.
 	localDown bool
+	// preferVersions is the worker's PreferredVersionProvider, if any.
+	preferVersions worker.PreferredVersionProvider
 	// via is how each journey event was published: "local" or "activity", in order.
 	via []string
 	// visible is the search attributes as Temporal holds them: the start's, then each upsert
@@ -85,6 +88,9 @@ func (jt *journeyTest) newEnv(journey string, start time.Time) *testsuite.TestWo
 	suite.SetLogger(quietLogger{})
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
+	if jt.preferVersions != nil {
+		env.SetWorkerOptions(worker.Options{PreferredVersionProvider: jt.preferVersions})
+	}
 	Register(env)
 	a := &activities.Activities{}
 	env.RegisterActivity(a)

@@ -11,8 +11,9 @@ import (
 	"github.com/careclock/careclock/rules"
 )
 
-// The search attributes a journey keeps current, at each step of its life: the first step, each
-// reminder, the deadline passing, each overdue repeat, and the payment that closes it.
+// The search attributes a journey keeps current, at each step of its life: set at its start (its
+// first workflow task then has nothing to upsert), then upserted at each reminder, the deadline
+// passing, each overdue repeat, and the payment that closes it.
 func TestSearchAttributesThroughAReimbursement(t *testing.T) {
 	jt := newJourneyTest(t, submittedAt)
 	jt.signalAt("2027-02-10T15:00:00-08:00", events.ReimbursementPaid, "e-paid",

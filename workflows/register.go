@@ -41,6 +41,17 @@ func WorkerOptions() worker.Options {
 	}
 }
 
+// PublishThroughActivity is a worker's PreferredVersionProvider that starts new journeys on the
+// path from before changeLocalPublish: every journey event through an activity task, and every
+// search attribute upserted at every step. bench uses it to measure what the local activity
+// saves, in the same run.
+func PublishThroughActivity(in worker.PreferredVersionProviderInput) *worker.VersionPreference {
+	if in.ChangeID == changeLocalPublish {
+		return &worker.VersionPreference{Version: workflow.DefaultVersion}
+	}
+	return nil
+}
+
 // DefaultCacheSize is how many journeys a worker process keeps in memory between their workflow
 // tasks: the SDK's sticky cache, whose own default is 10,000. Each cached journey costs about
 // 30 KB of heap (bench's memory scenario), so the SDK's default alone would hold some 300 MB.

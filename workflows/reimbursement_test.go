@@ -3,6 +3,7 @@ package workflows
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -249,5 +250,31 @@ func TestPublishFallsBackToTheActivity(t *testing.T) {
 	)
 	if want := slices.Repeat([]string{"activity"}, 5); !slices.Equal(jt.via, want) {
 		t.Errorf("published via %v, want %v", jt.via, want)
+	}
+}
+
+// A worker with PublishThroughActivity starts journeys on the older path, as histories recorded
+// before changeLocalPublish show it: every event through the activity, and every search
+// attribute upserted at every step, the first included. bench compares the two paths with it.
+func TestPublishThroughActivityKeepsTheOlderPath(t *testing.T) {
+	jt := newJourneyTest(t, submittedAt)
+	jt.preferVersions = PublishThroughActivity
+	jt.signalAt("2027-02-10T15:00:00-08:00", events.ReimbursementPaid, "e-paid",
+		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-02-10"})
+	jt.run(events.ReimbursementSubmitted, claim)
+	if want := slices.Repeat([]string{"activity"}, 5); !slices.Equal(jt.via, want) {
+		t.Errorf("published via %v, want %v", jt.via, want)
+	}
+	want := []string{
+		"2026-11-30T10:00 reimbursement waiting next=2027-01-14T09:00 deadline=2027-01-29T09:00 (start)",
+		"2026-11-30T10:00 reimbursement waiting next=2027-01-14T09:00 deadline=2027-01-29T09:00",
+		"2027-01-14T09:00 reimbursement waiting next=2027-01-24T09:00 deadline=2027-01-29T09:00",
+		"2027-01-24T09:00 reimbursement waiting next=2027-01-30T09:00 deadline=2027-01-29T09:00",
+		"2027-01-30T09:00 reimbursement overdue next=2027-02-06T09:00 deadline=2027-01-29T09:00",
+		"2027-02-06T09:00 reimbursement overdue next=2027-02-13T09:00 deadline=2027-01-29T09:00",
+		"2027-02-10T15:00 reimbursement closed next=- deadline=2027-01-29T09:00",
+	}
+	if !slices.Equal(jt.attrs, want) {
+		t.Errorf("search attributes:\n  %s\nwant:\n  %s", strings.Join(jt.attrs, "\n  "), strings.Join(want, "\n  "))
 	}
 }

@@ -68,6 +68,9 @@ type Stack struct {
 	UIPasswordFile string
 	// Metrics is the registry of the worker, the listener and their Temporal client.
 	Metrics *metrics.Metrics
+	// PreferredVersions, when set, chooses the version a worker started after it records for
+	// each GetVersion of a new journey (workflows.PublishThroughActivity: the older path).
+	PreferredVersions worker.PreferredVersionProvider
 
 	uiURL          string
 	natsCfg        NATSConfig
@@ -285,10 +288,12 @@ func (s *Stack) StartWorker() error {
 // WorkerOptions are the options of the stack's worker: workflows.WorkerOptions, or the SDK's
 // defaults on a stock stack.
 func (s *Stack) WorkerOptions() worker.Options {
+	o := workflows.WorkerOptions()
 	if s.temporalCfg.Stock {
-		return worker.Options{}
+		o = worker.Options{}
 	}
-	return workflows.WorkerOptions()
+	o.PreferredVersionProvider = s.PreferredVersions
+	return o
 }
 
 // StopWorker stops the worker; journeys wait for the next one.
