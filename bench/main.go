@@ -81,8 +81,10 @@ type bench struct {
 	spread     int
 	open       int
 	c          int
-	results    []Result
-	log        zerolog.Logger
+	// stormsRun counts the careclock storms run, to give each its own claims.
+	stormsRun int
+	results   []Result
+	log       zerolog.Logger
 }
 
 func run() error {

@@ -40,8 +40,9 @@ func (b *bench) careclockStorm(ctx context.Context, name string, spread int, lea
 		return err
 	}
 	submitted := today.AddDays(-(policy.Reimbursement.DueDays - 15))
+	b.stormsRun++
 	for i := range b.storm {
-		if err := b.publishClaim(ctx, fmt.Sprintf("storm-s%d-%d", spread, i), submitted); err != nil {
+		if err := b.publishClaim(ctx, fmt.Sprintf("storm-%d-%d", b.stormsRun, i), submitted); err != nil {
 			return err
 		}
 	}
