@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/rules"
+	"github.com/careclock/careclock/workflows"
 )
 
 // careclockStorm starts b.storm claims whose 15-days-before reminder is due today at one notice
@@ -39,6 +41,7 @@ func (b *bench) careclockStorm(ctx context.Context, name string, spread int, lea
 	if err != nil {
 		return err
 	}
+	started := time.Now().Add(-time.Second) // the storm's journeys start after this
 	submitted := today.AddDays(-(policy.Reimbursement.DueDays - 15))
 	b.stormsRun++
 	for i := range b.storm {
@@ -59,6 +62,17 @@ func (b *bench) careclockStorm(ctx context.Context, name string, spread int, lea
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	// A journey's step is done when it waits for its next event again, as operators see it: its
+	// CareclockNextAt in visibility has moved past T.
+	stepped := fmt.Sprintf("%s > '%s' AND StartTime >= '%s' AND ExecutionStatus = 'Running'",
+		workflows.AttrNextAt.GetName(), t.UTC().Format(time.RFC3339), started.UTC().Format(time.RFC3339))
+	steps, err := waitFor(t, 15*time.Minute, func() (bool, error) {
+		r, err := b.s.Client.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: stepped})
+		return r.GetCount() >= int64(b.storm), err
+	})
+	if err != nil {
+		return fmt.Errorf("%s: steps: %w", name, err)
+	}
 	late, err := b.lateness(ctx, journeys.LastSeq+1, b.storm)
 	if err != nil {
 		return err
@@ -67,6 +81,10 @@ func (b *bench) careclockStorm(ctx context.Context, name string, spread int, lea
 	if spread == 0 {
 		b.add(Result{Scenario: name, N: b.storm, Value: float64(b.storm) / took.Seconds(), Unit: "journey events on NATS/s after T",
 			Note: fmt.Sprintf("last on NATS %.1f s after T", took.Seconds())})
+	}
+	if spread == 0 {
+		b.add(Result{Scenario: name + ": steps", N: b.storm, Value: float64(b.storm) / steps.Seconds(), Unit: "journey steps done/s after T",
+			Note: fmt.Sprintf("last waiting for its next event %.1f s after T (visibility)", steps.Seconds())})
 	}
 	b.add(Result{Scenario: name + ": lateness p99", N: b.storm, Value: q(0.99), Unit: "s after the event's instant",
 		Note: fmt.Sprintf("median %.1f s, max %.1f s; notices spread over %d min", q(0.5), q(1), spread)})
