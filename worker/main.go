@@ -55,7 +55,9 @@ func run() error {
 	}
 
 	workflows.SetCacheSize(cfg.WorkflowCacheSize)
-	w := workflows.NewWorker(tc, cfg.TaskQueue, &activities.Activities{JS: js, Metrics: m}, workflows.WorkerOptions())
+	opts := workflows.WorkerOptions()
+	opts.PreferredVersionProvider = workflows.PreferVersions(cfg.LocalPublish)
+	w := workflows.NewWorker(tc, cfg.TaskQueue, &activities.Activities{JS: js, Metrics: m}, opts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}

@@ -53,7 +53,7 @@ type journeyTest struct {
 	// localDown makes every publication by local activity fail, as when NATS does not answer
 	// within the local activity's 30 s.
 	localDown bool
-	// preferVersions is the worker's PreferredVersionProvider, if any.
+	// preferVersions is the worker's PreferredVersionProvider; nil: careclock's default.
 	preferVersions worker.PreferredVersionProvider
 	// via is how each journey event was published: "local" or "activity", in order.
 	via []string
@@ -88,9 +88,11 @@ func (jt *journeyTest) newEnv(journey string, start time.Time) *testsuite.TestWo
 	suite.SetLogger(quietLogger{})
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
+	prefer := WorkerOptions().PreferredVersionProvider // as careclock's worker by default
 	if jt.preferVersions != nil {
-		env.SetWorkerOptions(worker.Options{PreferredVersionProvider: jt.preferVersions})
+		prefer = jt.preferVersions
 	}
+	env.SetWorkerOptions(worker.Options{PreferredVersionProvider: prefer})
 	Register(env)
 	a := &activities.Activities{}
 	env.RegisterActivity(a)

@@ -41,24 +41,29 @@ func NewWorker(c client.Client, taskQueue string, a *activities.Activities, opts
 //     out, is written again to the shared queue, and the extra writes slow the storm further:
 //     bench measured 68 journey events/s with 5 s and 164/s with 30 s. A worker that is gone
 //     costs no 30 s wait for new tasks: the server stops using a sticky queue that has had no
-//     poller for 10 s.
+//     poller for 10 s;
+//   - new journeys publish through activity tasks (PreferVersions; the worker's
+//     CARECLOCK_LOCAL_PUBLISH chooses local activities).
 func WorkerOptions() worker.Options {
 	return worker.Options{
 		MaxConcurrentWorkflowTaskPollers: 8,
 		MaxConcurrentActivityTaskPollers: 8,
 		StickyScheduleToStartTimeout:     30 * time.Second,
+		PreferredVersionProvider:         PreferVersions(false),
 	}
 }
 
-// PublishThroughActivity is a worker's PreferredVersionProvider that starts new journeys on the
-// path from before changeLocalPublish: every journey event through an activity task, and every
-// search attribute upserted at every step. bench uses it to measure what the local activity
-// saves, in the same run.
-func PublishThroughActivity(in worker.PreferredVersionProviderInput) *worker.VersionPreference {
-	if in.ChangeID == changeLocalPublish {
-		return &worker.VersionPreference{Version: workflow.DefaultVersion}
+// PreferVersions is the PreferredVersionProvider of careclock's workers: the version a new
+// journey records for each change. It starts journeys at versionChangedUpserts, publishing
+// through activity tasks, or with localPublish at versionLocalPublish. bench measured the local
+// activity slower in storms on the dev stack, so it is not the default (README, Performance).
+func PreferVersions(localPublish bool) worker.PreferredVersionProvider {
+	return func(in worker.PreferredVersionProviderInput) *worker.VersionPreference {
+		if in.ChangeID == changeLocalPublish && !localPublish {
+			return &worker.VersionPreference{Version: versionChangedUpserts}
+		}
+		return nil // the newest version
 	}
-	return nil
 }
 
 // DefaultCacheSize is how many journeys a worker process keeps in memory between their workflow

@@ -2,6 +2,8 @@ package workflows
 
 import (
 	"fmt"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 	"slices"
 	"strings"
 	"testing"
@@ -222,14 +224,34 @@ func TestReimbursementReplannedToASpreadTakesItsPlace(t *testing.T) {
 	)
 }
 
-// Every journey event is published by a local activity, in the workflow task that decided it.
-func TestJourneyEventsArePublishedInTheWorkflowTask(t *testing.T) {
+// By default every journey event is published through the publish activity.
+func TestJourneyEventsArePublishedThroughTheActivityByDefault(t *testing.T) {
 	jt := newJourneyTest(t, submittedAt)
 	jt.signalAt("2027-02-10T15:00:00-08:00", events.ReimbursementPaid, "e-paid",
 		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-02-10"})
 	jt.run(events.ReimbursementSubmitted, claim)
-	if want := slices.Repeat([]string{"local"}, len(jt.published)); len(jt.published) != 5 || !slices.Equal(jt.via, want) {
-		t.Errorf("%d journey events published via %v, want 5, all local", len(jt.published), jt.via)
+	if want := slices.Repeat([]string{"activity"}, 5); !slices.Equal(jt.via, want) {
+		t.Errorf("published via %v, want %v", jt.via, want)
+	}
+}
+
+// With CARECLOCK_LOCAL_PUBLISH every journey event is published by a local activity, in the
+// workflow task that decided it: the same events on the same instants.
+func TestJourneyEventsArePublishedInTheWorkflowTaskWithLocalPublish(t *testing.T) {
+	jt := newJourneyTest(t, submittedAt)
+	jt.preferVersions = PreferVersions(true)
+	jt.signalAt("2027-02-10T15:00:00-08:00", events.ReimbursementPaid, "e-paid",
+		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-02-10"})
+	jt.run(events.ReimbursementSubmitted, claim)
+	jt.expect(
+		"2027-01-14T09:00 reimbursement.due_soon 2027-01-14 daysBefore=15 dueDate=2027-01-29",
+		"2027-01-24T09:00 reimbursement.due_soon 2027-01-24 daysBefore=5 dueDate=2027-01-29",
+		"2027-01-30T09:00 reimbursement.overdue 2027-01-30 daysOverdue=1 dueDate=2027-01-29",
+		"2027-02-06T09:00 reimbursement.overdue 2027-02-06 daysOverdue=8 dueDate=2027-01-29",
+		"2027-02-10T15:00 reimbursement.closed 2027-02-10 daysLate=12 dueDate=2027-01-29 onTime=false outcome=paid",
+	)
+	if want := slices.Repeat([]string{"local"}, 5); !slices.Equal(jt.via, want) {
+		t.Errorf("published via %v, want %v", jt.via, want)
 	}
 }
 
@@ -237,6 +259,7 @@ func TestJourneyEventsArePublishedInTheWorkflowTask(t *testing.T) {
 // activity, which retries on the server: every event is still published, once and on its day.
 func TestPublishFallsBackToTheActivity(t *testing.T) {
 	jt := newJourneyTest(t, submittedAt)
+	jt.preferVersions = PreferVersions(true)
 	jt.localDown = true
 	jt.signalAt("2027-02-10T15:00:00-08:00", events.ReimbursementPaid, "e-paid",
 		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-02-10"})
@@ -253,12 +276,13 @@ func TestPublishFallsBackToTheActivity(t *testing.T) {
 	}
 }
 
-// A worker with PublishThroughActivity starts journeys on the older path, as histories recorded
-// before changeLocalPublish show it: every event through the activity, and every search
-// attribute upserted at every step, the first included. bench compares the two paths with it.
-func TestPublishThroughActivityKeepsTheOlderPath(t *testing.T) {
+// A journey on the path from before changeLocalPublish (DefaultVersion, as every journey
+// recorded before it) upserts every search attribute at every step, its first included.
+func TestJourneysBeforeTheChangeUpsertEveryAttribute(t *testing.T) {
 	jt := newJourneyTest(t, submittedAt)
-	jt.preferVersions = PublishThroughActivity
+	jt.preferVersions = func(worker.PreferredVersionProviderInput) *worker.VersionPreference {
+		return &worker.VersionPreference{Version: workflow.DefaultVersion}
+	}
 	jt.signalAt("2027-02-10T15:00:00-08:00", events.ReimbursementPaid, "e-paid",
 		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-02-10"})
 	jt.run(events.ReimbursementSubmitted, claim)

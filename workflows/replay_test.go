@@ -21,14 +21,15 @@ import (
 
 // Histories recorded from the in-process server (testdata/*.json: one per journey, each with
 // inbound signals, a re-plan and its end, and a reimbursement's two runs either side of a
-// continue-as-new) replay against the current code. So do the same histories recorded before
-// changeLocalPublish (testdata/before-local-publish), when every journey event went through an
-// activity task: journeys running then go on as they began. A change that would break running
-// journeys fails here; see README, "Changing a journey safely". Re-record the current ones with
+// continue-as-new) replay against the current code, as do the same histories of journeys that
+// publish by local activity (testdata/local-publish) and those recorded before changeLocalPublish
+// (testdata/before-local-publish), when every step upserted every search attribute: journeys
+// running then go on as they began. A change that would break running journeys fails here; see
+// README, "Changing a journey safely". Re-record the current ones with
 //
-//	go test ./devstack/stack -run 'TestRecordHistories|TestContinueAsNewKeepsState' -record
+//	go test ./devstack/stack -run 'TestRecordHistories|TestContinueAsNewKeepsState' -record [-local-publish]
 func TestReplayRecordedHistories(t *testing.T) {
-	for _, dir := range []string{"testdata", filepath.Join("testdata", "before-local-publish")} {
+	for dir := range recordedVersions {
 		files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 		if err != nil {
 			t.Fatal(err)
@@ -57,12 +58,21 @@ func TestReplayRecordedHistories(t *testing.T) {
 	}
 }
 
-// Each set of recorded histories is of the version it is named for: the current ones record
-// changeLocalPublish version 1 and publish by local activity only; the older ones publish
-// through activity tasks only.
+// recordedVersions are the folders of recorded histories, each with the changeLocalPublish
+// version its journeys run.
+var recordedVersions = map[string]workflow.Version{
+	"testdata": versionChangedUpserts,
+	filepath.Join("testdata", "local-publish"):        versionLocalPublish,
+	filepath.Join("testdata", "before-local-publish"): workflow.DefaultVersion,
+}
+
+// Each set of recorded histories is of the version it is named for, and publishes as that
+// version does: by local activity only at versionLocalPublish, through activity tasks only
+// before it. A history before the change has no version marker.
 func TestRecordedHistoriesAreOfTheirVersion(t *testing.T) {
 	dc := recordingConverter(t)
-	for dir, local := range map[string]bool{"testdata": true, filepath.Join("testdata", "before-local-publish"): false} {
+	for dir, version := range recordedVersions {
+		local := version >= versionLocalPublish
 		files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 		if err != nil {
 			t.Fatal(err)
@@ -76,7 +86,7 @@ func TestRecordedHistoriesAreOfTheirVersion(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", f, err)
 			}
-			var version []string
+			var versions []string
 			markers, activities := 0, 0
 			for _, ev := range h.GetEvents() {
 				if ev.GetActivityTaskScheduledEventAttributes() != nil {
@@ -95,16 +105,16 @@ func TestRecordedHistoriesAreOfTheirVersion(t *testing.T) {
 					if err := dc.FromPayloads(m.GetDetails()["version"], &v); err != nil {
 						t.Fatalf("%s: version marker: %v", f, err)
 					}
-					version = append(version, fmt.Sprintf("%s=%d", id, v))
+					versions = append(versions, fmt.Sprintf("%s=%d", id, v))
 				}
 			}
 			want := []string(nil)
-			if local {
-				want = []string{changeLocalPublish + "=1"}
+			if version != workflow.DefaultVersion {
+				want = []string{fmt.Sprintf("%s=%d", changeLocalPublish, version)}
 			}
-			if !slices.Equal(version, want) || (markers > 0) != local || (activities > 0) == local {
+			if !slices.Equal(versions, want) || (markers > 0) != local || (activities > 0) == local {
 				t.Errorf("%s: versions %v, %d local activity markers, %d activity tasks; want versions %v and publication only by %s",
-					f, version, markers, activities, want, map[bool]string{true: "local activity", false: "activity task"}[local])
+					f, versions, markers, activities, want, map[bool]string{true: "local activity", false: "activity task"}[local])
 			}
 		}
 	}

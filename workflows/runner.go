@@ -19,10 +19,18 @@ import (
 // so that newer code takes it over and its history stays small.
 const maxRunAge = 365 * 24 * time.Hour
 
-// changeLocalPublish versions how a journey publishes and keeps its search attributes (see
-// runner.local). Journeys recorded before it replay as they ran; a new run takes version 1.
+// changeLocalPublish versions how a journey keeps its search attributes and publishes. At
+// DefaultVersion (every journey recorded before it) each step upserts every attribute and each
+// event goes through an activity task. From versionChangedUpserts a journey starts with its
+// attributes and upserts only those that changed. At versionLocalPublish it also publishes each
+// event by a local activity, in the workflow task that decided it. Which version a new journey
+// records is the worker's choice (PreferVersions); a journey keeps it for its whole run.
 // GetVersion costs one marker and one TemporalChangeVersion upsert per run, not per event.
-const changeLocalPublish = "local-publish"
+const (
+	changeLocalPublish    = "local-publish"
+	versionChangedUpserts = workflow.Version(1)
+	versionLocalPublish   = workflow.Version(2)
+)
 
 // localPublishOptions publish a journey event from the workflow task that decided it. Retries
 // stay in the worker (each backoff is shorter than the workflow task timeout); after 30 s the
@@ -48,11 +56,8 @@ type runner[F any, PF interface {
 	journey string
 	s       State[F]
 	signals workflow.ReceiveChannel
-	// local is true from changeLocalPublish version 1: a journey event is published by a local
-	// activity in the workflow task that decided it (no activity task, no second workflow task),
-	// and search attributes are upserted only when one has changed. Before it, every event
-	// went through an activity task and every step upserted every attribute.
-	local bool
+	// version is the journey's changeLocalPublish version.
+	version workflow.Version
 }
 
 func (r *runner[F, PF]) facts() PF { return PF(&r.s.Facts) }
@@ -79,7 +84,7 @@ func (r *runner[F, PF]) setup(ctx workflow.Context) error {
 }
 
 func (r *runner[F, PF]) run(ctx workflow.Context) error {
-	r.local = workflow.GetVersion(ctx, changeLocalPublish, workflow.DefaultVersion, 1) >= 1
+	r.version = workflow.GetVersion(ctx, changeLocalPublish, workflow.DefaultVersion, versionLocalPublish)
 	ctx = workflow.WithActivityOptions(ctx, publishOptions)
 	ctx = workflow.WithLocalActivityOptions(ctx, localPublishOptions)
 	log := workflow.GetLogger(ctx)
@@ -288,12 +293,12 @@ func (r *runner[F, PF]) publish(ctx workflow.Context, o events.Occurrence) error
 	return nil
 }
 
-// send publishes a journey event: by a local activity first (see runner.local), and through
-// the publish activity if that fails. Both carry the event's id as Nats-Msg-Id, so an event
+// send publishes a journey event: at versionLocalPublish by a local activity first, and
+// through the publish activity if that fails; before it, through the publish activity. Both carry the event's id as Nats-Msg-Id, so an event
 // the local activity stored before it failed is not stored again.
 func (r *runner[F, PF]) send(ctx workflow.Context, ev events.JourneyEvent) error {
 	var a *activities.Activities
-	if r.local {
+	if r.version >= versionLocalPublish {
 		err := workflow.ExecuteLocalActivity(ctx, a.Publish, ev).Get(ctx, nil)
 		var cancelled *temporal.CanceledError
 		if err == nil || errors.As(err, &cancelled) {
@@ -325,7 +330,7 @@ func (r *runner[F, PF]) updateStatus(ctx workflow.Context, next *rules.Occurrenc
 		a.next = next.At
 	}
 	workflow.SetCurrentDetails(ctx, r.details(next))
-	if !r.local {
+	if r.version < versionChangedUpserts {
 		return workflow.UpsertTypedSearchAttributes(ctx, a.all()...)
 	}
 	if updates := a.changed(workflow.GetTypedSearchAttributes(ctx)); len(updates) > 0 {

@@ -431,7 +431,16 @@ func (p *proxy) Cut() {
 // the crashed worker's workflow task times out (10 s), the others at once — late when their date
 // has passed.
 func TestWorkerCrashMidJourney(t *testing.T) {
-	s := startStack(t)
+	// Publishing through the publish activity (the default), the interrupted event is published
+	// by the activity's second attempt after its 30 s start-to-close timeout.
+	t.Run("activity", func(t *testing.T) { workerCrashMidJourney(t, false) })
+	// By local activity, the dead worker's workflow task times out (10 s) and the new worker
+	// publishes the event in its own first attempt.
+	t.Run("local publish", func(t *testing.T) { workerCrashMidJourney(t, true) })
+}
+
+func workerCrashMidJourney(t *testing.T, local bool) {
+	s := startStack(t, func(o *stack.Options) { o.Config.LocalPublish = local })
 	today := testPolicy().Today(time.Now())
 	s.StopWorker()
 
@@ -443,7 +452,7 @@ func TestWorkerCrashMidJourney(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doomed := worker.New(c, "careclock-test", worker.Options{})
+	doomed := worker.New(c, "careclock-test", worker.Options{PreferredVersionProvider: workflows.PreferVersions(local)})
 	workflows.Register(doomed)
 	inFlight := make(chan string, 16)
 	doomed.RegisterActivityWithOptions(func(ctx context.Context, ev events.JourneyEvent) error {
@@ -485,16 +494,24 @@ func TestWorkerCrashMidJourney(t *testing.T) {
 	}
 	want := append([]expect{first, {due, "reimbursement.overdue", today, false}}, notices...)
 	tally := tallyJourneys(t, s, want, 90*time.Second)
-	// The crashed worker's workflow task timed out; the new worker replayed it and published the
-	// event in its own first attempt, by local activity.
-	if n := workflowTasksTimedOut(t, s, first.workflowID); n < 1 {
-		t.Errorf("%d workflow tasks of the interrupted journey timed out, want at least 1", n)
+	wantPub := []publication{{attempt: 2}}
+	if local {
+		// The crashed worker's workflow task timed out; the new worker replayed it and published
+		// the event in its own first attempt, by local activity.
+		wantPub = []publication{{local: true, attempt: 1}}
+		if n := workflowTasksTimedOut(t, s, first.workflowID); n < 1 {
+			t.Errorf("%d workflow tasks of the interrupted journey timed out, want at least 1", n)
+		}
 	}
-	if got, want := publications(t, s, first.workflowID), []publication{{local: true, attempt: 1}}; !slices.Equal(got, want) {
-		t.Errorf("the interrupted journey's history records publications %+v, want %+v", got, want)
+	if got := publications(t, s, first.workflowID); !slices.Equal(got, wantPub) {
+		t.Errorf("the interrupted journey's history records publications %+v, want %+v", got, wantPub)
+	}
+	how := "through the activity"
+	if local {
+		how = "by local activity"
 	}
 	report(t, figures{
-		scenario: "worker crash: killed while publishing, 2 events arrive while no worker runs",
+		scenario: "worker crash: killed while publishing " + how + ", 2 events arrive while no worker runs",
 		sent:     3, distinct: 3, applied: appliedInbound(t, s), deadLettered: len(deadLetters(t, s)),
 		journey: tally,
 	})

@@ -18,7 +18,10 @@ import (
 	"github.com/careclock/careclock/workflows"
 )
 
-var record = flag.Bool("record", false, "record one history of each journey into ../../workflows/testdata")
+var (
+	record      = flag.Bool("record", false, "record one history of each journey into ../../workflows/testdata")
+	recordLocal = flag.Bool("local-publish", false, "with -record: journeys publish by local activity (CARECLOCK_LOCAL_PUBLISH), recorded into ../../workflows/testdata/local-publish")
+)
 
 // TestRecordHistories records, from the in-process server, one finished history of each journey
 // with inbound signals and a re-plan, for the replay test in workflows/. It runs only with
@@ -91,8 +94,10 @@ func TestRecordHistories(t *testing.T) {
 }
 
 // recordingKey makes the stack encrypt with the replay test's key (workflows/testdata/codec.keys).
+// With -local-publish its journeys publish by local activity.
 func recordingKey(o *stack.Options) {
 	o.Config.CodecKeysFile = filepath.Join("..", "..", "workflows", "testdata", "codec.keys")
+	o.Config.LocalPublish = *recordLocal
 }
 
 // saveHistory writes a history for the replay test in workflows/.
@@ -102,7 +107,11 @@ func saveHistory(t *testing.T, name string, h *historypb.History) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join("..", "..", "workflows", "testdata", name)
+	dir := filepath.Join("..", "..", "workflows", "testdata")
+	if *recordLocal {
+		dir = filepath.Join(dir, "local-publish")
+	}
+	file := filepath.Join(dir, name)
 	if err := os.WriteFile(file, b, 0o644); err != nil {
 		t.Fatal(err)
 	}

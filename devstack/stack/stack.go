@@ -69,7 +69,8 @@ type Stack struct {
 	// Metrics is the registry of the worker, the listener and their Temporal client.
 	Metrics *metrics.Metrics
 	// PreferredVersions, when set, chooses the version a worker started after it records for
-	// each GetVersion of a new journey (workflows.PublishThroughActivity: the older path).
+	// each GetVersion of a new journey, instead of workflows.PreferVersions(config's
+	// LocalPublish).
 	PreferredVersions worker.PreferredVersionProvider
 
 	uiURL          string
@@ -293,6 +294,9 @@ func (s *Stack) WorkerOptions() worker.Options {
 		o = worker.Options{}
 	}
 	o.PreferredVersionProvider = s.PreferredVersions
+	if o.PreferredVersionProvider == nil {
+		o.PreferredVersionProvider = workflows.PreferVersions(s.cfg.LocalPublish)
+	}
 	return o
 }
 
