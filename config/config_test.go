@@ -8,7 +8,7 @@ import (
 func TestFromEnvDefaults(t *testing.T) {
 	for _, v := range []string{"NATS_URL", "CARECLOCK_TASK_QUEUE", "CARECLOCK_DATA_DIR", "CARECLOCK_HMAC_KEY_FILE",
 		"CARECLOCK_CONSUMER", "CARECLOCK_STREAM_REPLICAS", "LOG_LEVEL", "LOG_FORMAT", "CARECLOCK_POLICY_FILE",
-		"CARECLOCK_WORKFLOW_CACHE_SIZE"} {
+		"CARECLOCK_WORKFLOW_CACHE_SIZE", "CARECLOCK_LOCAL_PUBLISH"} {
 		t.Setenv(v, "")
 	}
 	c, err := FromEnv()
@@ -16,7 +16,7 @@ func TestFromEnvDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.NATSURL != "nats://127.0.0.1:4222" || c.TaskQueue != "careclock" || c.HMACKeyFile != ".careclock/hmac.key" ||
-		c.Consumer != "careclock-listener" || c.StreamReplicas != 1 || c.LogLevel != "info" || c.WorkflowCacheSize != 0 {
+		c.Consumer != "careclock-listener" || c.StreamReplicas != 1 || c.LogLevel != "info" || c.WorkflowCacheSize != 0 || c.LocalPublish {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -28,6 +28,7 @@ func TestFromEnvNamesTheBadVariable(t *testing.T) {
 		"LOG_FORMAT":                    "xml",
 		"LOG_LEVEL":                     "loud",
 		"CARECLOCK_WORKFLOW_CACHE_SIZE": "0",
+		"CARECLOCK_LOCAL_PUBLISH":       "sometimes",
 	}
 	for name, value := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -37,6 +38,14 @@ func TestFromEnvNamesTheBadVariable(t *testing.T) {
 				t.Fatalf("%s=%s: error %v", name, value, err)
 			}
 		})
+	}
+}
+
+func TestFromEnvLocalPublish(t *testing.T) {
+	t.Setenv("CARECLOCK_LOCAL_PUBLISH", "true")
+	c, err := FromEnv()
+	if err != nil || !c.LocalPublish {
+		t.Fatalf("CARECLOCK_LOCAL_PUBLISH=true: %+v, %v", c.LocalPublish, err)
 	}
 }
 
