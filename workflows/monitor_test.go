@@ -11,24 +11,24 @@ import (
 	"github.com/careclock/careclock/rules"
 )
 
+// paidLateAttrs are the search attributes of the claim paid late (paidLate) at its start and
+// after each upsert.
+var paidLateAttrs = []string{
+	"2026-11-30T10:00 reimbursement waiting next=2027-01-14T09:00 deadline=2027-01-29T09:00 (start)",
+	"2027-01-14T09:00 reimbursement waiting next=2027-01-24T09:00 deadline=2027-01-29T09:00",
+	"2027-01-24T09:00 reimbursement waiting next=2027-01-30T09:00 deadline=2027-01-29T09:00",
+	"2027-01-30T09:00 reimbursement overdue next=2027-02-06T09:00 deadline=2027-01-29T09:00",
+	"2027-02-06T09:00 reimbursement overdue next=2027-02-13T09:00 deadline=2027-01-29T09:00",
+	"2027-02-10T15:00 reimbursement closed next=- deadline=2027-01-29T09:00",
+}
+
 // The search attributes a journey keeps current, at each step of its life: set at its start (its
 // first workflow task then has nothing to upsert), then upserted at each reminder, the deadline
 // passing, each overdue repeat, and the payment that closes it.
 func TestSearchAttributesThroughAReimbursement(t *testing.T) {
-	jt := newJourneyTest(t, submittedAt)
-	jt.signalAt("2027-02-10T15:00:00-08:00", events.ReimbursementPaid, "e-paid",
-		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-02-10"})
-	jt.run(events.ReimbursementSubmitted, claim)
-	want := []string{
-		"2026-11-30T10:00 reimbursement waiting next=2027-01-14T09:00 deadline=2027-01-29T09:00 (start)",
-		"2027-01-14T09:00 reimbursement waiting next=2027-01-24T09:00 deadline=2027-01-29T09:00",
-		"2027-01-24T09:00 reimbursement waiting next=2027-01-30T09:00 deadline=2027-01-29T09:00",
-		"2027-01-30T09:00 reimbursement overdue next=2027-02-06T09:00 deadline=2027-01-29T09:00",
-		"2027-02-06T09:00 reimbursement overdue next=2027-02-13T09:00 deadline=2027-01-29T09:00",
-		"2027-02-10T15:00 reimbursement closed next=- deadline=2027-01-29T09:00",
-	}
-	if !slices.Equal(jt.attrs, want) {
-		t.Errorf("search attributes:\n  %s\nwant:\n  %s", strings.Join(jt.attrs, "\n  "), strings.Join(want, "\n  "))
+	jt := paidLate(t, nil, false)
+	if !slices.Equal(jt.attrs, paidLateAttrs) {
+		t.Errorf("search attributes:\n  %s\nwant:\n  %s", strings.Join(jt.attrs, "\n  "), strings.Join(paidLateAttrs, "\n  "))
 	}
 }
 

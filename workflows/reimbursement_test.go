@@ -45,18 +45,28 @@ func TestReimbursementPaidOnTheDueDateIsOnTime(t *testing.T) {
 	)
 }
 
-func TestReimbursementOverdueRepeatsUntilPaidLate(t *testing.T) {
+// paidLateEvents are the journey events of the claim paid late, on 2027-02-10 (paidLate).
+var paidLateEvents = []string{
+	"2027-01-14T09:00 reimbursement.due_soon 2027-01-14 daysBefore=15 dueDate=2027-01-29",
+	"2027-01-24T09:00 reimbursement.due_soon 2027-01-24 daysBefore=5 dueDate=2027-01-29",
+	"2027-01-30T09:00 reimbursement.overdue 2027-01-30 daysOverdue=1 dueDate=2027-01-29",
+	"2027-02-06T09:00 reimbursement.overdue 2027-02-06 daysOverdue=8 dueDate=2027-01-29",
+	"2027-02-10T15:00 reimbursement.closed 2027-02-10 daysLate=12 dueDate=2027-01-29 onTime=false outcome=paid",
+}
+
+// paidLate runs the claim to its payment on 2027-02-10, 12 days late, on a worker that prefers
+// the versions prefer chooses (nil: careclock's default).
+func paidLate(t *testing.T, prefer worker.PreferredVersionProvider, localDown bool) *journeyTest {
 	jt := newJourneyTest(t, submittedAt)
+	jt.preferVersions, jt.localDown = prefer, localDown
 	jt.signalAt("2027-02-10T15:00:00-08:00", events.ReimbursementPaid, "e-paid",
 		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-02-10"})
 	jt.run(events.ReimbursementSubmitted, claim)
-	jt.expect(
-		"2027-01-14T09:00 reimbursement.due_soon 2027-01-14 daysBefore=15 dueDate=2027-01-29",
-		"2027-01-24T09:00 reimbursement.due_soon 2027-01-24 daysBefore=5 dueDate=2027-01-29",
-		"2027-01-30T09:00 reimbursement.overdue 2027-01-30 daysOverdue=1 dueDate=2027-01-29",
-		"2027-02-06T09:00 reimbursement.overdue 2027-02-06 daysOverdue=8 dueDate=2027-01-29",
-		"2027-02-10T15:00 reimbursement.closed 2027-02-10 daysLate=12 dueDate=2027-01-29 onTime=false outcome=paid",
-	)
+	return jt
+}
+
+func TestReimbursementOverdueRepeatsUntilPaidLate(t *testing.T) {
+	paidLate(t, nil, false).expect(paidLateEvents...)
 }
 
 func TestReimbursementApprovedThenPaid(t *testing.T) {
@@ -226,79 +236,46 @@ func TestReimbursementReplannedToASpreadTakesItsPlace(t *testing.T) {
 
 // By default every journey event is published through the publish activity.
 func TestJourneyEventsArePublishedThroughTheActivityByDefault(t *testing.T) {
-	jt := newJourneyTest(t, submittedAt)
-	jt.signalAt("2027-02-10T15:00:00-08:00", events.ReimbursementPaid, "e-paid",
-		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-02-10"})
-	jt.run(events.ReimbursementSubmitted, claim)
-	if want := slices.Repeat([]string{"activity"}, 5); !slices.Equal(jt.via, want) {
-		t.Errorf("published via %v, want %v", jt.via, want)
-	}
+	jt := paidLate(t, nil, false)
+	jt.expect(paidLateEvents...)
+	assertVia(t, jt, "activity")
 }
 
 // With CARECLOCK_LOCAL_PUBLISH every journey event is published by a local activity, in the
 // workflow task that decided it: the same events on the same instants.
 func TestJourneyEventsArePublishedInTheWorkflowTaskWithLocalPublish(t *testing.T) {
-	jt := newJourneyTest(t, submittedAt)
-	jt.preferVersions = PreferVersions(true)
-	jt.signalAt("2027-02-10T15:00:00-08:00", events.ReimbursementPaid, "e-paid",
-		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-02-10"})
-	jt.run(events.ReimbursementSubmitted, claim)
-	jt.expect(
-		"2027-01-14T09:00 reimbursement.due_soon 2027-01-14 daysBefore=15 dueDate=2027-01-29",
-		"2027-01-24T09:00 reimbursement.due_soon 2027-01-24 daysBefore=5 dueDate=2027-01-29",
-		"2027-01-30T09:00 reimbursement.overdue 2027-01-30 daysOverdue=1 dueDate=2027-01-29",
-		"2027-02-06T09:00 reimbursement.overdue 2027-02-06 daysOverdue=8 dueDate=2027-01-29",
-		"2027-02-10T15:00 reimbursement.closed 2027-02-10 daysLate=12 dueDate=2027-01-29 onTime=false outcome=paid",
-	)
-	if want := slices.Repeat([]string{"local"}, 5); !slices.Equal(jt.via, want) {
-		t.Errorf("published via %v, want %v", jt.via, want)
-	}
+	jt := paidLate(t, PreferVersions(true), false)
+	jt.expect(paidLateEvents...)
+	assertVia(t, jt, "local")
 }
 
 // When the local activity cannot publish within its 30 s, the event is handed to the publish
 // activity, which retries on the server: every event is still published, once and on its day.
 func TestPublishFallsBackToTheActivity(t *testing.T) {
-	jt := newJourneyTest(t, submittedAt)
-	jt.preferVersions = PreferVersions(true)
-	jt.localDown = true
-	jt.signalAt("2027-02-10T15:00:00-08:00", events.ReimbursementPaid, "e-paid",
-		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-02-10"})
-	jt.run(events.ReimbursementSubmitted, claim)
-	jt.expect(
-		"2027-01-14T09:00 reimbursement.due_soon 2027-01-14 daysBefore=15 dueDate=2027-01-29",
-		"2027-01-24T09:00 reimbursement.due_soon 2027-01-24 daysBefore=5 dueDate=2027-01-29",
-		"2027-01-30T09:00 reimbursement.overdue 2027-01-30 daysOverdue=1 dueDate=2027-01-29",
-		"2027-02-06T09:00 reimbursement.overdue 2027-02-06 daysOverdue=8 dueDate=2027-01-29",
-		"2027-02-10T15:00 reimbursement.closed 2027-02-10 daysLate=12 dueDate=2027-01-29 onTime=false outcome=paid",
-	)
-	if want := slices.Repeat([]string{"activity"}, 5); !slices.Equal(jt.via, want) {
-		t.Errorf("published via %v, want %v", jt.via, want)
-	}
+	jt := paidLate(t, PreferVersions(true), true)
+	jt.expect(paidLateEvents...)
+	assertVia(t, jt, "activity")
 }
 
 // A journey on the path from before changeLocalPublish (DefaultVersion, as every journey
-// recorded before it) upserts every search attribute at every step, its first included.
+// recorded before it) upserts every search attribute at every step: its first task upserts what
+// its start already set.
 func TestJourneysBeforeTheChangeUpsertEveryAttribute(t *testing.T) {
-	jt := newJourneyTest(t, submittedAt)
-	jt.preferVersions = func(worker.PreferredVersionProviderInput) *worker.VersionPreference {
+	jt := paidLate(t, func(worker.PreferredVersionProviderInput) *worker.VersionPreference {
 		return &worker.VersionPreference{Version: workflow.DefaultVersion}
-	}
-	jt.signalAt("2027-02-10T15:00:00-08:00", events.ReimbursementPaid, "e-paid",
-		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-02-10"})
-	jt.run(events.ReimbursementSubmitted, claim)
-	if want := slices.Repeat([]string{"activity"}, 5); !slices.Equal(jt.via, want) {
-		t.Errorf("published via %v, want %v", jt.via, want)
-	}
-	want := []string{
-		"2026-11-30T10:00 reimbursement waiting next=2027-01-14T09:00 deadline=2027-01-29T09:00 (start)",
-		"2026-11-30T10:00 reimbursement waiting next=2027-01-14T09:00 deadline=2027-01-29T09:00",
-		"2027-01-14T09:00 reimbursement waiting next=2027-01-24T09:00 deadline=2027-01-29T09:00",
-		"2027-01-24T09:00 reimbursement waiting next=2027-01-30T09:00 deadline=2027-01-29T09:00",
-		"2027-01-30T09:00 reimbursement overdue next=2027-02-06T09:00 deadline=2027-01-29T09:00",
-		"2027-02-06T09:00 reimbursement overdue next=2027-02-13T09:00 deadline=2027-01-29T09:00",
-		"2027-02-10T15:00 reimbursement closed next=- deadline=2027-01-29T09:00",
-	}
+	}, false)
+	assertVia(t, jt, "activity")
+	want := slices.Insert(slices.Clone(paidLateAttrs), 1,
+		"2026-11-30T10:00 reimbursement waiting next=2027-01-14T09:00 deadline=2027-01-29T09:00")
 	if !slices.Equal(jt.attrs, want) {
 		t.Errorf("search attributes:\n  %s\nwant:\n  %s", strings.Join(jt.attrs, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+// assertVia asserts that every journey event of jt was published the one way.
+func assertVia(t *testing.T, jt *journeyTest, how string) {
+	t.Helper()
+	if want := slices.Repeat([]string{how}, len(jt.published)); len(jt.published) == 0 || !slices.Equal(jt.via, want) {
+		t.Errorf("%d journey events published via %v, want all %s", len(jt.published), jt.via, how)
 	}
 }
