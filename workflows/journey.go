@@ -204,16 +204,21 @@ func withProvider[F any](s Start, providerKey string) Start {
 // in between.
 func (s Start) searchAttributes(now time.Time) temporal.SearchAttributes {
 	a := attrs{
-		journey: s.Journey, status: StatusWaiting, memberKey: s.MemberKey, providerKey: s.ProviderKey,
-		deadline: s.policy.At(s.Deadline),
-	}
-	if s.policy.Today(now).After(s.Deadline) {
-		a.status = StatusOverdue
+		journey: s.Journey, status: openStatus(s.policy, s.Deadline, now), memberKey: s.MemberKey,
+		providerKey: s.ProviderKey, deadline: s.policy.At(s.Deadline),
 	}
 	if next := s.policy.Step(s.Dues, func(string) bool { return false }, now).Next; next != nil {
 		a.next = next.At
 	}
 	return temporal.NewSearchAttributes(a.set()...)
+}
+
+// openStatus is the status of an open journey at now: overdue once its deadline has passed.
+func openStatus(p rules.Policy, deadline rules.Date, now time.Time) string {
+	if p.Today(now).After(deadline) {
+		return StatusOverdue
+	}
+	return StatusWaiting
 }
 
 // attrs are the values of a journey's search attributes.

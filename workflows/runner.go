@@ -294,8 +294,9 @@ func (r *runner[F, PF]) publish(ctx workflow.Context, o events.Occurrence) error
 }
 
 // send publishes a journey event: at versionLocalPublish by a local activity first, and
-// through the publish activity if that fails; before it, through the publish activity. Both carry the event's id as Nats-Msg-Id, so an event
-// the local activity stored before it failed is not stored again.
+// through the publish activity if that fails; before it, through the publish activity. Both
+// carry the event's id as Nats-Msg-Id, so an event the local activity stored before it failed
+// is not stored again.
 func (r *runner[F, PF]) send(ctx workflow.Context, ev events.JourneyEvent) error {
 	var a *activities.Activities
 	if r.version >= versionLocalPublish {
@@ -317,10 +318,8 @@ func (r *runner[F, PF]) updateStatus(ctx workflow.Context, next *rules.Occurrenc
 	case r.facts().ended() != "":
 		r.s.Status = r.facts().ended()
 	case r.s.Status == StatusClosed:
-	case r.s.Policy.Today(workflow.Now(ctx)).After(deadline):
-		r.s.Status = StatusOverdue
 	default:
-		r.s.Status = StatusWaiting
+		r.s.Status = openStatus(r.s.Policy, deadline, workflow.Now(ctx))
 	}
 	a := attrs{
 		journey: r.journey, status: r.s.Status, memberKey: r.s.MemberKey, providerKey: r.s.ProviderKey,
