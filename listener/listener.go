@@ -9,8 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"strconv"
+		"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
@@ -58,19 +58,33 @@ type Listener struct {
 	// journey go to the same shard, so they are applied in the order they were published.
 	Shards int
 	// AckWait is how long JetStream waits for an acknowledgement before it redelivers an event
-	// (default 30 s); an event is given up on, and redelivered, a sixth of it sooner.
+	// (default 30 s). Events held longer, queued or being applied, are kept alive with
+	// InProgress, so none is redelivered while the listener still has it.
 	AckWait time.Duration
+	// MaxAckPending bounds the events held at once, queued in a shard or being applied
+	// (default 1,000): JetStream delivers no more until some are settled.
+	MaxAckPending int
+	// NotFoundAttempts is how many times an event for a journey that does not exist yet is tried
+	// before it is dead-lettered (default 6: with the backoff, about half a minute). Only those
+	// attempts count: deliveries refused while Temporal was down or redelivered after an ack
+	// wait do not use up the budget.
+	NotFoundAttempts int
+
+	notFound attempts
 }
 
-// notFoundRetries is how many deliveries an event for a journey that does not exist yet gets
-// before it is dead-lettered: the start may still be on its way (redelivered, or in another
-// shard when the keys differ).
-const notFoundRetries = 5
-
-// defaultAckWait is Listener.AckWait's default.
-const defaultAckWait = 30 * time.Second
+// Defaults of the Listener's settings.
+const (
+	defaultShards           = 32
+	defaultAckWait          = 30 * time.Second
+	defaultMaxAckPending    = 1000
+	defaultNotFoundAttempts = 6
+)
 
 func (l *Listener) ackWait() time.Duration { return cmp.Or(l.AckWait, defaultAckWait) }
+
+// errNotFoundYet is a signal to a journey that does not exist (yet).
+var errNotFoundYet = errors.New("no open journey yet")
 
 // Run consumes until ctx ends, then finishes the events in hand.
 func (l *Listener) Run(ctx context.Context) error {
@@ -81,7 +95,7 @@ func (l *Listener) Run(ctx context.Context) error {
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       l.ackWait(),
 		MaxDeliver:    -1,
-		MaxAckPending: 1000,
+		MaxAckPending: cmp.Or(l.MaxAckPending, defaultMaxAckPending),
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -89,39 +103,29 @@ func (l *Listener) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("consumer %s on %s: %w", l.Consumer, events.EnrollmentStream, err)
 	}
-	n := l.Shards
-	if n <= 0 {
-		n = 32
-	}
-	shards := make([]chan job, n)
-	var wg sync.WaitGroup
-	for i := range shards {
-		shards[i] = make(chan job, 64)
-		wg.Go(func() {
-			for j := range shards[i] {
-				l.execute(j)
-			}
-		})
-	}
+	h := newHolder(l.ackWait(), cmp.Or(l.Shards, defaultShards), l.execute)
+	stopKeeper := make(chan struct{})
+	var keeper sync.WaitGroup
+	keeper.Go(func() { h.keepAlive(stopKeeper, l.Log) })
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
-		j := l.prepare(msg)
-		h := fnv.New32a()
-		h.Write([]byte(j.shardKey))
-		shards[h.Sum32()%uint32(n)] <- j
+		// Never blocks: the shard's queue takes it, and MaxAckPending bounds every queue.
+		h.add(l.prepare(msg))
 	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		l.Log.Warn().Err(err).Msg("consume")
 	}))
 	if err != nil {
+		close(stopKeeper)
+		keeper.Wait()
+		h.close()
 		return fmt.Errorf("consume %s: %w", l.Consumer, err)
 	}
-	l.Log.Info().Str("consumer", l.Consumer).Int("shards", n).Msg("listening on " + events.EnrollmentSubjects)
+	l.Log.Info().Str("consumer", l.Consumer).Int("shards", len(h.shards)).Msg("listening on " + events.EnrollmentSubjects)
 	<-ctx.Done()
 	cc.Drain()
 	<-cc.Closed()
-	for _, s := range shards {
-		close(s)
-	}
-	wg.Wait()
+	h.close() // applies what is queued, then returns
+	close(stopKeeper)
+	keeper.Wait()
 	return nil
 }
 
@@ -184,21 +188,35 @@ func (l *Listener) prepare(msg jetstream.Msg) job {
 	return j
 }
 
-// execute applies a job to Temporal and settles its message.
+// execute applies a job to Temporal and settles its message: acknowledged once applied or
+// dead-lettered, else handed back for redelivery with backoff.
 func (l *Listener) execute(j job) {
 	meta, err := j.msg.Metadata()
 	if err != nil {
 		l.Log.Error().Err(err).Msg("message without JetStream metadata; not acknowledged")
 		return
 	}
-	log := l.Log.With().Uint64("seq", meta.Sequence.Stream).Uint64("delivery", meta.NumDelivered).
+	seq := meta.Sequence.Stream
+	log := l.Log.With().Uint64("seq", seq).Uint64("delivery", meta.NumDelivered).
 		Str("type", j.ev.Type).Logger()
-	ctx, cancel := context.WithTimeout(context.Background(), l.ackWait()-l.ackWait()/6)
+	ctx, cancel := context.WithTimeout(context.Background(), l.ackWait())
 	defer cancel()
 
 	outcome, reason, err := l.apply(ctx, j, meta)
+	delay := backoff(meta.NumDelivered)
+	if errors.Is(err, errNotFoundYet) {
+		// Its start may still be on its way: redelivered, or in another shard. Only these
+		// attempts count against its budget, not deliveries refused for other reasons.
+		n := l.notFound.add(seq)
+		delay = backoff(uint64(n))
+		if n >= cmp.Or(l.NotFoundAttempts, defaultNotFoundAttempts) {
+			reason = fmt.Sprintf("no open journey for this event (tried %d times)", n)
+			outcome, err = OutcomeDeadLettered, l.deadLetter(ctx, j.msg, meta, reason)
+		} else {
+			err = fmt.Errorf("%w (attempt %d)", err, n)
+		}
+	}
 	if err != nil {
-		delay := backoff(meta.NumDelivered)
 		log.Warn().Err(err).Dur("retry_in", delay).Str("outcome", OutcomeRetried).Msg("not applied; will be redelivered")
 		l.Metrics.Consumed(j.typeLabel(), OutcomeRetried)
 		if err := j.msg.NakWithDelay(delay); err != nil {
@@ -206,9 +224,12 @@ func (l *Listener) execute(j job) {
 		}
 		return
 	}
-	if err := j.msg.DoubleAck(ctx); err != nil {
-		// Not acknowledged: it comes again and is recognised as a duplicate.
-		log.Warn().Err(err).Str("outcome", outcome).Msg("ack not confirmed")
+	l.notFound.forget(seq)
+	// A plain ack: if it is lost, the event comes again and is recognised as a duplicate (a
+	// start is refused, a signal's event id is already applied, a dead letter has its
+	// Nats-Msg-Id), so waiting for the server's confirmation would only slow every event.
+	if err := j.msg.Ack(); err != nil {
+		log.Warn().Err(err).Str("outcome", outcome).Msg("ack not sent; the event will come again")
 		return
 	}
 	l.Metrics.Consumed(j.typeLabel(), outcome)
@@ -222,7 +243,8 @@ func (l *Listener) execute(j job) {
 	ev.Str("outcome", outcome).Msg("inbound event")
 }
 
-// apply starts and signals what the job routes to. An error means: not applied, retry.
+// apply starts and signals what the job routes to. An error means: not applied, retry;
+// errNotFoundYet means a journey it signals does not exist yet.
 func (l *Listener) apply(ctx context.Context, j job, meta *jetstream.MsgMetadata) (outcome, reason string, err error) {
 	if j.skip {
 		return OutcomeIgnored, "", nil
@@ -235,13 +257,11 @@ func (l *Listener) apply(ctx context.Context, j job, meta *jetstream.MsgMetadata
 		outcome = OutcomeDuplicate
 	}
 	for _, s := range j.route.Starts {
-		_, err := l.Temporal.ExecuteWorkflow(ctx, workflows.StartOptions(s, l.TaskQueue, time.Now()), s.Journey, s.Input)
-		var already *serviceerror.WorkflowExecutionAlreadyStarted
-		switch {
-		case errors.As(err, &already):
-		case err != nil:
-			return "", "", fmt.Errorf("start %s: %w", s.WorkflowID, err)
-		default:
+		started, err := l.start(ctx, s)
+		if err != nil {
+			return "", "", err
+		}
+		if started {
 			outcome = OutcomeStarted
 		}
 	}
@@ -249,11 +269,8 @@ func (l *Listener) apply(ctx context.Context, j job, meta *jetstream.MsgMetadata
 		err := l.Temporal.SignalWorkflow(ctx, id, "", workflows.SignalEvent, j.ev)
 		var notFound *serviceerror.NotFound
 		switch {
-		case errors.As(err, &notFound) && meta.NumDelivered < notFoundRetries:
-			return "", "", fmt.Errorf("signal %s: no open journey yet: %w", id, err)
 		case errors.As(err, &notFound):
-			reason := "no open journey for this event"
-			return OutcomeDeadLettered, reason, l.deadLetter(ctx, j.msg, meta, reason)
+			return "", "", fmt.Errorf("signal %s: %w", id, errNotFoundYet)
 		case err != nil:
 			return "", "", fmt.Errorf("signal %s: %w", id, err)
 		}
@@ -277,6 +294,49 @@ func (l *Listener) apply(ctx context.Context, j job, meta *jetstream.MsgMetadata
 		}
 	}
 	return outcome, "", nil
+}
+
+// start starts one journey and reports whether it started a run. A journey that already exists
+// is a duplicate, unless its last run was cancelled before the fact this start is about
+// (workflows.Start.Reopens: a member re-enrolled after a disenrollment); then a new run starts.
+func (l *Listener) start(ctx context.Context, s workflows.Start) (bool, error) {
+	now := time.Now()
+	_, err := l.Temporal.ExecuteWorkflow(ctx, workflows.StartOptions(s, l.TaskQueue, now), s.Journey, s.Input)
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case err == nil:
+		return true, nil
+	case !errors.As(err, &already):
+		return false, fmt.Errorf("start %s: %w", s.WorkflowID, err)
+	case !s.CanReopen():
+		return false, nil
+	}
+	desc, err := l.Temporal.DescribeWorkflowExecution(ctx, s.WorkflowID, "")
+	if err != nil {
+		return false, fmt.Errorf("describe %s: %w", s.WorkflowID, err)
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return false, nil
+	}
+	var last workflows.Outcome
+	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		if err := l.Temporal.GetWorkflow(ctx, s.WorkflowID, info.GetExecution().GetRunId()).Get(ctx, &last); err != nil {
+			return false, fmt.Errorf("outcome of %s: %w", s.WorkflowID, err)
+		}
+	}
+	if !s.Reopens(last) {
+		return false, nil // an older fact than the one that ended it: a copy of an old event
+	}
+	_, err = l.Temporal.ExecuteWorkflow(ctx, workflows.ReopenOptions(s, l.TaskQueue, now), s.Journey, s.Input)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &already):
+		return false, nil // another run started meanwhile (a referral's)
+	default:
+		return false, fmt.Errorf("start %s again: %w", s.WorkflowID, err)
+	}
 }
 
 // find lists the workflow ids a visibility query matches.

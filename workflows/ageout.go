@@ -15,7 +15,7 @@ import (
 //
 // It may sleep for up to 21 years: the runner continues it as new at least once a year, so newer
 // code takes it over and its history stays small.
-func AgeOut(ctx workflow.Context, s State[AgeOutFacts]) error {
+func AgeOut(ctx workflow.Context, s State[AgeOutFacts]) (Outcome, error) {
 	return run(ctx, JourneyAgeOut, s)
 }
 
@@ -24,6 +24,9 @@ type AgeOutFacts struct {
 	MemberID    string     `json:"memberId"`
 	DateOfBirth rules.Date `json:"dateOfBirth"`
 	Cancelled   bool       `json:"cancelled,omitempty"`
+	// CancelledOn is the effective date of the disenrollment that cancelled it: a member
+	// enrolled again on or after it gets a new age-out journey (Start.Reopens).
+	CancelledOn rules.Date `json:"cancelledOn,omitzero"`
 }
 
 // Starts when a member is known to be CCS-eligible: member.enrolled with ccsEligible: true, or
@@ -31,6 +34,14 @@ type AgeOutFacts struct {
 func startAgeOut(ev events.Event, memberID string, dob rules.Date, k privacy.Keyer, p rules.Policy) Start {
 	f := AgeOutFacts{MemberID: memberID, DateOfBirth: dob}
 	return newStart(JourneyAgeOut, WorkflowID(k, JourneyAgeOut, memberID), f, p, MemberKey(k, memberID), ev.ID)
+}
+
+// A member enrolled again after a disenrollment gets the journeys a new member gets
+// (journeys.md, Member-wide events): the age-out journey opens again when its last run was
+// cancelled by a disenrollment effective on or before the enrollment date.
+func reopenAgeOut(s Start, enrolled rules.Date) Start {
+	s.reopenFrom = enrolled
+	return s
 }
 
 // 21st birthday = date of birth + 21 years; a member born on 29 February turns 21 on 1 March in
@@ -70,7 +81,7 @@ func (a *AgeOutFacts) apply(ev events.Event, _ rules.Policy) ([]Notice, error) {
 		return nil, nil
 	case *events.MemberDisenrolledData:
 		// member.disenrolled: ageout.cancelled.
-		a.Cancelled = true
+		a.Cancelled, a.CancelledOn = true, d.EffectiveDate
 		return []Notice{{Type: "ageout.cancelled", On: d.EffectiveDate}}, nil
 	}
 	return nil, fmt.Errorf("ageout does not take %s", ev.Type)
@@ -84,3 +95,5 @@ func (a *AgeOutFacts) ended() string {
 }
 
 func (a *AgeOutFacts) memberID() string { return a.MemberID }
+
+func (a *AgeOutFacts) endedOn() rules.Date { return a.CancelledOn }

@@ -12,7 +12,7 @@ import (
 
 // CoC is journeys.md §2: a member moving into the Whole Child Model may keep a CCS provider who
 // has no contract with the plan for up to 12 months after the move.
-func CoC(ctx workflow.Context, s State[CoCFacts]) error {
+func CoC(ctx workflow.Context, s State[CoCFacts]) (Outcome, error) {
 	return run(ctx, JourneyCoC, s)
 }
 

@@ -43,6 +43,8 @@ type journeyTest struct {
 	start     time.Time
 	signals   []*pendingSignal
 	published []string
+	// publishedAt is the instant each journey event was published, in order.
+	publishedAt []time.Time
 	events    []events.JourneyEvent
 	children  []string // "journey workflowId" of each journey started as a child
 	runs      int      // workflow runs, 1 + continue-as-new count
@@ -108,14 +110,15 @@ func (jt *journeyTest) newEnv(journey string, start time.Time) *testsuite.TestWo
 			jt.via = append(jt.via, how)
 			jt.events = append(jt.events, ev)
 			jt.published = append(jt.published, describe(env.Now(), ev))
+			jt.publishedAt = append(jt.publishedAt, env.Now())
 			return nil
 		})
 	if journey != JourneyAgeOut {
 		// Age-out journeys started by another journey are recorded, not run.
 		env.OnWorkflow(JourneyAgeOut, mock.Anything, mock.Anything).Return(
-			func(ctx workflow.Context, _ State[AgeOutFacts]) error {
+			func(ctx workflow.Context, _ State[AgeOutFacts]) (Outcome, error) {
 				jt.children = append(jt.children, JourneyAgeOut+" "+workflow.GetInfo(ctx).WorkflowExecution.ID)
-				return nil
+				return Outcome{}, nil
 			})
 	}
 	if err := env.SetTypedSearchAttributesOnStart(typedAttrs(jt.t, jt.visible)); err != nil {

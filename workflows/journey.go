@@ -170,6 +170,30 @@ type Start struct {
 	Dues     []rules.Due
 	// policy is the journey's policy, for its search attributes at start.
 	policy rules.Policy
+	// reopenFrom, when set, is the date of the fact that starts the journey (an enrollment
+	// date): it opens a new run of a journey whose last run was cancelled on or before it.
+	reopenFrom rules.Date
+}
+
+// Outcome is how a journey run ended: its workflow result.
+type Outcome struct {
+	// Status is StatusClosed or StatusCancelled; "" for a run that continued as new.
+	Status string `json:"status,omitempty"`
+	// EndedOn is the date of the fact that ended it, where the journey keeps one (the
+	// disenrollment that cancelled an age-out journey).
+	EndedOn rules.Date `json:"endedOn,omitzero"`
+}
+
+// CanReopen reports whether the start may open a new run of a journey that already ended.
+func (s Start) CanReopen() bool { return !s.reopenFrom.IsZero() }
+
+// Reopens reports whether the start opens a new run after one that ended with last: the last run
+// was cancelled, and the fact that starts this one is dated on or after the cancellation. A
+// redelivered copy of the event that started the last run is older than the cancellation, so it
+// opens nothing. A run that ended before journeys kept their outcome has none: it is not
+// reopened, since a copy of its start could not be told from a new fact.
+func (s Start) Reopens(last Outcome) bool {
+	return s.CanReopen() && last.Status == StatusCancelled && !last.EndedOn.IsZero() && !s.reopenFrom.Before(last.EndedOn)
 }
 
 func newStart[F any, PF interface {
@@ -309,4 +333,11 @@ func StartOptions(s Start, taskQueue string, now time.Time) client.StartWorkflow
 		TypedSearchAttributes:                    s.searchAttributes(now),
 		StaticSummary:                            s.summary(),
 	}
+}
+
+// ReopenOptions start a new run of a journey whose last run has ended, when Reopens says so.
+func ReopenOptions(s Start, taskQueue string, now time.Time) client.StartWorkflowOptions {
+	o := StartOptions(s, taskQueue, now)
+	o.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+	return o
 }

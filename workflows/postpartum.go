@@ -12,7 +12,7 @@ import (
 
 // Postpartum is journeys.md §4: postpartum coverage lasts 12 months after the pregnancy ends,
 // whatever the income, citizenship or immigration status, and needs no action from the member.
-func Postpartum(ctx workflow.Context, s State[PostpartumFacts]) error {
+func Postpartum(ctx workflow.Context, s State[PostpartumFacts]) (Outcome, error) {
 	return run(ctx, JourneyPostpartum, s)
 }
 

@@ -15,7 +15,7 @@ import (
 // calendar days of the member submitting the required receipts and documentation.
 //
 // Disenrollment does not cancel it: the plan still owes the member.
-func Reimbursement(ctx workflow.Context, s State[ReimbursementFacts]) error {
+func Reimbursement(ctx workflow.Context, s State[ReimbursementFacts]) (Outcome, error) {
 	return run(ctx, JourneyReimbursement, s)
 }
 

@@ -33,7 +33,7 @@ func RouteEvent(ev events.Event, payload any, k privacy.Keyer, p rules.Policy) (
 		if !*d.CCSEligible {
 			return Route{}, nil
 		}
-		return Route{Starts: []Start{startAgeOut(ev, d.MemberID, d.DateOfBirth, k, p)}}, nil
+		return Route{Starts: []Start{reopenAgeOut(startAgeOut(ev, d.MemberID, d.DateOfBirth, k, p), d.EnrollmentDate)}}, nil
 	case *events.MemberDisenrolledData:
 		// Every open journey of the member except reimbursements: the plan still owes the member.
 		return Route{Queries: []string{openJourneysOf(MemberKey(k, d.MemberID),

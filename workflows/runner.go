@@ -48,6 +48,24 @@ var publishOptions = workflow.ActivityOptions{
 	RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 }
 
+// changeFactsFirst versions how a journey meets facts that arrived before it decided what is
+// due (journeys.md, Time: a fact takes effect on its own date). From versionFactsFirst a journey
+// applies every inbound event already received before each step, so that a back-dated close
+// (paid, decided, withdrawn, contracted, disenrolled) that arrived with its start, or while no
+// worker ran, ends it before anything dated after it is published; a journey started late waits
+// settleLate before publishing its late events, so that a close sent together with its start is
+// applied first; and a journey that starts another one (an eligible referral's age-out) opens a
+// new run of it when the last one ended and its deadline is still ahead.
+const (
+	changeFactsFirst  = "facts-first"
+	versionFactsFirst = workflow.Version(1)
+)
+
+// settleLate is how long a journey started late waits before publishing what is already late:
+// a producer that sends a start and its back-dated close together has the close applied first.
+// The events are late already; a few seconds more cost nothing.
+const settleLate = 5 * time.Second
+
 // runner is the mechanics every journey shares: timers, signals, publication, continue-as-new.
 type runner[F any, PF interface {
 	*F
@@ -58,6 +76,8 @@ type runner[F any, PF interface {
 	signals workflow.ReceiveChannel
 	// version is the journey's changeLocalPublish version.
 	version workflow.Version
+	// factsFirst is its changeFactsFirst version.
+	factsFirst workflow.Version
 }
 
 func (r *runner[F, PF]) facts() PF { return PF(&r.s.Facts) }
@@ -66,12 +86,19 @@ func (r *runner[F, PF]) facts() PF { return PF(&r.s.Facts) }
 func run[F any, PF interface {
 	*F
 	facts
-}](ctx workflow.Context, journey string, s State[F]) error {
+}](ctx workflow.Context, journey string, s State[F]) (Outcome, error) {
 	r := &runner[F, PF]{journey: journey, s: s}
 	if err := r.setup(ctx); err != nil {
-		return err
+		return Outcome{}, err
 	}
-	return r.run(ctx)
+	if err := r.run(ctx); err != nil {
+		return Outcome{}, err
+	}
+	o := Outcome{Status: r.s.Status}
+	if e, ok := any(r.facts()).(interface{ endedOn() rules.Date }); ok {
+		o.EndedOn = e.endedOn()
+	}
+	return o, nil
 }
 
 func (r *runner[F, PF]) setup(ctx workflow.Context) error {
@@ -85,21 +112,36 @@ func (r *runner[F, PF]) setup(ctx workflow.Context) error {
 
 func (r *runner[F, PF]) run(ctx workflow.Context) error {
 	r.version = workflow.GetVersion(ctx, changeLocalPublish, workflow.DefaultVersion, versionLocalPublish)
+	r.factsFirst = workflow.GetVersion(ctx, changeFactsFirst, workflow.DefaultVersion, versionFactsFirst)
 	ctx = workflow.WithActivityOptions(ctx, publishOptions)
 	ctx = workflow.WithLocalActivityOptions(ctx, localPublishOptions)
 	log := workflow.GetLogger(ctx)
 	runStart := workflow.Now(ctx)
-	if !r.s.Started {
+	fresh := !r.s.Started
+	if fresh {
 		if err := r.act(ctx, r.facts().begin(r.s.Policy), 0); err != nil {
 			return err
 		}
 		r.s.Started = true
 	}
 	for {
+		if r.factsFirst >= versionFactsFirst {
+			if err := r.drain(ctx); err != nil {
+				return err
+			}
+		}
 		now := workflow.Now(ctx)
 		var next *rules.Occurrence
 		if !r.ended() {
 			step := r.s.Policy.Step(r.facts().plan(r.s.Policy), r.done, now)
+			if fresh && r.factsFirst >= versionFactsFirst && slices.ContainsFunc(step.Publish, func(o rules.Occurrence) bool { return o.Late }) {
+				fresh = false
+				if err := r.settle(ctx); err != nil {
+					return err
+				}
+				continue // decide again, with what arrived meanwhile
+			}
+			fresh = false
 			for _, o := range step.Skip {
 				r.s.Skipped = append(r.s.Skipped, record(o))
 				log.Info("reminder skipped: its deadline has passed", "event", o.Type, "date", o.On.String())
@@ -132,6 +174,28 @@ func (r *runner[F, PF]) run(ctx workflow.Context) error {
 	}
 	log.Info("journey ended", "status", r.s.Status)
 	return nil
+}
+
+// settle waits settleLate, or until an inbound event arrives, which it applies.
+func (r *runner[F, PF]) settle(ctx workflow.Context) error {
+	workflow.GetLogger(ctx).Info("started late: waiting for facts sent with the start", "for", settleLate)
+	timerCtx, cancelTimer := workflow.WithCancel(ctx)
+	defer cancelTimer()
+	timer := workflow.NewTimerWithOptions(timerCtx, settleLate, workflow.TimerOptions{Summary: "facts sent with the start"})
+	var timerErr error
+	var ev events.Event
+	sel := workflow.NewSelector(ctx)
+	sel.AddFuture(timer, func(f workflow.Future) { timerErr = f.Get(ctx, nil) })
+	sel.AddReceive(r.signals, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &ev) })
+	sel.Select(ctx)
+	if timerErr != nil {
+		return timerErr // the workflow was cancelled
+	}
+	if ev.ID == "" {
+		return nil
+	}
+	cancelTimer()
+	return r.apply(ctx, ev)
 }
 
 // wait sleeps until next is due, the run is old enough to continue as new, or an inbound event
@@ -213,17 +277,15 @@ func (r *runner[F, PF]) act(ctx workflow.Context, notices []Notice, seq int) err
 }
 
 // startJourney starts another journey as an abandoned child: it lives on after this one ends.
-// One that already exists (running or ended) is left as it is.
+// One that is running is left as it is. One that has ended is left as it is too, except from
+// versionFactsFirst when its deadline is still ahead: then a new run starts (a member who
+// re-enrolled and whose referral was found eligible gets an age-out journey again).
 func (r *runner[F, PF]) startJourney(ctx workflow.Context, s Start) error {
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID:            s.WorkflowID,
-		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes: s.searchAttributes(workflow.Now(ctx)),
-		StaticSummary:         s.summary() + " (started by " + r.journey + ")",
-	})
-	err := workflow.ExecuteChildWorkflow(cctx, s.Journey, s.Input).GetChildWorkflowExecution().Get(ctx, nil)
+	err := r.startChild(ctx, s, enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE)
 	var already *temporal.ChildWorkflowExecutionAlreadyStartedError
+	if errors.As(err, &already) && r.factsFirst >= versionFactsFirst && !r.s.Policy.Today(workflow.Now(ctx)).After(s.Deadline) {
+		err = r.startChild(ctx, s, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE)
+	}
 	if errors.As(err, &already) {
 		workflow.GetLogger(ctx).Info("journey already exists", "journey", s.Journey, "workflow", s.WorkflowID)
 		return nil
@@ -232,6 +294,17 @@ func (r *runner[F, PF]) startJourney(ctx workflow.Context, s Start) error {
 		return fmt.Errorf("start %s: %w", s.WorkflowID, err)
 	}
 	return nil
+}
+
+func (r *runner[F, PF]) startChild(ctx workflow.Context, s Start, reuse enumspb.WorkflowIdReusePolicy) error {
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            s.WorkflowID,
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		WorkflowIDReusePolicy: reuse,
+		TypedSearchAttributes: s.searchAttributes(workflow.Now(ctx)),
+		StaticSummary:         s.summary() + " (started by " + r.journey + ")",
+	})
+	return workflow.ExecuteChildWorkflow(cctx, s.Journey, s.Input).GetChildWorkflowExecution().Get(ctx, nil)
 }
 
 // changePolicy replaces the journey's policy (from `starter replan`); the next step re-plans.
