@@ -9,7 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-		"strconv"
+	"strconv"
 	"strings"
 	"sync"
 	"time"

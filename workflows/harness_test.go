@@ -45,10 +45,10 @@ type journeyTest struct {
 	published []string
 	// publishedAt is the instant each journey event was published, in order.
 	publishedAt []time.Time
-	events    []events.JourneyEvent
-	children  []string // "journey workflowId" of each journey started as a child
-	runs      int      // workflow runs, 1 + continue-as-new count
-	policy    rules.Policy
+	events      []events.JourneyEvent
+	children    []string // "journey workflowId" of each journey started as a child
+	runs        int      // workflow runs, 1 + continue-as-new count
+	policy      rules.Policy
 	// attrs is the journey's search attributes at its start and after each upsert, as
 	// "instant journey status next=… deadline=…" ("… (start)" for the start).
 	attrs []string
