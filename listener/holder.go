@@ -201,3 +201,47 @@ func (a *attempts) forget(seq uint64) {
 	defer a.mu.Unlock()
 	delete(a.n, seq)
 }
+
+// order holds back the later events of a journey while an earlier one waits to be retried: per
+// shard key, the stream sequence of the earliest event that failed and is to come again. An
+// entry is dropped once that event is applied or dead-lettered, or after an hour, in case it was
+// settled by another listener.
+type order struct {
+	mu sync.Mutex
+	by map[string]blocker
+}
+
+type blocker struct {
+	seq   uint64
+	since time.Time
+}
+
+func (o *order) blocker(key string) (uint64, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	b, ok := o.by[key]
+	if ok && time.Since(b.since) > time.Hour {
+		delete(o.by, key)
+		return 0, false
+	}
+	return b.seq, ok
+}
+
+func (o *order) block(key string, seq uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.by == nil {
+		o.by = map[string]blocker{}
+	}
+	if b, ok := o.by[key]; !ok || seq < b.seq {
+		o.by[key] = blocker{seq: seq, since: time.Now()}
+	}
+}
+
+func (o *order) unblock(key string, seq uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if b, ok := o.by[key]; ok && b.seq == seq {
+		delete(o.by, key)
+	}
+}

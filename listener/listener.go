@@ -69,8 +69,12 @@ type Listener struct {
 	// attempts count: deliveries refused while Temporal was down or redelivered after an ack
 	// wait do not use up the budget.
 	NotFoundAttempts int
+	// RetryDelay is the first redelivery delay of an event not applied (default 1 s); each
+	// further one doubles it, up to 60 times it.
+	RetryDelay time.Duration
 
 	notFound attempts
+	order    order
 }
 
 // Defaults of the Listener's settings.
@@ -82,6 +86,10 @@ const (
 )
 
 func (l *Listener) ackWait() time.Duration { return cmp.Or(l.AckWait, defaultAckWait) }
+
+// callTimeout bounds the Temporal calls for one event. The event is kept alive meanwhile
+// (holder.keepAlive), so it may outlast the ack wait.
+const callTimeout = 30 * time.Second
 
 // errNotFoundYet is a signal to a journey that does not exist (yet).
 var errNotFoundYet = errors.New("no open journey yet")
@@ -199,22 +207,40 @@ func (l *Listener) execute(j job) {
 	seq := meta.Sequence.Stream
 	log := l.Log.With().Uint64("seq", seq).Uint64("delivery", meta.NumDelivered).
 		Str("type", j.ev.Type).Logger()
-	ctx, cancel := context.WithTimeout(context.Background(), l.ackWait())
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
 
+	// Events of one journey are applied in stream order: while an earlier one waits to be
+	// retried, the later ones wait too.
+	if before, ok := l.order.blocker(j.shardKey); ok && before < seq {
+		delay := l.backoff(meta.NumDelivered)
+		log.Debug().Uint64("after", before).Dur("retry_in", delay).Str("outcome", OutcomeRetried).
+			Msg("waiting for an earlier event of its journey")
+		l.Metrics.Consumed(j.typeLabel(), OutcomeRetried)
+		if err := j.msg.NakWithDelay(delay); err != nil {
+			log.Warn().Err(err).Msg("nak; redelivered after the ack wait instead")
+		}
+		return
+	}
+
 	outcome, reason, err := l.apply(ctx, j, meta)
-	delay := backoff(meta.NumDelivered)
-	if errors.Is(err, errNotFoundYet) {
-		// Its start may still be on its way: redelivered, or in another shard. Only these
-		// attempts count against its budget, not deliveries refused for other reasons.
+	delay := l.backoff(meta.NumDelivered)
+	switch {
+	case errors.Is(err, errNotFoundYet):
+		// Its start may still be on its way: redelivered, or in another shard, or behind it.
+		// Only these attempts count against its budget, not deliveries refused for other
+		// reasons, and it holds back no other event (the start may be one of them).
+		l.order.unblock(j.shardKey, seq)
 		n := l.notFound.add(seq)
-		delay = backoff(uint64(n))
+		delay = l.backoff(uint64(n))
 		if n >= cmp.Or(l.NotFoundAttempts, defaultNotFoundAttempts) {
 			reason = fmt.Sprintf("no open journey for this event (tried %d times)", n)
 			outcome, err = OutcomeDeadLettered, l.deadLetter(ctx, j.msg, meta, reason)
 		} else {
 			err = fmt.Errorf("%w (attempt %d)", err, n)
 		}
+	case err != nil:
+		l.order.block(j.shardKey, seq)
 	}
 	if err != nil {
 		log.Warn().Err(err).Dur("retry_in", delay).Str("outcome", OutcomeRetried).Msg("not applied; will be redelivered")
@@ -224,6 +250,7 @@ func (l *Listener) execute(j job) {
 		}
 		return
 	}
+	l.order.unblock(j.shardKey, seq)
 	l.notFound.forget(seq)
 	// A plain ack: if it is lost, the event comes again and is recognised as a duplicate (a
 	// start is refused, a signal's event id is already applied, a dead letter has its
@@ -368,13 +395,15 @@ func (l *Listener) deadLetter(ctx context.Context, msg jetstream.Msg, meta *jets
 	return nil
 }
 
-// backoff is the redelivery delay after the n-th delivery: 1 s, 2 s, 4 s … up to a minute.
-func backoff(n uint64) time.Duration {
+// backoff is the redelivery delay after the n-th attempt: RetryDelay (1 s), doubling, up to 60
+// times it (a minute).
+func (l *Listener) backoff(n uint64) time.Duration {
+	first := cmp.Or(l.RetryDelay, time.Second)
 	if n < 1 {
 		n = 1
 	}
 	if n > 7 {
-		return time.Minute
+		return 60 * first
 	}
-	return min(time.Second<<(n-1), time.Minute)
+	return min(first<<(n-1), 60*first)
 }
