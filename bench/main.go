@@ -3,11 +3,13 @@
 // only ratios from the same run mean anything):
 //
 //   - starts: N bare workflows started through the SDK, C in flight → starts/s
-//   - ingest: N inbound events already in the stream, then the listener starts → journeys
-//     started/s, and its ratio to starts
-//   - storm: N bare workflows, each with a timer to one instant T and one no-op activity →
-//     completions/s after T; then N journeys, each with a notice due at one instant → journey
-//     events on NATS/s after it, and its ratio to the bare storm
+//   - ingest: after a warm-up, -rounds rounds of N bare starts, N bare starts with a journey's
+//     search attributes and summary, and N inbound events already in the stream taken in when
+//     the listener starts → journeys started/s; the ratios to both kinds of starts are taken
+//     pair by pair (median and spread)
+//   - storm: -rounds rounds of N bare workflows, each with a timer to one instant T and one
+//     no-op activity → completions/s after T, then N journeys, each with a notice due at one
+//     instant → journey events on NATS/s after it; the ratio is taken pair by pair
 //   - cost: history events and actions per journey type for a full life (the recorded histories),
 //     and database bytes per open journey
 //
@@ -77,12 +79,15 @@ type bench struct {
 	eager      bool
 	natsNoSync bool
 	n          int
+	rounds     int
 	storm      int
 	spread     int
 	open       int
 	c          int
-	// stormsRun counts the careclock storms run, to give each its own claims.
+	// stormsRun counts the careclock storms run, to give each its own claims; rawStorms the
+	// raw ones, to give each its own workflow ids.
 	stormsRun int
+	rawStorms int
 	results   []Result
 	log       zerolog.Logger
 }
@@ -91,6 +96,7 @@ func run() error {
 	n := flag.Int("n", 1000, "workflows for starts and ingest")
 	storm := flag.Int("storm", 1000, "timers, then journeys, due at one instant in the storms")
 	c := flag.Int("c", 32, "starts in flight")
+	rounds := flag.Int("rounds", 3, "rounds of the paired measurements (ingest with the starts, careclock's storm with the raw one), after a warm-up")
 	open := flag.Int("open", 10000, "open journeys the memory scenario measures the worker at (then at half and 1.5 times that)")
 	spread := flag.Int("spread", 1, "minutes the spread storm's notices are spread over (0: no spread storm)")
 	out := flag.String("out", filepath.Join("bench", "results"), "folder for the JSON results")
@@ -121,7 +127,10 @@ func run() error {
 	}
 
 	log := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
-	b := &bench{n: *n, storm: *storm, spread: *spread, open: *open, c: *c, log: log, sync: *sync, conns: *conns, eager: *eager, natsNoSync: !*natsSync}
+	if *rounds < 1 {
+		return fmt.Errorf("-rounds %d: want at least 1", *rounds)
+	}
+	b := &bench{rounds: *rounds, n: *n, storm: *storm, spread: *spread, open: *open, c: *c, log: log, sync: *sync, conns: *conns, eager: *eager, natsNoSync: !*natsSync}
 	ctx := context.Background()
 	tuned := func(s *stack.Stack) error {
 		b.s = s
@@ -156,16 +165,9 @@ func run() error {
 		b.compare("raw storm", "raw storm (stock)")
 		b.compare("careclock storm", "careclock storm (stock)")
 	}
-	b.ratio("ingest", "starts")
-	b.ratio("careclock storm", "raw storm")
-	b.ratio("careclock storm: steps", "raw storm")
-	b.ratio("careclock storm again", "raw storm")
-	b.versusMean("local ÷ activity publish: journey events", "careclock storm, local publish",
-		"careclock storm", "careclock storm again")
-	b.versusMean("local ÷ activity publish: journey steps", "careclock storm, local publish: steps",
-		"careclock storm: steps", "careclock storm again: steps")
-	b.ratio("careclock storm (stock)", "raw storm (stock)")
-	b.ratio("spread storm: lateness p99", "careclock storm: lateness p99")
+	b.versus("local ÷ activity publish: journey events", "careclock storm, local publish", "careclock storm")
+	b.versus("local ÷ activity publish: journey steps", "careclock storm, local publish: steps", "careclock storm: steps")
+	b.ratio("spread storm: lateness p99", "careclock storm #1: lateness p99")
 	b.print(os.Stdout)
 	return b.save(*out)
 }
@@ -278,41 +280,139 @@ func (b *bench) starts(ctx context.Context) error {
 	return nil
 }
 
-// ingest puts N claims in the stream with the listener stopped, then starts it and times the
-// starts. The claims are submitted today: nothing is published yet.
+// ingest compares the listener's ingest with bare starts, measured alternately after a warm-up
+// so that a drift over the run (a warming server, a growing database, a noisy neighbour) falls on
+// both: each round runs N bare starts, N bare starts with a journey's search attributes and
+// summary, then N claims ingested, and the ratios are taken pair by pair.
 func (b *bench) ingest(ctx context.Context) error {
-	if err := b.s.StopListener(); err != nil {
+	warm := max(b.n/5, 20)
+	if _, err := b.startRate(ctx, "warm", warm, false); err != nil {
 		return err
+	}
+	if _, err := b.ingestRate(ctx, "warm", warm, false); err != nil {
+		return err
+	}
+	var bare, attrs, in []float64
+	for r := range b.rounds {
+		round := fmt.Sprintf("r%d", r+1)
+		x, err := b.startRate(ctx, round, b.n, false)
+		if err != nil {
+			return err
+		}
+		y, err := b.startRate(ctx, round, b.n, true)
+		if err != nil {
+			return err
+		}
+		z, err := b.ingestRate(ctx, round, b.n, r == 0)
+		if err != nil {
+			return err
+		}
+		bare, attrs, in = append(bare, x), append(attrs, y), append(in, z)
+		b.log.Info().Int("round", r+1).Float64("starts", x).Float64("starts_with_attributes", y).Float64("ingest", z).Msg("ingest round")
+	}
+	b.add(Result{Scenario: "starts (paired)", N: b.n, Value: median(bare), Unit: "starts/s",
+		Note: fmt.Sprintf("median of %d rounds: %s; %d in flight", b.rounds, list(bare, "%.0f"), b.c)})
+	b.add(Result{Scenario: "starts with journey attributes", N: b.n, Value: median(attrs), Unit: "starts/s",
+		Note: fmt.Sprintf("median of %s; a journey's search attributes and summary, no listener", list(attrs, "%.0f"))})
+	b.add(Result{Scenario: "ingest", N: b.n, Value: median(in), Unit: "journeys started/s",
+		Note: fmt.Sprintf("median of %s; events already in the stream, then the listener starts", list(in, "%.0f"))})
+	b.paired("ingest ÷ starts", in, bare)
+	b.paired("ingest ÷ starts with journey attributes", in, attrs)
+	return nil
+}
+
+// startRate starts n bare workflows (with attrs, each with the search attributes and summary a
+// claim's journey starts with) and returns starts per second.
+func (b *bench) startRate(ctx context.Context, round string, n int, attrs bool) (float64, error) {
+	if !attrs {
+		took, err := b.startAll(ctx, n, "noop-"+round, "noop")
+		return float64(n) / took.Seconds(), err
+	}
+	today := rules.DefaultPolicy().Today(time.Now())
+	took, err := b.inFlight(n, func(i int) error {
+		body, err := claimEvent(fmt.Sprintf("attrs-%s-%d", round, i), today)
+		if err != nil {
+			return err
+		}
+		ev, payload, err := events.Decode(body, today)
+		if err != nil {
+			return err
+		}
+		route, err := workflows.RouteEvent(ev, payload, b.s.Keyer, rules.DefaultPolicy())
+		if err != nil {
+			return err
+		}
+		o := workflows.StartOptions(route.Starts[0], rawQueue, time.Now())
+		o.ID = fmt.Sprintf("attrs-%s-%d", round, i)
+		_, err = b.s.Client.ExecuteWorkflow(ctx, o, "noop")
+		return err
+	})
+	return float64(n) / took.Seconds(), err
+}
+
+// ingestRate puts n claims in the stream with the listener stopped, then starts it and returns
+// journeys started per second. The claims are submitted today: nothing is published yet. With
+// size it also reports the database's growth per journey.
+func (b *bench) ingestRate(ctx context.Context, round string, n int, size bool) (float64, error) {
+	if err := b.s.StopListener(); err != nil {
+		return 0, err
 	}
 	today := rules.DefaultPolicy().Today(time.Now())
 	before, err := b.dbBytes()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	seq0, err := b.streamSeq(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	for i := range b.n {
-		if err := b.publishClaim(ctx, fmt.Sprintf("ingest-%d", i), today); err != nil {
-			return err
+	for i := range n {
+		if err := b.publishClaim(ctx, fmt.Sprintf("ingest-%s-%d", round, i), today); err != nil {
+			return 0, err
 		}
 	}
 	begin := time.Now()
 	b.s.StartListener(b.s.NewListener())
-	if err := b.waitAcked(ctx, seq0+uint64(b.n), 10*time.Minute); err != nil {
-		return err
+	if err := b.waitAcked(ctx, seq0+uint64(n), 10*time.Minute); err != nil {
+		return 0, err
 	}
 	took := time.Since(begin)
-	b.add(Result{Scenario: "ingest", N: b.n, Value: float64(b.n) / took.Seconds(), Unit: "journeys started/s",
-		Note: "events already in the stream, then the listener starts"})
-	after, err := b.dbBytes()
-	if err != nil {
-		return err
+	if size {
+		after, err := b.dbBytes()
+		if err != nil {
+			return 0, err
+		}
+		b.add(Result{Scenario: "database bytes per open journey", N: n, Value: float64(after-before) / float64(n), Unit: "bytes",
+			Note: "growth of temporal.db and its WAL over the first round's ingest"})
 	}
-	b.add(Result{Scenario: "database bytes per open journey", N: b.n, Value: float64(after-before) / float64(b.n), Unit: "bytes",
-		Note: "growth of temporal.db and its WAL over the ingest"})
-	return nil
+	return float64(n) / took.Seconds(), nil
+}
+
+// paired adds a row: the median of a[i] ÷ base[i] over the rounds, with each pair's ratio and
+// their spread.
+func (b *bench) paired(name string, a, base []float64) {
+	q := make([]float64, len(a))
+	for i := range a {
+		q[i] = a[i] / base[i]
+	}
+	b.results = append(b.results, Result{Scenario: name, N: len(q), Value: median(q), Unit: "× (median of pairs)",
+		Note: fmt.Sprintf("pairs %s; spread %.2f–%.2f", list(q, "%.2f"), slices.Min(q), slices.Max(q))})
+}
+
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func list(xs []float64, format string) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprintf(format, x)
+	}
+	return strings.Join(parts, " ")
 }
 
 func (b *bench) publishClaim(ctx context.Context, id string, submitted rules.Date) error {
@@ -381,31 +481,38 @@ func (b *bench) waitAcked(ctx context.Context, seq uint64, within time.Duration)
 // workflow to be started and waiting before it.
 func (b *bench) storms(ctx context.Context) error {
 	lead := 20*time.Second + time.Duration(b.storm)*30*time.Millisecond
-	at := time.Now().Add(lead)
-	counted.Store(0)
-	if _, err := b.startAll(ctx, b.storm, "storm", "timerNoop", at); err != nil {
-		return err
+	rounds := b.rounds
+	if b.suffix != "" {
+		rounds = 1 // the stock server only gives the order of magnitude of the tuning
 	}
-	took, err := waitFor(at, 15*time.Minute, func() (bool, error) { return counted.Load() >= int64(b.storm), nil })
-	if err != nil {
-		return fmt.Errorf("raw storm: %d of %d done: %w", counted.Load(), b.storm, err)
+	var raw, cc, steps []float64
+	for r := range rounds {
+		x, err := b.rawStorm(ctx, lead)
+		if err != nil {
+			return err
+		}
+		name := fmt.Sprintf("careclock storm%s #%d", b.suffix, r+1)
+		if err := b.careclockStorm(ctx, name, 0, lead); err != nil {
+			return err
+		}
+		raw = append(raw, x)
+		cc = append(cc, b.value(name))
+		steps = append(steps, b.value(name+": steps"))
 	}
-	b.add(Result{Scenario: "raw storm" + b.suffix, N: b.storm, Value: float64(b.storm) / took.Seconds(), Unit: "completions/s after T",
-		Note: fmt.Sprintf("last done %.1f s after T", took.Seconds())})
-
+	b.add(Result{Scenario: "raw storm" + b.suffix, N: b.storm, Value: median(raw), Unit: "completions/s after T",
+		Note: "median of " + list(raw, "%.0f")})
+	b.add(Result{Scenario: "careclock storm" + b.suffix, N: b.storm, Value: median(cc), Unit: "journey events on NATS/s after T",
+		Note: "median of " + list(cc, "%.0f")})
+	b.add(Result{Scenario: "careclock storm" + b.suffix + ": steps", N: b.storm, Value: median(steps), Unit: "journey steps done/s after T",
+		Note: "median of " + list(steps, "%.0f")})
+	b.paired("careclock ÷ raw storm"+b.suffix, cc, raw)
+	b.paired("careclock steps ÷ raw storm"+b.suffix, steps, raw)
 	// On the tuned server, the same storm also runs with journeys that publish by local activity
-	// (CARECLOCK_LOCAL_PUBLISH), between two runs of the default path: it is compared with
-	// their mean, which cancels a drift over the run (later storms run on a bigger database).
-	if err := b.careclockStorm(ctx, "careclock storm"+b.suffix, 0, lead); err != nil {
-		return err
-	}
+	// (CARECLOCK_LOCAL_PUBLISH), compared with the median of the default path's storms.
 	if b.suffix == "" {
 		if err := b.withPreferredVersions(workflows.PreferVersions(true), func() error {
 			return b.careclockStorm(ctx, "careclock storm, local publish", 0, lead)
 		}); err != nil {
-			return err
-		}
-		if err := b.careclockStorm(ctx, "careclock storm again", 0, lead); err != nil {
 			return err
 		}
 	}
@@ -413,6 +520,30 @@ func (b *bench) storms(ctx context.Context) error {
 		return b.careclockStorm(ctx, "spread storm", b.spread, lead)
 	}
 	return nil
+}
+
+// rawStorm starts b.storm bare workflows that each wait for one instant, then run one activity,
+// and returns completions per second after that instant.
+func (b *bench) rawStorm(ctx context.Context, lead time.Duration) (float64, error) {
+	at := time.Now().Add(lead)
+	counted.Store(0)
+	b.rawStorms++
+	if _, err := b.startAll(ctx, b.storm, fmt.Sprintf("storm-%d", b.rawStorms), "timerNoop", at); err != nil {
+		return 0, err
+	}
+	took, err := waitFor(at, 15*time.Minute, func() (bool, error) { return counted.Load() >= int64(b.storm), nil })
+	if err != nil {
+		return 0, fmt.Errorf("raw storm: %d of %d done: %w", counted.Load(), b.storm, err)
+	}
+	return float64(b.storm) / took.Seconds(), nil
+}
+
+// value is the value of a scenario already measured, 0 if none.
+func (b *bench) value(scenario string) float64 {
+	if i := slices.IndexFunc(b.results, func(r Result) bool { return r.Scenario == scenario }); i >= 0 {
+		return b.results[i].Value
+	}
+	return 0
 }
 
 // withPreferredVersions runs f with the stack's worker restarted to record versions from p.
@@ -566,17 +697,6 @@ func (b *bench) ratio(scenario, to string) {
 
 // compare adds a row: how many times faster the tuned server was than the stock one.
 func (b *bench) compare(tuned, stock string) { b.versus("tuned ÷ stock: "+tuned, tuned, stock) }
-
-// versusMean adds a row named name: the value of scenario a divided by the mean of c1 and c2.
-func (b *bench) versusMean(name, a, c1, c2 string) {
-	i, q1, ok1 := b.quotient(a, c1)
-	_, q2, ok2 := b.quotient(a, c2)
-	if ok1 && ok2 {
-		// a ÷ mean(c1, c2) = 2 ÷ (1/q1 + 1/q2)
-		b.results = append(b.results, Result{Scenario: name, N: b.results[i].N, Value: 2 / (1/q1 + 1/q2), Unit: "×",
-			Note: "local publish ÷ the mean of the default path's runs before and after it"})
-	}
-}
 
 // versus adds a row named name: the value of scenario a divided by that of b.
 func (b *bench) versus(name, a, c string) {
