@@ -36,13 +36,15 @@ type closedWithItsStart struct {
 var closedWithItsStartCases = []closedWithItsStart{{
 	// journeys.md, Time: "A claim paid on 2026-11-22 never gets an overdue notice dated
 	// 2026-11-28". Submitted 2026-09-01: due 2026-10-31, overdue from 2026-11-01 every 7 days,
-	// the latest before 2026-12-01 is 2026-11-29.
+	// the latest before 2026-12-01 is 2026-11-29. The journey as it stood when the payment took
+	// effect was overdue since 2026-11-15: that one is published, late, then the close.
 	name: "reimbursement paid", now: "2026-12-01T10:00:00-08:00",
 	startType: events.ReimbursementSubmitted, start: map[string]any{
 		"claimId": "CLM-9", "memberId": "M-9", "submittedDate": "2026-09-01", "amountCents": 100, "category": "tolls",
 	},
 	closeType: events.ReimbursementPaid, close: map[string]any{"claimId": "CLM-9", "paidDate": "2026-11-22"},
 	want: []string{
+		"2026-12-01T10:00 reimbursement.overdue 2026-11-15 late daysOverdue=15 dueDate=2026-10-31",
 		"2026-12-01T10:00 reimbursement.closed 2026-11-22 daysLate=22 dueDate=2026-10-31 onTime=false outcome=paid",
 	},
 	before: []string{
@@ -67,7 +69,7 @@ var closedWithItsStartCases = []closedWithItsStart{{
 	},
 }, {
 	// Transition 2025-11-15: last day 2026-11-14, ended 2026-11-15; the provider contracted
-	// 2026-09-01, before the 60-day notice of 2026-09-15.
+	// 2026-09-01, before the 60-day notice of 2026-09-15: nothing was due before it.
 	name: "coc provider contracted", now: "2026-12-01T10:00:00-08:00",
 	startType: events.WCMTransitioned, start: transition("2025-11-15", provider("P-1", false)),
 	closeType: events.ProviderContracted, close: map[string]any{"providerId": "P-1", "effectiveDate": "2026-09-01"},

@@ -242,6 +242,17 @@ func (r *runner[F, PF]) apply(ctx workflow.Context, ev events.Event) error {
 	if ev.Type == EventPolicyChanged {
 		return r.changePolicy(ctx, ev)
 	}
+	if r.factsFirst >= versionFactsFirst {
+		if on, ok := effectiveDate(ev); ok {
+			if err := r.catchUp(ctx, on); err != nil {
+				return err
+			}
+			if r.ended() {
+				log.Info("inbound event after the journey's end on its date; ignored", "type", ev.Type)
+				return nil
+			}
+		}
+	}
 	notices, err := r.facts().apply(ev, r.s.Policy)
 	if err != nil {
 		// The listener validated the event, so this is an event the journey does not take.
@@ -249,6 +260,63 @@ func (r *runner[F, PF]) apply(ctx workflow.Context, ev events.Event) error {
 		return nil
 	}
 	return r.act(ctx, notices, len(r.s.Applied))
+}
+
+// effectiveDate is the date an inbound event's fact took effect, for the facts that have one
+// (journeys.md, Time: a fact takes effect on its own date, not on its arrival).
+func effectiveDate(ev events.Event) (rules.Date, bool) {
+	payload, err := ev.Payload()
+	if err != nil {
+		return rules.Date{}, false
+	}
+	switch d := payload.(type) {
+	case *events.MemberDisenrolledData:
+		return d.EffectiveDate, true
+	case *events.MemberCountyChangedData:
+		return d.EffectiveDate, true
+	case *events.CCSApplicationReceivedData:
+		return d.ReceivedDate, true
+	case *events.CCSEligibilityDeterminedData:
+		return d.DeterminationDate, true
+	case *events.CCSReferralWithdrawnData:
+		return d.WithdrawnDate, true
+	case *events.ProviderContractedData:
+		return d.EffectiveDate, true
+	case *events.ReimbursementDecidedData:
+		return d.DecisionDate, true
+	case *events.ReimbursementPaidData:
+		return d.PaidDate, true
+	}
+	return rules.Date{}, false
+}
+
+// catchUp publishes, before a fact dated on is applied, what the journey had due on the days
+// before it and has not published yet (a journey started late, or a worker away): the journey
+// as it stood when the fact took effect. What is published now is late, and a reminder whose
+// deadline has passed by now is skipped, as for any late step. Nothing dated on or after the
+// fact's date is published here; after it is applied, the journey decides the rest.
+func (r *runner[F, PF]) catchUp(ctx workflow.Context, on rules.Date) error {
+	now := workflow.Now(ctx)
+	y, m, d := on.Year, on.Month, on.Day
+	until := time.Date(y, m, d, 0, 0, 0, 0, r.s.Policy.Zone()).Add(-time.Nanosecond)
+	if until.After(now) {
+		until = now
+	}
+	today := r.s.Policy.Today(now)
+	step := r.s.Policy.Step(r.facts().plan(r.s.Policy), r.done, until)
+	var publish []rules.Occurrence
+	for _, o := range step.Skip {
+		r.s.Skipped = append(r.s.Skipped, record(o))
+	}
+	for _, o := range step.Publish {
+		o.Late = o.On.Before(today)
+		if o.Reminder && o.Deadline.Before(today) {
+			r.s.Skipped = append(r.s.Skipped, record(o))
+			continue
+		}
+		publish = append(publish, o)
+	}
+	return r.publishDue(ctx, publish)
 }
 
 // act publishes a journey's notices and starts the journeys they name, in order. seq tells apart

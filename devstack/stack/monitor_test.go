@@ -53,6 +53,9 @@ func TestAtRiskFindAndMetrics(t *testing.T) {
 		id(workflows.JourneyReimbursement, "CLM-RISK-C"), id(workflows.JourneyReimbursement, "CLM-RISK-D")
 	e, f := id(workflows.JourneyAgeOut, "M-RISK-E"), id(workflows.JourneyAgeOut, "M-RISK-F")
 	settled(t, s, 6)
+	// A journey started late publishes its late events settleLate (5 s) after its start: A's and
+	// D's overdue notices, B's reminder and D's close.
+	collect(t, s.JS, events.JourneyStream, "journeys.reimbursement.>", 4, time.Minute)
 
 	window := now.Add(7 * 24 * time.Hour)
 	want := []string{a, b}
