@@ -21,8 +21,9 @@ import (
 
 // Histories recorded from the in-process server (testdata/*.json: one per journey, each with
 // inbound signals, a re-plan and its end, and a reimbursement's two runs either side of a
-// continue-as-new) replay against the current code, as do the same histories of journeys that
-// publish by local activity (testdata/local-publish) and those recorded before changeLocalPublish
+// continue-as-new) replay against the current code, as do the same histories recorded before
+// changeFactsFirst (testdata/before-facts-first), of journeys that publish by local activity
+// (testdata/local-publish, also before it) and those recorded before changeLocalPublish
 // (testdata/before-local-publish), when every step upserted every search attribute: journeys
 // running then go on as they began. A change that would break running journeys fails here; see
 // README, "Changing a journey safely". Re-record the current ones with
@@ -58,12 +59,13 @@ func TestReplayRecordedHistories(t *testing.T) {
 	}
 }
 
-// recordedVersions are the folders of recorded histories, each with the changeLocalPublish
-// version its journeys run.
-var recordedVersions = map[string]workflow.Version{
-	"testdata": versionChangedUpserts,
-	filepath.Join("testdata", "local-publish"):        versionLocalPublish,
-	filepath.Join("testdata", "before-local-publish"): workflow.DefaultVersion,
+// recordedVersions are the folders of recorded histories, each with the versions its journeys
+// run: changeLocalPublish's, and changeFactsFirst's.
+var recordedVersions = map[string]struct{ publish, factsFirst workflow.Version }{
+	"testdata": {versionChangedUpserts, versionFactsFirst},
+	filepath.Join("testdata", "before-facts-first"):   {versionChangedUpserts, workflow.DefaultVersion},
+	filepath.Join("testdata", "local-publish"):        {versionLocalPublish, workflow.DefaultVersion},
+	filepath.Join("testdata", "before-local-publish"): {workflow.DefaultVersion, workflow.DefaultVersion},
 }
 
 // Each set of recorded histories is of the version it is named for, and publishes as that
@@ -71,8 +73,8 @@ var recordedVersions = map[string]workflow.Version{
 // before it. A history before the change has no version marker.
 func TestRecordedHistoriesAreOfTheirVersion(t *testing.T) {
 	dc := recordingConverter(t)
-	for dir, version := range recordedVersions {
-		local := version >= versionLocalPublish
+	for dir, v := range recordedVersions {
+		local := v.publish >= versionLocalPublish
 		files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 		if err != nil {
 			t.Fatal(err)
@@ -109,8 +111,11 @@ func TestRecordedHistoriesAreOfTheirVersion(t *testing.T) {
 				}
 			}
 			want := []string(nil)
-			if version != workflow.DefaultVersion {
-				want = []string{fmt.Sprintf("%s=%d", changeLocalPublish, version)}
+			if v.publish != workflow.DefaultVersion {
+				want = append(want, fmt.Sprintf("%s=%d", changeLocalPublish, v.publish))
+			}
+			if v.factsFirst != workflow.DefaultVersion {
+				want = append(want, fmt.Sprintf("%s=%d", changeFactsFirst, v.factsFirst))
 			}
 			if !slices.Equal(versions, want) || (markers > 0) != local || (activities > 0) == local {
 				t.Errorf("%s: versions %v, %d local activity markers, %d activity tasks; want versions %v and publication only by %s",
