@@ -713,7 +713,11 @@ func (b *bench) print(w io.Writer) {
 		if r.RatioTo != "" {
 			ratio = fmt.Sprintf("%.2f × %s", r.Ratio, r.RatioTo)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\n", r.Scenario, r.N, r.Value, r.Unit, ratio, r.Note)
+		value := fmt.Sprintf("%.1f", r.Value)
+		if strings.HasPrefix(r.Unit, "×") {
+			value = fmt.Sprintf("%.2f", r.Value)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", r.Scenario, r.N, value, r.Unit, ratio, r.Note)
 	}
 	_ = tw.Flush()
 }

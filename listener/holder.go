@@ -119,13 +119,6 @@ func (h *holder) close() {
 	h.wg.Wait()
 }
 
-// queued is how many jobs are held, queued or being applied.
-func (h *holder) queued() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.held)
-}
-
 // keepAlive, until stop, sends InProgress for every message held for more than a third of the
 // ack wait since JetStream last heard of it, which restarts its ack wait.
 func (h *holder) keepAlive(stop <-chan struct{}, log zerolog.Logger) {

@@ -76,11 +76,25 @@ type runner[F any, PF interface {
 	signals workflow.ReceiveChannel
 	// version is the journey's changeLocalPublish version.
 	version workflow.Version
-	// factsFirst is its changeFactsFirst version.
-	factsFirst workflow.Version
+	// factsFirst is its changeFactsFirst version, once asked (isFactsFirst).
+	factsFirst *workflow.Version
 }
 
 func (r *runner[F, PF]) facts() PF { return PF(&r.s.Facts) }
+
+// isFactsFirst reports whether the journey runs changeFactsFirst. It asks the first time a step
+// needs to know (an inbound event to apply first, a late start, a dated fact, a journey to start
+// again), not at the start of every run: most journeys' first task, the one every start pays
+// for, records no marker, and a journey that never needs it never records one. A journey
+// started before the change takes it up at the first such point it reaches in a new workflow
+// task; its recorded history, replayed, keeps DefaultVersion there.
+func (r *runner[F, PF]) isFactsFirst(ctx workflow.Context) bool {
+	if r.factsFirst == nil {
+		v := workflow.GetVersion(ctx, changeFactsFirst, workflow.DefaultVersion, versionFactsFirst)
+		r.factsFirst = &v
+	}
+	return *r.factsFirst >= versionFactsFirst
+}
 
 // run executes a journey from its state until it ends or continues as new.
 func run[F any, PF interface {
@@ -112,7 +126,6 @@ func (r *runner[F, PF]) setup(ctx workflow.Context) error {
 
 func (r *runner[F, PF]) run(ctx workflow.Context) error {
 	r.version = workflow.GetVersion(ctx, changeLocalPublish, workflow.DefaultVersion, versionLocalPublish)
-	r.factsFirst = workflow.GetVersion(ctx, changeFactsFirst, workflow.DefaultVersion, versionFactsFirst)
 	ctx = workflow.WithActivityOptions(ctx, publishOptions)
 	ctx = workflow.WithLocalActivityOptions(ctx, localPublishOptions)
 	log := workflow.GetLogger(ctx)
@@ -125,7 +138,7 @@ func (r *runner[F, PF]) run(ctx workflow.Context) error {
 		r.s.Started = true
 	}
 	for {
-		if r.factsFirst >= versionFactsFirst {
+		if r.signals.Len() > 0 && r.isFactsFirst(ctx) {
 			if err := r.drain(ctx); err != nil {
 				return err
 			}
@@ -134,7 +147,7 @@ func (r *runner[F, PF]) run(ctx workflow.Context) error {
 		var next *rules.Occurrence
 		if !r.ended() {
 			step := r.s.Policy.Step(r.facts().plan(r.s.Policy), r.done, now)
-			if fresh && r.factsFirst >= versionFactsFirst && slices.ContainsFunc(step.Publish, func(o rules.Occurrence) bool { return o.Late }) {
+			if fresh && slices.ContainsFunc(step.Publish, func(o rules.Occurrence) bool { return o.Late }) && r.isFactsFirst(ctx) {
 				fresh = false
 				if err := r.settle(ctx); err != nil {
 					return err
@@ -242,15 +255,13 @@ func (r *runner[F, PF]) apply(ctx workflow.Context, ev events.Event) error {
 	if ev.Type == EventPolicyChanged {
 		return r.changePolicy(ctx, ev)
 	}
-	if r.factsFirst >= versionFactsFirst {
-		if on, ok := effectiveDate(ev); ok {
-			if err := r.catchUp(ctx, on); err != nil {
-				return err
-			}
-			if r.ended() {
-				log.Info("inbound event after the journey's end on its date; ignored", "type", ev.Type)
-				return nil
-			}
+	if on, ok := effectiveDate(ev); ok && r.isFactsFirst(ctx) {
+		if err := r.catchUp(ctx, on); err != nil {
+			return err
+		}
+		if r.ended() {
+			log.Info("inbound event after the journey's end on its date; ignored", "type", ev.Type)
+			return nil
 		}
 	}
 	notices, err := r.facts().apply(ev, r.s.Policy)
@@ -351,7 +362,7 @@ func (r *runner[F, PF]) act(ctx workflow.Context, notices []Notice, seq int) err
 func (r *runner[F, PF]) startJourney(ctx workflow.Context, s Start) error {
 	err := r.startChild(ctx, s, enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE)
 	var already *temporal.ChildWorkflowExecutionAlreadyStartedError
-	if errors.As(err, &already) && r.factsFirst >= versionFactsFirst && !r.s.Policy.Today(workflow.Now(ctx)).After(s.Deadline) {
+	if errors.As(err, &already) && !r.s.Policy.Today(workflow.Now(ctx)).After(s.Deadline) && r.isFactsFirst(ctx) {
 		err = r.startChild(ctx, s, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE)
 	}
 	if errors.As(err, &already) {
