@@ -88,6 +88,8 @@ type bench struct {
 	// raw ones, to give each its own workflow ids.
 	stormsRun int
 	rawStorms int
+	// localPublish makes the storms' listener start journeys that publish by local activity.
+	localPublish bool
 	results   []Result
 	log       zerolog.Logger
 }
@@ -510,7 +512,7 @@ func (b *bench) storms(ctx context.Context) error {
 	// On the tuned server, the same storm also runs with journeys that publish by local activity
 	// (CARECLOCK_LOCAL_PUBLISH), compared with the median of the default path's storms.
 	if b.suffix == "" {
-		if err := b.withPreferredVersions(workflows.PreferVersions(true), func() error {
+		if err := b.withLocalPublish(func() error {
 			return b.careclockStorm(ctx, "careclock storm, local publish", 0, lead)
 		}); err != nil {
 			return err
@@ -546,18 +548,24 @@ func (b *bench) value(scenario string) float64 {
 	return 0
 }
 
-// withPreferredVersions runs f with the stack's worker restarted to record versions from p.
-func (b *bench) withPreferredVersions(p worker.PreferredVersionProvider, f func() error) error {
-	restart := func(p worker.PreferredVersionProvider) error {
+// withLocalPublish runs f with new journeys publishing by local activity: the worker restarted
+// to prefer that version for journeys started without one, and the storm's listener starting
+// them with it (bench.localPublish).
+func (b *bench) withLocalPublish(f func() error) error {
+	restart := func(local bool) error {
 		b.s.StopWorker()
-		b.s.PreferredVersions = p
+		b.s.PreferredVersions = nil
+		if local {
+			b.s.PreferredVersions = workflows.PreferVersions(true)
+		}
+		b.localPublish = local
 		return b.s.StartWorker()
 	}
-	if err := restart(p); err != nil {
+	if err := restart(true); err != nil {
 		return err
 	}
 	err := f()
-	return errors.Join(err, restart(nil))
+	return errors.Join(err, restart(false))
 }
 
 // waitFor waits until done, and returns how long after at that was.

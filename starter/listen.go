@@ -53,7 +53,7 @@ func listen(args []string) error {
 	}
 	l := &listener.Listener{
 		Temporal: tc, JS: js, Keyer: keyer, Policy: policy,
-		TaskQueue: cfg.TaskQueue, Consumer: cfg.Consumer, Log: log, Metrics: m,
+		TaskQueue: cfg.TaskQueue, Consumer: cfg.Consumer, Log: log, Metrics: m, LocalPublish: cfg.LocalPublish,
 	}
 	return l.Run(ctx)
 }

@@ -10,6 +10,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/privacy"
@@ -120,6 +121,37 @@ type State[F any] struct {
 	Skipped   []Record `json:"skipped"`
 	// Status is the journey's status (StatusWaiting, …).
 	Status string `json:"status"`
+	// Versions are the versions of the journey's changes (changeLocalPublish, changeFactsFirst)
+	// chosen by whoever started it, so that its runs need no version marker, nor the
+	// TemporalChangeVersion upsert that comes with one: a visibility write saved on every start.
+	// A change missing here is asked with workflow.GetVersion, as by journeys started before.
+	Versions map[string]workflow.Version `json:"versions,omitempty"`
+}
+
+// withVersions returns the state with the journey's change versions set.
+func (s State[F]) withVersions(v map[string]workflow.Version) any {
+	s.Versions = v
+	return s
+}
+
+// CurrentVersions are the change versions a journey starts with today: local publish or through
+// the publish activity (the worker's CARECLOCK_LOCAL_PUBLISH), and facts first.
+func CurrentVersions(localPublish bool) map[string]workflow.Version {
+	v := map[string]workflow.Version{changeLocalPublish: versionChangedUpserts, changeFactsFirst: versionFactsFirst}
+	if localPublish {
+		v[changeLocalPublish] = versionLocalPublish
+	}
+	return v
+}
+
+// WithVersions returns the start with its journey's change versions in its input.
+func (s Start) WithVersions(v map[string]workflow.Version) Start {
+	if st, ok := s.Input.(interface {
+		withVersions(map[string]workflow.Version) any
+	}); ok {
+		s.Input = st.withVersions(v)
+	}
+	return s
 }
 
 // Record is one event a journey published or skipped.

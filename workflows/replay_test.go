@@ -21,8 +21,9 @@ import (
 
 // Histories recorded from the in-process server (testdata/*.json: one per journey, each with
 // inbound signals, a re-plan and its end, and a reimbursement's two runs either side of a
-// continue-as-new) replay against the current code, as do the same histories recorded before
-// changeFactsFirst (testdata/before-facts-first), of journeys that publish by local activity
+// continue-as-new) replay against the current code, as do the same histories of journeys whose
+// versions were recorded by markers rather than given in their input (testdata/versions-by-marker),
+// those recorded before changeFactsFirst (testdata/before-facts-first), of journeys that publish by local activity
 // (testdata/local-publish, also before it) and those recorded before changeLocalPublish
 // (testdata/before-local-publish), when every step upserted every search attribute: journeys
 // running then go on as they began. A change that would break running journeys fails here; see
@@ -63,6 +64,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 // run: changeLocalPublish's, and changeFactsFirst's.
 var recordedVersions = map[string]struct{ publish, factsFirst workflow.Version }{
 	"testdata": {versionChangedUpserts, versionFactsFirst},
+	filepath.Join("testdata", "versions-by-marker"):   {versionChangedUpserts, versionFactsFirst},
 	filepath.Join("testdata", "before-facts-first"):   {versionChangedUpserts, workflow.DefaultVersion},
 	filepath.Join("testdata", "local-publish"):        {versionLocalPublish, workflow.DefaultVersion},
 	filepath.Join("testdata", "before-local-publish"): {workflow.DefaultVersion, workflow.DefaultVersion},
@@ -90,6 +92,18 @@ func TestRecordedHistoriesAreOfTheirVersion(t *testing.T) {
 			}
 			var versions []string
 			markers, activities := 0, 0
+			// Versions given in the journey's input, then those its markers record.
+			var input struct {
+				Versions map[string]workflow.Version `json:"versions"`
+			}
+			if err := dc.FromPayloads(h.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes().GetInput(), &input); err != nil {
+				t.Fatalf("%s: input: %v", f, err)
+			}
+			for _, id := range []string{changeLocalPublish, changeFactsFirst} {
+				if v, ok := input.Versions[id]; ok {
+					versions = append(versions, fmt.Sprintf("%s=%d", id, v))
+				}
+			}
 			for _, ev := range h.GetEvents() {
 				if ev.GetActivityTaskScheduledEventAttributes() != nil {
 					activities++

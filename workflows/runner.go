@@ -125,7 +125,14 @@ func (r *runner[F, PF]) setup(ctx workflow.Context) error {
 }
 
 func (r *runner[F, PF]) run(ctx workflow.Context) error {
-	r.version = workflow.GetVersion(ctx, changeLocalPublish, workflow.DefaultVersion, versionLocalPublish)
+	if v, ok := r.s.Versions[changeLocalPublish]; ok {
+		r.version = v
+	} else {
+		r.version = workflow.GetVersion(ctx, changeLocalPublish, workflow.DefaultVersion, versionLocalPublish)
+	}
+	if v, ok := r.s.Versions[changeFactsFirst]; ok {
+		r.factsFirst = &v
+	}
 	ctx = workflow.WithActivityOptions(ctx, publishOptions)
 	ctx = workflow.WithLocalActivityOptions(ctx, localPublishOptions)
 	log := workflow.GetLogger(ctx)
@@ -376,6 +383,10 @@ func (r *runner[F, PF]) startJourney(ctx workflow.Context, s Start) error {
 }
 
 func (r *runner[F, PF]) startChild(ctx workflow.Context, s Start, reuse enumspb.WorkflowIdReusePolicy) error {
+	if r.s.Versions != nil {
+		// A journey that was given its versions gives the same to the journeys it starts.
+		s = s.WithVersions(r.s.Versions)
+	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            s.WorkflowID,
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,

@@ -312,7 +312,7 @@ func (s *Stack) StopWorker() {
 func (s *Stack) NewListener() *listener.Listener {
 	return &listener.Listener{
 		Temporal: s.Client, JS: s.listenerJS, Keyer: s.Keyer, Policy: s.policy, TaskQueue: s.taskQueue,
-		Consumer: s.consumer, Log: s.listenerLog, Metrics: s.Metrics,
+		Consumer: s.consumer, Log: s.listenerLog, Metrics: s.Metrics, LocalPublish: s.cfg.LocalPublish,
 	}
 }
 
