@@ -55,7 +55,9 @@ var publishOptions = workflow.ActivityOptions{
 // worker ran, ends it before anything dated after it is published; a journey started late waits
 // settleLate before publishing its late events, so that a close sent together with its start is
 // applied first; and a journey that starts another one (an eligible referral's age-out) opens a
-// new run of it when the last one ended and its deadline is still ahead.
+// new run of it when the last one ended and its deadline is still ahead. Before it applies a
+// dated fact, it publishes what was due on the days before the fact's date and is not out yet,
+// as the journey stood when the fact took effect (catchUp).
 const (
 	changeFactsFirst  = "facts-first"
 	versionFactsFirst = workflow.Version(1)
