@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
@@ -15,6 +14,7 @@ import (
 	"github.com/careclock/careclock/activities"
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/internal/testkit"
 	"github.com/careclock/careclock/metrics"
 	"github.com/careclock/careclock/rules"
 )
@@ -22,7 +22,7 @@ import (
 // A retry of a publication whose acknowledgement was lost sends the same event again: JetStream
 // stores it once, and it is counted once.
 func TestPublishRetryIsStoredOnce(t *testing.T) {
-	ns := startNATS(t)
+	ns := testkit.StartNATS(t)
 	nc, err := nats.Connect(ns.ClientURL())
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +78,7 @@ func TestPublishRetryIsStoredOnce(t *testing.T) {
 // A publication while the connection to NATS is down fails at once, so that Temporal retries it, rather
 // than waiting in a client buffer.
 func TestPublishWithoutNATSFails(t *testing.T) {
-	ns := startNATS(t)
+	ns := testkit.StartNATS(t)
 	nc, js, err := config.Config{NATSURL: ns.ClientURL()}.ConnectNATS(config.RoleWorker, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
@@ -99,19 +99,4 @@ func TestPublishWithoutNATSFails(t *testing.T) {
 	if err == nil || time.Since(start) > time.Second {
 		t.Fatalf("publish without NATS: %v after %s; want an error at once", err, time.Since(start))
 	}
-}
-
-// startNATS runs an in-process JetStream server in a temporary directory.
-func startNATS(t *testing.T) *server.Server {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server did not start")
-	}
-	t.Cleanup(ns.Shutdown)
-	return ns
 }

@@ -90,8 +90,8 @@ type bench struct {
 	rawStorms int
 	// localPublish makes the storms' listener start journeys that publish by local activity.
 	localPublish bool
-	results   []Result
-	log       zerolog.Logger
+	results      []Result
+	log          zerolog.Logger
 }
 
 func run() error {

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/internal/testkit"
 	"github.com/careclock/careclock/privacy"
 	"github.com/careclock/careclock/rules"
 	"github.com/careclock/careclock/workflows"
@@ -39,20 +39,9 @@ type harness struct {
 	t        *testing.T
 	js       jetstream.JetStream
 	temporal *fakeTemporal
-	logs     *lockedBuffer
+	logs     *logBuffer
 	l        *Listener
 	stop     func()
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
 }
 
 // line is one log line of the listener, as the fields the tests read.
@@ -67,11 +56,12 @@ type line struct {
 	raw      json.RawMessage
 }
 
-func (b *lockedBuffer) lines() []line {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+// logBuffer holds the listener's log lines.
+type logBuffer struct{ testkit.LockedBuffer }
+
+func (b *logBuffer) lines() []line {
 	var out []line
-	sc := bufio.NewScanner(bytes.NewReader(b.buf.Bytes()))
+	sc := bufio.NewScanner(bytes.NewReader(b.Bytes()))
 	for sc.Scan() {
 		var l line
 		if err := json.Unmarshal(sc.Bytes(), &l); err == nil {
@@ -84,15 +74,7 @@ func (b *lockedBuffer) lines() []line {
 
 func newHarness(t *testing.T, set func(*Listener)) *harness {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(ns.Shutdown)
+	ns := testkit.StartNATS(t)
 	nc, err := nats.Connect(ns.ClientURL())
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +87,7 @@ func newHarness(t *testing.T, set func(*Listener)) *harness {
 	if err := config.EnsureStreams(context.Background(), js, 1); err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, js: js, temporal: newFakeTemporal(), logs: &lockedBuffer{}}
+	h := &harness{t: t, js: js, temporal: newFakeTemporal(), logs: &logBuffer{}}
 	h.l = &Listener{
 		Temporal: h.temporal, JS: js, Keyer: testKeyer, Policy: rules.DefaultPolicy(), TaskQueue: "careclock",
 		Consumer: "listener", Log: zerolog.New(h.logs).Level(zerolog.DebugLevel),

@@ -28,6 +28,7 @@ import (
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/devstack/stack"
 	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/internal/testkit"
 	"github.com/careclock/careclock/privacy"
 	"github.com/careclock/careclock/rules"
 	"github.com/careclock/careclock/workflows"
@@ -91,22 +92,11 @@ func (c *crashAfterStart) ExecuteWorkflow(ctx context.Context, o client.StartWor
 }
 
 // lockedBuffer collects log lines from the listener's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
+type lockedBuffer struct{ testkit.LockedBuffer }
 
 func (b *lockedBuffer) lines() []map[string]any {
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	var out []map[string]any
-	for line := range strings.Lines(b.buf.String()) {
+	for line := range strings.Lines(string(b.Bytes())) {
 		var m map[string]any
 		if json.Unmarshal([]byte(line), &m) == nil {
 			out = append(out, m)

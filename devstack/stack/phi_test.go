@@ -168,10 +168,8 @@ func TestNoPHIInClear(t *testing.T) {
 		}
 		sc.scan("Temporal database file "+filepath.Base(f), b)
 	}
-	logs.mu.Lock()
-	lines := strings.Count(logs.buf.String(), "\n")
-	logText := append([]byte(nil), logs.buf.Bytes()...)
-	logs.mu.Unlock()
+	logText := logs.Bytes()
+	lines := strings.Count(string(logText), "\n")
 	sc.scan("logs", logText)
 	t.Logf("%d log lines, %d metric label bytes, %d database files scanned; %d PHI values found", lines, labels.Len(), len(files), sc.found)
 }
