@@ -29,8 +29,10 @@ type fakeTemporal struct {
 	log []string
 	// down, when set, fails every call, as an unreachable Temporal does.
 	down error
-	// failStarts fails that many next starts of a workflow id with a transient error.
-	failStarts map[string]int
+	// failStarts fails that many next starts of a workflow id with a transient error;
+	// failSignals that many next signals carrying an event id.
+	failStarts  map[string]int
+	failSignals map[string]int
 	// gates hold every call for a workflow id until the channel is closed.
 	gates map[string]chan struct{}
 	// calls counts every call made, failed ones included.
@@ -45,7 +47,7 @@ type fakeRun struct {
 }
 
 func newFakeTemporal() *fakeTemporal {
-	return &fakeTemporal{runs: map[string][]*fakeRun{}, failStarts: map[string]int{}, gates: map[string]chan struct{}{}}
+	return &fakeTemporal{runs: map[string][]*fakeRun{}, failStarts: map[string]int{}, failSignals: map[string]int{}, gates: map[string]chan struct{}{}}
 }
 
 // enter waits at the id's gate, then takes the lock; the caller unlocks.
@@ -119,6 +121,10 @@ func (f *fakeTemporal) SignalWorkflow(ctx context.Context, id, _, name string, a
 	ev, ok := arg.(events.Event)
 	if name != workflows.SignalEvent || !ok {
 		return fmt.Errorf("signal %q with %T", name, arg)
+	}
+	if f.failSignals[ev.ID] > 0 {
+		f.failSignals[ev.ID]--
+		return serviceerror.NewUnavailable("history service busy")
 	}
 	f.log = append(f.log, "signal "+id+" "+ev.ID)
 	for _, a := range cur.applied {

@@ -388,6 +388,31 @@ func TestAStartAndItsSignalsKeepTheirOrderUnderRedelivery(t *testing.T) {
 	}
 }
 
+// A signal that fails at first holds back the later signals of its journey: a decision retried
+// is still applied before the payment that followed it.
+func TestARetriedSignalHoldsBackTheLaterOnes(t *testing.T) {
+	h := newHarness(t, nil)
+	id := claimID("CLM-1")
+	start := h.send("e-sub", events.ReimbursementSubmitted, claimData("CLM-1", today()))
+	if got, _ := h.settled(start, 10*time.Second); got != OutcomeStarted {
+		t.Fatalf("start: %s", got)
+	}
+	h.temporal.failSignals["e-dec"] = 3
+	decided := h.send("e-dec", events.ReimbursementDecided, map[string]any{"claimId": "CLM-1", "decision": "approved", "decisionDate": today()})
+	paid := h.send("e-paid", events.ReimbursementPaid, map[string]any{"claimId": "CLM-1", "paidDate": today()})
+	for _, seq := range []uint64{decided, paid} {
+		if got, _ := h.settled(seq, 15*time.Second); got != OutcomeSignalled {
+			t.Errorf("event %d: %s, want signalled", seq, got)
+		}
+	}
+	if _, applied := h.temporal.runsOf(id); !slices.Equal(applied, []string{"e-sub", "e-dec", "e-paid"}) {
+		t.Errorf("applied %v, want the start, the decision, then the payment", applied)
+	}
+	if n := len(h.outcomes(paid)); n < 2 {
+		t.Errorf("the payment was never held back: outcomes %v", h.outcomes(paid))
+	}
+}
+
 // shardOf is the shard a key goes to among n.
 func shardOf(key string, n int) int {
 	f := fnv.New32a()
