@@ -35,8 +35,6 @@ type fakeTemporal struct {
 	failSignals map[string]int
 	// gates hold every call for a workflow id until the channel is closed.
 	gates map[string]chan struct{}
-	// calls counts every call made, failed ones included.
-	calls int
 }
 
 type fakeRun struct {
@@ -53,7 +51,6 @@ func newFakeTemporal() *fakeTemporal {
 // enter waits at the id's gate, then takes the lock; the caller unlocks.
 func (f *fakeTemporal) enter(ctx context.Context, id string) error {
 	f.mu.Lock()
-	f.calls++
 	gate := f.gates[id]
 	f.mu.Unlock()
 	if gate != nil {
@@ -197,12 +194,6 @@ func (f *fakeTemporal) setDown(err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.down = err
-}
-
-func (f *fakeTemporal) calls0() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls
 }
 
 // journeyLog returns the calls that reached journeys so far.
