@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -48,23 +49,37 @@ func watch(args []string) error {
 	if err != nil {
 		return fmt.Errorf("no stream holds %s: %w", *filter, err)
 	}
-	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{*filter}})
+	return watchStream(ctx, js, stream, *filter, os.Stdout)
+}
+
+// watchStream prints the messages of stream on subjects matching filter to w until ctx ends. It
+// reads them with an ordered consumer's message iterator, which keeps one pull open. Calling
+// the ordered consumer's Next in a loop sets up a fresh pull for every message; on a 3-node
+// cluster that failed with "no responders available for request" after a few dozen messages.
+func watchStream(ctx context.Context, js jetstream.JetStream, stream, filter string, w io.Writer) error {
+	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
 	if err != nil {
 		return err
 	}
+	it, err := cons.Messages()
+	if err != nil {
+		return err
+	}
+	stopped := context.AfterFunc(ctx, it.Stop)
+	defer stopped()
 	for {
-		msg, err := cons.Next(jetstream.FetchContext(ctx))
-		if errors.Is(err, context.Canceled) {
+		msg, err := it.Next()
+		if ctx.Err() != nil {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
 		if reason := msg.Headers().Get(events.HeaderReason); reason != "" {
-			fmt.Printf("%s (from %s: %s)\n", msg.Subject(), msg.Headers().Get(events.HeaderOriginalSubject), reason)
+			fmt.Fprintf(w, "%s (from %s: %s)\n", msg.Subject(), msg.Headers().Get(events.HeaderOriginalSubject), reason)
 		} else {
-			fmt.Println(msg.Subject())
+			fmt.Fprintln(w, msg.Subject())
 		}
-		fmt.Printf("  %s\n", msg.Data())
+		fmt.Fprintf(w, "  %s\n", msg.Data())
 	}
 }

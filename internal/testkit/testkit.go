@@ -4,6 +4,11 @@ package testkit
 
 import (
 	"bytes"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -25,6 +30,57 @@ func StartNATS(t testing.TB) *server.Server {
 	}
 	t.Cleanup(ns.Shutdown)
 	return ns
+}
+
+// StartNATSCluster runs n in-process JetStream servers clustered over loopback routes, and
+// returns once the cluster has a meta leader.
+func StartNATSCluster(t testing.TB, n int) []*server.Server {
+	t.Helper()
+	// Each node routes to every node, itself included (nats-server ignores that one), so the
+	// route ports are chosen first.
+	var routes []*url.URL
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		routes = append(routes, &url.URL{Scheme: "nats", Host: l.Addr().String()})
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var nodes []*server.Server
+	for i := range n {
+		port, err := strconv.Atoi(routes[i].Port())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns, err := server.NewServer(&server.Options{
+			ServerName: fmt.Sprintf("n%d", i+1), Host: "127.0.0.1", Port: -1, JetStream: true,
+			StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
+			Cluster: server.ClusterOpts{Name: "test", Host: "127.0.0.1", Port: port},
+			Routes:  routes,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go ns.Start()
+		t.Cleanup(ns.Shutdown)
+		nodes = append(nodes, ns)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, ns := range nodes {
+		if !ns.ReadyForConnections(time.Until(deadline)) {
+			t.Fatalf("nats server %s did not start", ns.Name())
+		}
+	}
+	for !slices.ContainsFunc(nodes, func(ns *server.Server) bool { return ns.JetStreamIsLeader() }) {
+		if time.Now().After(deadline) {
+			t.Fatal("the NATS cluster has no meta leader")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nodes
 }
 
 // LockedBuffer collects log lines written from many goroutines.
