@@ -44,7 +44,7 @@ func setup(args []string) error {
 	ns := namespaceOf(opts.Namespace)
 	deadline := time.Now().Add(*wait)
 	var tc client.Client
-	err = retry(ctx, deadline, log, "temporal", func() (err error) {
+	err = retry(ctx, deadline, log, "temporal", func(ctx context.Context) (err error) {
 		tc, err = config.Dial(ctx, opts)
 		return err
 	})
@@ -52,7 +52,7 @@ func setup(args []string) error {
 		return err
 	}
 	defer tc.Close()
-	err = retry(ctx, deadline, log, "namespace", func() error {
+	err = retry(ctx, deadline, log, "namespace", func(ctx context.Context) error {
 		created, err := config.EnsureNamespace(ctx, tc, ns, *retention)
 		if created {
 			log.Info().Str("namespace", ns).Dur("retention", *retention).Msg("namespace registered")
@@ -64,7 +64,7 @@ func setup(args []string) error {
 	}
 	// A new namespace reaches every Temporal service within seconds; until then adding search
 	// attributes fails with namespace not found.
-	err = retry(ctx, time.Now().Add(max(*wait, 30*time.Second)), log, "search attributes", func() error {
+	err = retry(ctx, time.Now().Add(max(*wait, 30*time.Second)), log, "search attributes", func(ctx context.Context) error {
 		return config.EnsureSearchAttributes(ctx, tc, ns)
 	})
 	if err != nil {
@@ -72,7 +72,7 @@ func setup(args []string) error {
 	}
 	var nc *nats.Conn
 	var js jetstream.JetStream
-	err = retry(ctx, deadline, log, "nats", func() (err error) {
+	err = retry(ctx, deadline, log, "nats", func(context.Context) (err error) {
 		nc, js, err = cfg.ConnectNATS(config.RoleAdmin, log)
 		return err
 	})
@@ -80,18 +80,31 @@ func setup(args []string) error {
 		return err
 	}
 	defer nc.Close()
-	err = retry(ctx, deadline, log, "streams", func() error { return config.EnsureStreams(ctx, js, cfg.StreamReplicas) })
-	if err != nil {
+	if err := ensureStreams(ctx, deadline, log, js, cfg.StreamReplicas); err != nil {
 		return err
 	}
 	fmt.Printf("namespace %s, search attributes and streams (%d replicas) are in place\n", ns, cfg.StreamReplicas)
 	return nil
 }
 
-// retry calls step until it succeeds or deadline passes, two seconds apart.
-func retry(ctx context.Context, deadline time.Time, log zerolog.Logger, what string, step func() error) error {
+// ensureStreams creates or updates careclock's streams, retrying until deadline while the NATS
+// cluster is not ready (a fresh cluster answers no stream request until it has a meta leader).
+func ensureStreams(ctx context.Context, deadline time.Time, log zerolog.Logger, js jetstream.JetStream, replicas int) error {
+	return retry(ctx, deadline, log, "streams", func(ctx context.Context) error { return config.EnsureStreams(ctx, js, replicas) })
+}
+
+// attemptTimeout bounds one attempt of a setup step: a request that gets no answer (a NATS
+// cluster without a meta leader yet) is given up and tried again, rather than waiting out the
+// whole --wait.
+const attemptTimeout = 10 * time.Second
+
+// retry calls step, each attempt with its own attemptTimeout, until it succeeds or deadline
+// passes, two seconds apart.
+func retry(ctx context.Context, deadline time.Time, log zerolog.Logger, what string, step func(context.Context) error) error {
 	for {
-		err := step()
+		attempt, cancel := context.WithTimeout(ctx, attemptTimeout)
+		err := step(attempt)
+		cancel()
 		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
 			return err
 		}

@@ -36,6 +36,24 @@ func StartNATS(t testing.TB) *server.Server {
 // returns once the cluster has a meta leader.
 func StartNATSCluster(t testing.TB, n int) []*server.Server {
 	t.Helper()
+	c := NewNATSCluster(t, n)
+	for i := range n {
+		c.Start(i)
+	}
+	c.WaitForLeader(30 * time.Second)
+	return c.Nodes
+}
+
+// NATSCluster is n in-process JetStream servers clustered over loopback routes, each started
+// when the test says, all shut down when it ends.
+type NATSCluster struct {
+	t     testing.TB
+	Nodes []*server.Server
+}
+
+// NewNATSCluster prepares the n servers of a cluster without starting them.
+func NewNATSCluster(t testing.TB, n int) *NATSCluster {
+	t.Helper()
 	// Each node routes to every node, itself included (nats-server ignores that one), so the
 	// route ports are chosen first.
 	var routes []*url.URL
@@ -49,7 +67,7 @@ func StartNATSCluster(t testing.TB, n int) []*server.Server {
 			t.Fatal(err)
 		}
 	}
-	var nodes []*server.Server
+	c := &NATSCluster{t: t}
 	for i := range n {
 		port, err := strconv.Atoi(routes[i].Port())
 		if err != nil {
@@ -64,23 +82,31 @@ func StartNATSCluster(t testing.TB, n int) []*server.Server {
 		if err != nil {
 			t.Fatal(err)
 		}
-		go ns.Start()
 		t.Cleanup(ns.Shutdown)
-		nodes = append(nodes, ns)
+		c.Nodes = append(c.Nodes, ns)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for _, ns := range nodes {
-		if !ns.ReadyForConnections(time.Until(deadline)) {
-			t.Fatalf("nats server %s did not start", ns.Name())
-		}
+	return c
+}
+
+// Start starts node i and waits until it takes connections.
+func (c *NATSCluster) Start(i int) {
+	c.t.Helper()
+	go c.Nodes[i].Start()
+	if !c.Nodes[i].ReadyForConnections(10 * time.Second) {
+		c.t.Fatalf("nats server %s did not start", c.Nodes[i].Name())
 	}
-	for !slices.ContainsFunc(nodes, func(ns *server.Server) bool { return ns.JetStreamIsLeader() }) {
+}
+
+// WaitForLeader waits until the cluster has a JetStream meta leader.
+func (c *NATSCluster) WaitForLeader(within time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(within)
+	for !slices.ContainsFunc(c.Nodes, func(ns *server.Server) bool { return ns.JetStreamIsLeader() }) {
 		if time.Now().After(deadline) {
-			t.Fatal("the NATS cluster has no meta leader")
+			c.t.Fatal("the NATS cluster has no meta leader")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return nodes
 }
 
 // LockedBuffer collects log lines written from many goroutines.

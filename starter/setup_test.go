@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/internal/testkit"
+)
+
+// `starter setup` against a fresh cluster whose meta leader appears late: the streams are in
+// place within seconds of the leader, however long --wait is, since each attempt has its own
+// timeout.
+func TestSetupCreatesTheStreamsSoonAfterTheMetaLeaderAppears(t *testing.T) {
+	c := testkit.NewNATSCluster(t, 3)
+	c.Start(0) // one node of three: no quorum, no meta leader
+	nc, err := nats.Connect(c.Nodes[0].ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // as with --wait 2m
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- ensureStreams(ctx, time.Now().Add(2*time.Minute), zerolog.Nop(), js, 3) }()
+
+	time.Sleep(3 * time.Second)
+	select {
+	case err := <-done:
+		t.Fatalf("streams set up without a meta leader: %v", err)
+	default:
+	}
+	c.Start(1)
+	c.Start(2)
+	c.WaitForLeader(30 * time.Second)
+	leader := time.Now()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("setup: %v", err)
+		}
+		t.Logf("streams in place %.1f s after the meta leader", time.Since(leader).Seconds())
+	case <-time.After(attemptTimeout + 10*time.Second):
+		t.Fatalf("streams not in place %s after the meta leader appeared", attemptTimeout+10*time.Second)
+	}
+	for _, name := range []string{events.EnrollmentStream, events.JourneyStream} {
+		s, err := js.Stream(context.Background(), name)
+		if err != nil {
+			t.Fatalf("stream %s: %v", name, err)
+		}
+		if info, err := s.Info(context.Background()); err != nil || info.Config.Replicas != 3 {
+			t.Fatalf("stream %s: %+v %v, want 3 replicas", name, info, err)
+		}
+	}
+}
