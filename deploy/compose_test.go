@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -24,6 +26,7 @@ import (
 
 	"github.com/careclock/careclock/codecserver"
 	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/internal/testkit"
 )
 
 const (
@@ -420,7 +423,7 @@ func TestNATSClusterIsTheCodesAndLosesNoAcknowledgedWrite(t *testing.T) {
 		if len(opts.Nkeys) != len(config.Roles) || len(opts.Users) != 0 || opts.NoAuthUser != "" || opts.Username != "" {
 			t.Errorf("%s: %d nkey users (want %d, from the code), %d other users, no-auth user %q", name, len(opts.Nkeys), len(config.Roles), len(opts.Users), opts.NoAuthUser)
 		}
-		if s.HealthCheck == nil || !strings.Contains(strings.Join(s.HealthCheck.Test, " "), "/healthz?js-enabled-only=true") {
+		if s.HealthCheck == nil || !slices.Contains(s.HealthCheck.Test, "http://127.0.0.1:8222/healthz") {
 			t.Errorf("%s: health check %v", name, s.HealthCheck)
 		}
 	}
@@ -507,4 +510,38 @@ func mustAbs(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return abs
+}
+
+// Why compose checks a NATS node with plain /healthz: it answers 503 until the cluster has a
+// JetStream meta leader, when setup's stream requests can be answered, while
+// /healthz?js-enabled-only=true passes before that.
+func TestNATSHealthzWaitsForTheMetaLeader(t *testing.T) {
+	c := testkit.NewNATSCluster(t, 3)
+	c.Start(0)
+	get := func(path string) int {
+		resp, err := http.Get("http://" + c.Nodes[0].MonitorAddr().String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := resp.Body.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode
+	}
+	if code := get("/healthz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/healthz of one node of three: %d, want 503", code)
+	}
+	if code := get("/healthz?js-enabled-only=true"); code != http.StatusOK {
+		t.Errorf("/healthz?js-enabled-only=true of one node of three: %d, want 200 (the check compose no longer uses)", code)
+	}
+	c.Start(1)
+	c.Start(2)
+	c.WaitForLeader(30 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
+	for get("/healthz") != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("/healthz not 200 with a meta leader")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -44,8 +44,9 @@ func StartNATSCluster(t testing.TB, n int) []*server.Server {
 	return c.Nodes
 }
 
-// NATSCluster is n in-process JetStream servers clustered over loopback routes, each started
-// when the test says, all shut down when it ends.
+// NATSCluster is n in-process JetStream servers clustered over loopback routes, each with its
+// monitoring endpoint on a loopback port, each started when the test says, all shut down when
+// it ends.
 type NATSCluster struct {
 	t     testing.TB
 	Nodes []*server.Server
@@ -75,7 +76,7 @@ func NewNATSCluster(t testing.TB, n int) *NATSCluster {
 		}
 		ns, err := server.NewServer(&server.Options{
 			ServerName: fmt.Sprintf("n%d", i+1), Host: "127.0.0.1", Port: -1, JetStream: true,
-			StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
+			StoreDir: t.TempDir(), NoLog: true, NoSigs: true, HTTPHost: "127.0.0.1", HTTPPort: -1,
 			Cluster: server.ClusterOpts{Name: "test", Host: "127.0.0.1", Port: port},
 			Routes:  routes,
 		})
