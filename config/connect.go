@@ -104,7 +104,11 @@ func (c Config) ConnectNATS(role string, l zerolog.Logger) (*nats.Conn, jetstrea
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(time.Second),
 		nats.ReconnectBufSize(-1),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if nc.IsClosed() {
+				l.Debug().Msg("nats connection closed") // the process's own clean exit
+				return
+			}
 			l.Warn().AnErr("error", err).Msg("nats disconnected")
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) { l.Info().Msg("nats reconnected") }),

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/careclock/careclock/codecserver"
@@ -78,6 +79,9 @@ func secrets(args []string, stdout io.Writer) error {
 		return err
 	}
 	// Public keys only: readable by the NATS servers, whatever user they run as.
+	if err := os.MkdirAll(filepath.Dir(*natsAuth), 0o755); err != nil {
+		return err
+	}
 	tmp := *natsAuth + ".tmp"
 	if err := os.WriteFile(tmp, conf, 0o644); err != nil {
 		return err

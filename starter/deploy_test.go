@@ -14,7 +14,7 @@ import (
 
 func TestSecretsCreatesOnceAndNeverReplaces(t *testing.T) {
 	dir := t.TempDir()
-	auth := filepath.Join(dir, "auth.conf")
+	auth := filepath.Join(dir, "nats-auth", "auth.conf") // a folder that does not exist yet
 	var out bytes.Buffer
 	if err := secrets([]string{"--dir", filepath.Join(dir, "s"), "--nats-auth", auth}, &out); err != nil {
 		t.Fatal(err)
