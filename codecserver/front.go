@@ -1,9 +1,11 @@
 package codecserver
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"time"
 )
 
 // CodecPath is where Front serves the codec, on the UI's own origin. The Temporal UI's codec
@@ -22,18 +24,51 @@ func Front(ui *url.URL, codec http.Handler, tokens []string, realm string) http.
 	mux := http.NewServeMux()
 	mux.Handle(CodecPath+"/", codec)
 	mux.Handle("/", httputil.NewSingleHostReverseProxy(ui))
-	return WithHealth(passwordProtected(mux, tokens, realm))
+	return withHealth(passwordProtected(mux, tokens, realm), uiAnswers(ui))
 }
 
 // WithHealth answers HealthPath with 200, without authorization, and passes everything else on.
-func WithHealth(next http.Handler) http.Handler {
+func WithHealth(next http.Handler) http.Handler { return withHealth(next, nil) }
+
+// withHealth answers HealthPath, without authorization: 200 when check (if any) passes, else
+// 503 with its reason. Everything else goes to next.
+func withHealth(next http.Handler, check func(*http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == HealthPath {
-			w.WriteHeader(http.StatusOK)
+		if r.URL.Path != HealthPath {
+			next.ServeHTTP(w, r)
 			return
 		}
-		next.ServeHTTP(w, r)
+		if check != nil {
+			if err := check(r); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		w.WriteHeader(http.StatusOK)
 	})
+}
+
+// uiAnswers checks that the Temporal UI behind Front answers (any status below 500) within
+// 2 s: a front whose UI is down is not healthy.
+func uiAnswers(ui *url.URL) func(*http.Request) error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	return func(r *http.Request) error {
+		req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, ui.String(), nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return fmt.Errorf("temporal ui: %w", err)
+		}
+		if err := resp.Body.Close(); err != nil {
+			return fmt.Errorf("temporal ui: %w", err)
+		}
+		if resp.StatusCode >= 500 {
+			return fmt.Errorf("temporal ui: %s", resp.Status)
+		}
+		return nil
+	}
 }
 
 // passwordProtected asks the browser for a password (any user name, one of tokens).

@@ -62,3 +62,32 @@ func TestFrontGuardsTheUIAndServesTheCodecOnItsOrigin(t *testing.T) {
 		}
 	}
 }
+
+// Front's /healthz answers 200 while the UI behind it answers, and 503 once it does not.
+func TestFrontIsHealthyOnlyWhileTheUIAnswers(t *testing.T) {
+	ui := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	upstream, err := url.Parse(ui.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(Front(upstream, http.NotFoundHandler(), []string{token}, "test"))
+	defer front.Close()
+	status := func() int {
+		t.Helper()
+		resp, err := http.Get(front.URL + HealthPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := resp.Body.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode
+	}
+	if got := status(); got != http.StatusOK {
+		t.Errorf("UI up: %d, want 200", got)
+	}
+	ui.Close()
+	if got := status(); got != http.StatusServiceUnavailable {
+		t.Errorf("UI down: %d, want 503", got)
+	}
+}
