@@ -26,6 +26,9 @@ if go list -deps ./worker ./starter | grep '^go.temporal.io/server'; then
   echo "worker or starter imports the Temporal server (only devstack may)"; exit 1
 fi
 
+step "the Temporal server and its SQL tool build from this module (go tool server, go tool sql)"
+go build go.temporal.io/server/cmd/server go.temporal.io/server/cmd/tools/sql
+
 step "go test"
 # The fault tests in devstack/stack append their figures here; printed below.
 report=$(mktemp)
