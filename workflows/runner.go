@@ -201,38 +201,30 @@ func (r *runner[F, PF]) run(ctx workflow.Context) error {
 // settle waits settleLate, or until an inbound event arrives, which it applies.
 func (r *runner[F, PF]) settle(ctx workflow.Context) error {
 	workflow.GetLogger(ctx).Info("started late: waiting for facts sent with the start", "for", settleLate)
-	timerCtx, cancelTimer := workflow.WithCancel(ctx)
-	defer cancelTimer()
-	timer := workflow.NewTimerWithOptions(timerCtx, settleLate, workflow.TimerOptions{Summary: "facts sent with the start"})
-	var timerErr error
-	var ev events.Event
-	sel := workflow.NewSelector(ctx)
-	sel.AddFuture(timer, func(f workflow.Future) { timerErr = f.Get(ctx, nil) })
-	sel.AddReceive(r.signals, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &ev) })
-	sel.Select(ctx)
-	if timerErr != nil {
-		return timerErr // the workflow was cancelled
-	}
-	if ev.ID == "" {
-		return nil
-	}
-	cancelTimer()
-	return r.apply(ctx, ev)
+	return r.sleepOrApply(ctx, settleLate, "facts sent with the start")
 }
 
 // wait sleeps until next is due, the run is old enough to continue as new, or an inbound event
 // arrives; a signal cancels the timer.
 func (r *runner[F, PF]) wait(ctx workflow.Context, next *rules.Occurrence, runDeadline time.Time) error {
+	if next == nil {
+		return r.sleepOrApply(ctx, 0, "") // nothing due: only an inbound event wakes it
+	}
+	wake, summary := next.At, next.Type+" on "+next.On.String()
+	if runDeadline.Before(wake) {
+		wake, summary = runDeadline, "continue as new, then "+summary
+	}
+	return r.sleepOrApply(ctx, max(wake.Sub(workflow.Now(ctx)), time.Millisecond), summary)
+}
+
+// sleepOrApply waits for a timer of d named summary (none when d is 0) or an inbound event,
+// whichever comes first; an event cancels the timer and is applied.
+func (r *runner[F, PF]) sleepOrApply(ctx workflow.Context, d time.Duration, summary string) error {
 	timerCtx, cancelTimer := workflow.WithCancel(ctx)
 	defer cancelTimer()
 	sel := workflow.NewSelector(ctx)
 	var timerErr error
-	if next != nil {
-		wake, summary := next.At, next.Type+" on "+next.On.String()
-		if runDeadline.Before(wake) {
-			wake, summary = runDeadline, "continue as new, then "+summary
-		}
-		d := max(wake.Sub(workflow.Now(ctx)), time.Millisecond)
+	if d > 0 {
 		timer := workflow.NewTimerWithOptions(timerCtx, d, workflow.TimerOptions{Summary: summary})
 		sel.AddFuture(timer, func(f workflow.Future) { timerErr = f.Get(ctx, nil) })
 	}
