@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
@@ -22,16 +21,7 @@ import (
 // A retry of a publication whose acknowledgement was lost sends the same event again: JetStream
 // stores it once, and it is counted once.
 func TestPublishRetryIsStoredOnce(t *testing.T) {
-	ns := testkit.StartNATS(t)
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := testkit.JetStream(t, testkit.StartNATS(t))
 	ctx := context.Background()
 	if err := config.EnsureStreams(ctx, js, 1); err != nil {
 		t.Fatal(err)

@@ -74,16 +74,7 @@ func (b *logBuffer) lines() []line {
 
 func newHarness(t *testing.T, set func(*Listener)) *harness {
 	t.Helper()
-	ns := testkit.StartNATS(t)
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := testkit.JetStream(t, testkit.StartNATS(t))
 	if err := config.EnsureStreams(context.Background(), js, 1); err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/careclock/careclock/events"
@@ -19,15 +17,7 @@ import (
 func TestSetupCreatesTheStreamsSoonAfterTheMetaLeaderAppears(t *testing.T) {
 	c := testkit.NewNATSCluster(t, 3)
 	c.Start(0) // one node of three: no quorum, no meta leader
-	nc, err := nats.Connect(c.Nodes[0].ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := testkit.JetStream(t, c.Nodes[0])
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // as with --wait 2m
 	defer cancel()
 	done := make(chan error, 1)

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,20 +18,7 @@ import (
 // `starter watch` prints every message of a 3-replica stream on a 3-node cluster, those stored
 // before it started and those that arrive while it runs.
 func TestWatchReadsEveryMessageOnACluster(t *testing.T) {
-	nodes := testkit.StartNATSCluster(t, 3)
-	var urls []string
-	for _, ns := range nodes {
-		urls = append(urls, ns.ClientURL())
-	}
-	nc, err := nats.Connect(strings.Join(urls, ","))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := testkit.JetStream(t, testkit.StartNATSCluster(t, 3)...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := config.EnsureStreams(ctx, js, 3); err != nil {
@@ -50,16 +35,16 @@ func TestWatchReadsEveryMessageOnACluster(t *testing.T) {
 	}
 	publish(0, 100)
 
-	var out syncBuffer
+	var out testkit.LockedBuffer
 	watchCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- watchStream(watchCtx, js, events.JourneyStream, events.JourneySubjects, &out) }()
 	publish(100, 150)
 	deadline := time.Now().Add(30 * time.Second)
-	for strings.Count(out.String(), "journeys.reimbursement.overdue\n") < 150 && time.Now().Before(deadline) {
+	for strings.Count(string(out.Bytes()), "journeys.reimbursement.overdue\n") < 150 && time.Now().Before(deadline) {
 		select {
 		case err := <-done:
-			t.Fatalf("watch stopped after %d messages: %v", strings.Count(out.String(), "\n")/2, err)
+			t.Fatalf("watch stopped after %d messages: %v", strings.Count(string(out.Bytes()), "\n")/2, err)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -67,7 +52,7 @@ func TestWatchReadsEveryMessageOnACluster(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("watch: %v", err)
 	}
-	text := out.String()
+	text := string(out.Bytes())
 	for i := range 150 {
 		if !strings.Contains(text, fmt.Sprintf(`  {"n":%d}`+"\n", i)) {
 			t.Fatalf("message %d not printed; %d printed", i, strings.Count(text, "\n")/2)
@@ -76,21 +61,4 @@ func TestWatchReadsEveryMessageOnACluster(t *testing.T) {
 	if n := strings.Count(text, "journeys.reimbursement.overdue\n"); n != 150 {
 		t.Errorf("%d messages printed, want 150", n)
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

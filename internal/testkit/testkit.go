@@ -9,11 +9,14 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // StartNATS runs an in-process JetStream server on a loopback port, storing in a temporary
@@ -108,6 +111,25 @@ func (c *NATSCluster) WaitForLeader(within time.Duration) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// JetStream connects to the servers (any one of them serves) until the test ends.
+func JetStream(t testing.TB, servers ...*server.Server) jetstream.JetStream {
+	t.Helper()
+	urls := make([]string, len(servers))
+	for i, ns := range servers {
+		urls[i] = ns.ClientURL()
+	}
+	nc, err := nats.Connect(strings.Join(urls, ","))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }
 
 // LockedBuffer collects log lines written from many goroutines.
