@@ -50,7 +50,7 @@ func ageOutEnrollment(s *stack.Stack, eventID, memberID string, today rules.Date
 	id := workflows.WorkflowID(s.Keyer, workflows.JourneyAgeOut, memberID)
 	var want []expect
 	for _, months := range testPolicy().AgeOut.NoticeMonthsBefore {
-		want = append(want, expect{id, "ageout.notice", dob.AddYears(21).AddMonths(-months), true})
+		want = append(want, expect{WorkflowID: id, EventType: "ageout.notice", On: dob.AddYears(21).AddMonths(-months), Late: true})
 	}
 	return body, want
 }
@@ -68,7 +68,7 @@ func claim(eventID, claimID string, submitted rules.Date) []byte {
 // reminders before it are skipped.
 func overdueClaim(s *stack.Stack, eventID, claimID string, today rules.Date) ([]byte, expect) {
 	id := workflows.WorkflowID(s.Keyer, workflows.JourneyReimbursement, claimID)
-	return claim(eventID, claimID, today.AddDays(-100)), expect{id, "reimbursement.overdue", today.AddDays(-4), true}
+	return claim(eventID, claimID, today.AddDays(-100)), expect{WorkflowID: id, EventType: "reimbursement.overdue", On: today.AddDays(-4), Late: true}
 }
 
 // crashAfterStart is the Temporal client of a listener that dies right after it has started a
@@ -188,15 +188,15 @@ func TestDuplicateDeliveries(t *testing.T) {
 	publish(t, s.JS, events.Subject(events.ReimbursementDecided), "dec-dup-2", decision)
 	waitAcked(t, s.JS, 7)
 	claimID := workflows.WorkflowID(s.Keyer, workflows.JourneyReimbursement, "CLM-DUP-1")
-	want = append(want, expect{claimID, "reimbursement.approved", today, false})
+	want = append(want, expect{WorkflowID: claimID, EventType: "reimbursement.approved", On: today, Late: false})
 	if st := stateOf(t, s, claimID); st.Applied != 2 {
 		t.Errorf("claim applied %d inbound events, want 2 (submitted, approved once)", st.Applied)
 	}
 
 	report(t, figures{
-		scenario: "duplicates: 5 copies of an enrollment (1 redelivered after a listener crash), a decision sent twice",
-		sent:     5 + 1 + 2, distinct: 3, applied: appliedInbound(t, s), deadLettered: len(deadLetters(t, s)),
-		journey: tallyJourneys(t, s, want, time.Minute),
+		Scenario: "duplicates: 5 copies of an enrollment (1 redelivered after a listener crash), a decision sent twice",
+		Sent:     5 + 1 + 2, Distinct: 3, Applied: appliedInbound(t, s), DeadLettered: len(deadLetters(t, s)),
+		Journey: tallyJourneys(t, s, want, time.Minute),
 	})
 }
 
@@ -294,8 +294,8 @@ func TestMixedBatchIsStartedOrDeadLettered(t *testing.T) {
 		}
 	}
 	report(t, figures{
-		scenario: fmt.Sprintf("bad input: %d good and %d bad events in one batch", goodOnes, badOnes),
-		sent:     len(batch), distinct: len(batch), applied: appliedInbound(t, s), deadLettered: deadLettered,
+		Scenario: fmt.Sprintf("bad input: %d good and %d bad events in one batch", goodOnes, badOnes),
+		Sent:     len(batch), Distinct: len(batch), Applied: appliedInbound(t, s), DeadLettered: deadLettered,
 	})
 	if started != goodOnes {
 		t.Errorf("%d journeys started for %d good events", started, goodOnes)
@@ -345,9 +345,9 @@ func TestNATSRestartWhilePublishing(t *testing.T) {
 		retried += publishRetries(t, s, workflows.WorkflowID(s.Keyer, workflows.JourneyAgeOut, fmt.Sprintf("M-NATS-%d", i)))
 	}
 	report(t, figures{
-		scenario: fmt.Sprintf("NATS restart: stopped for 3 s with %d of %d journey events published (%d publish attempts retried)", before, len(want), retried),
-		sent:     members, distinct: members, applied: appliedInbound(t, s), deadLettered: len(deadLetters(t, s)),
-		journey: tally,
+		Scenario: fmt.Sprintf("NATS restart: stopped for 3 s with %d of %d journey events published (%d publish attempts retried)", before, len(want), retried),
+		Sent:     members, Distinct: members, Applied: appliedInbound(t, s), DeadLettered: len(deadLetters(t, s)),
+		Journey: tally,
 	})
 }
 
@@ -482,18 +482,18 @@ func workerCrashMidJourney(t *testing.T, local bool) {
 	if err := s.StartWorker(); err != nil {
 		t.Fatal(err)
 	}
-	want := append([]expect{first, {due, "reimbursement.overdue", today, false}}, notices...)
+	want := append([]expect{first, {WorkflowID: due, EventType: "reimbursement.overdue", On: today, Late: false}}, notices...)
 	tally := tallyJourneys(t, s, want, 90*time.Second)
 	wantPub := []publication{{attempt: 2}}
 	if local {
 		// The crashed worker's workflow task timed out; the new worker replayed it and published
 		// the event in its own first attempt, by local activity.
 		wantPub = []publication{{local: true, attempt: 1}}
-		if n := workflowTasksTimedOut(t, s, first.workflowID); n < 1 {
+		if n := workflowTasksTimedOut(t, s, first.WorkflowID); n < 1 {
 			t.Errorf("%d workflow tasks of the interrupted journey timed out, want at least 1", n)
 		}
 	}
-	if got := publications(t, s, first.workflowID); !slices.Equal(got, wantPub) {
+	if got := publications(t, s, first.WorkflowID); !slices.Equal(got, wantPub) {
 		t.Errorf("the interrupted journey's history records publications %+v, want %+v", got, wantPub)
 	}
 	how := "through the activity"
@@ -501,9 +501,9 @@ func workerCrashMidJourney(t *testing.T, local bool) {
 		how = "by local activity"
 	}
 	report(t, figures{
-		scenario: "worker crash: killed while publishing " + how + ", 2 events arrive while no worker runs",
-		sent:     3, distinct: 3, applied: appliedInbound(t, s), deadLettered: len(deadLetters(t, s)),
-		journey: tally,
+		Scenario: "worker crash: killed while publishing " + how + ", 2 events arrive while no worker runs",
+		Sent:     3, Distinct: 3, Applied: appliedInbound(t, s), DeadLettered: len(deadLetters(t, s)),
+		Journey: tally,
 	})
 }
 
@@ -616,7 +616,7 @@ func TestTemporalRestartKeepsSchedules(t *testing.T) {
 	waitAcked(t, s.JS, 3)
 	waitJourneyEvents(t, s, 5)
 
-	ids := []string{fresh, overdue.workflowID, notices[0].workflowID}
+	ids := []string{fresh, overdue.WorkflowID, notices[0].WorkflowID}
 	before := map[string]journeyState{}
 	for _, id := range ids {
 		before[id] = stateOf(t, s, id)
@@ -657,11 +657,11 @@ func TestTemporalRestartKeepsSchedules(t *testing.T) {
 	body, overdue4 := overdueClaim(s, "clm-4", "CLM-RS-4", today)
 	publish(t, s.JS, events.Subject(events.ReimbursementSubmitted), "clm-4", body)
 	waitAcked(t, s.JS, 5)
-	want := append([]expect{overdue, overdue4, {fresh, "reimbursement.closed", today, false}}, notices...)
+	want := append([]expect{overdue, overdue4, {WorkflowID: fresh, EventType: "reimbursement.closed", On: today, Late: false}}, notices...)
 	report(t, figures{
-		scenario: "Temporal restart: 3 journeys open, then a payment and a new claim",
-		sent:     5, distinct: 5, applied: appliedInbound(t, s), deadLettered: len(deadLetters(t, s)),
-		journey: tallyJourneys(t, s, want, time.Minute),
+		Scenario: "Temporal restart: 3 journeys open, then a payment and a new claim",
+		Sent:     5, Distinct: 5, Applied: appliedInbound(t, s), DeadLettered: len(deadLetters(t, s)),
+		Journey: tallyJourneys(t, s, want, time.Minute),
 	})
 }
 
@@ -693,7 +693,7 @@ func TestListenerWaitsForTemporal(t *testing.T) {
 	}
 	publish(t, s.JS, events.Subject(events.ReimbursementDecided), "dec-0", inbound("dec-0", events.ReimbursementDecided,
 		map[string]any{"claimId": "CLM-TU-0", "decision": "approved", "decisionDate": today.String()}))
-	want = append(want, expect{open, "reimbursement.approved", today, false})
+	want = append(want, expect{WorkflowID: open, EventType: "reimbursement.approved", On: today, Late: false})
 	publish(t, s.JS, "enrollment.member.enrolled", "garbage", []byte("{not json"))
 
 	time.Sleep(12 * time.Second)
@@ -728,9 +728,9 @@ func TestListenerWaitsForTemporal(t *testing.T) {
 	}
 	waitAcked(t, s.JS, 8) // 7 inbound and a dead letter
 	report(t, figures{
-		scenario: fmt.Sprintf("Temporal unreachable for 12 s while 6 events arrive (%v deliveries retried)", retried),
-		sent:     7, distinct: 7, applied: appliedInbound(t, s), deadLettered: len(deadLetters(t, s)),
-		journey: tallyJourneys(t, s, want, time.Minute),
+		Scenario: fmt.Sprintf("Temporal unreachable for 12 s while 6 events arrive (%v deliveries retried)", retried),
+		Sent:     7, Distinct: 7, Applied: appliedInbound(t, s), DeadLettered: len(deadLetters(t, s)),
+		Journey: tallyJourneys(t, s, want, time.Minute),
 	})
 }
 
@@ -775,10 +775,10 @@ func TestContinueAsNewKeepsState(t *testing.T) {
 		t.Errorf("after continue-as-new: applied %d (want 3: submitted, approved, paid), status %s", st.Applied, st.Status)
 	}
 	report(t, figures{
-		scenario: "continue-as-new between a decision and its second delivery",
-		sent:     4, distinct: 3, applied: appliedInbound(t, s), deadLettered: len(deadLetters(t, s)),
-		journey: tallyJourneys(t, s, []expect{
-			{id, "reimbursement.approved", today, false}, {id, "reimbursement.closed", today, false},
+		Scenario: "continue-as-new between a decision and its second delivery",
+		Sent:     4, Distinct: 3, Applied: appliedInbound(t, s), DeadLettered: len(deadLetters(t, s)),
+		Journey: tallyJourneys(t, s, []expect{
+			{WorkflowID: id, EventType: "reimbursement.approved", On: today}, {WorkflowID: id, EventType: "reimbursement.closed", On: today},
 		}, time.Minute),
 	})
 

@@ -112,7 +112,7 @@ func TestNATSPermissions(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reader: %v", err)
 	}
-	if ev := journeyData(t, msg.Data()); ev["type"] != want.eventType || ev["eventDate"] != want.on.String() {
+	if ev := journeyData(t, msg.Data()); ev["type"] != want.EventType || ev["eventDate"] != want.On.String() {
 		t.Errorf("reader got %v, want %s", ev, want)
 	}
 	select {

@@ -86,7 +86,7 @@ func TestNATSOverTLS(t *testing.T) {
 	// The stack itself (listener, worker) runs over TLS: an event still becomes a journey.
 	body, want := overdueClaim(s, "tls-1", "CLM-TLS-1", testPolicy().Today(time.Now()))
 	publish(t, s.JS, events.Subject(events.ReimbursementSubmitted), "tls-1", body)
-	if tally := tallyJourneys(t, s, []expect{want}, time.Minute); tally.once != 1 || tally.duplicated != 0 {
+	if tally := tallyJourneys(t, s, []expect{want}, time.Minute); tally.Once != 1 || tally.Duplicated != 0 {
 		t.Errorf("journey events over TLS: %+v", tally)
 	}
 }

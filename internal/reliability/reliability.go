@@ -1,0 +1,280 @@
+// Package reliability counts what became of every inbound event and every journey event in a
+// fault test, on the dev stack and on the production topology alike, and reports each scenario
+// as a row of the reliability table (docs: README, Reliability). Only tests import it.
+//
+// With CARECLOCK_RELIABILITY_REPORT set to a file, Report appends each row to it (test.sh
+// prints the file).
+package reliability
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.temporal.io/sdk/client"
+
+	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/rules"
+	"github.com/careclock/careclock/workflows"
+)
+
+// Figures is one scenario's row.
+type Figures struct {
+	Scenario string
+	// Inbound events: copies published by producers, distinct events (CloudEvents ids) among
+	// them, and what became of the distinct events, measured in Temporal and on the dead-letter
+	// subject.
+	Sent, Distinct, Applied, DeadLettered int
+	// Journey events: what the rules call for, and what is on the journey stream.
+	Journey Tally
+}
+
+// Lost is distinct inbound events neither applied nor dead-lettered.
+func (f Figures) Lost() int { return max(0, f.Distinct-f.Applied-f.DeadLettered) }
+
+// Twice is applied or dead-lettered events beyond the distinct ones.
+func (f Figures) Twice() int { return max(0, f.Applied+f.DeadLettered-f.Distinct) }
+
+// Row is the figures as a row of the README's table.
+func (f Figures) Row() string {
+	return fmt.Sprintf("| %s | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d |", f.Scenario,
+		f.Sent, f.Distinct, f.Applied, f.DeadLettered, f.Twice(), f.Lost(),
+		f.Journey.Expected, f.Journey.Once, f.Journey.Duplicated, f.Journey.Missing)
+}
+
+// Report fails the test on anything lost or done twice, and records the row.
+func Report(t testing.TB, f Figures) {
+	t.Helper()
+	t.Log(f.Row())
+	if f.Lost() != 0 || f.Twice() != 0 {
+		t.Errorf("%s: %d distinct inbound events, %d applied and %d dead-lettered: %d lost, %d applied twice",
+			f.Scenario, f.Distinct, f.Applied, f.DeadLettered, f.Lost(), f.Twice())
+	}
+	if f.Journey.Duplicated != 0 || f.Journey.Missing != 0 {
+		t.Errorf("%s: journey events %+v", f.Scenario, f.Journey)
+	}
+	path := os.Getenv("CARECLOCK_RELIABILITY_REPORT")
+	if path == "" || t.Failed() {
+		return
+	}
+	file, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatalf("reliability report: %v", err)
+	}
+	defer file.Close()
+	if _, err := fmt.Fprintln(file, f.Row()); err != nil {
+		t.Fatalf("reliability report: %v", err)
+	}
+}
+
+// Expect is one journey event the rules call for: which journey, what, on which date, and
+// whether it is published late.
+type Expect struct {
+	WorkflowID, EventType string
+	On                    rules.Date
+	Late                  bool
+}
+
+func (e Expect) String() string {
+	return fmt.Sprintf("%s@%s late=%t (%s)", e.EventType, e.On, e.Late, e.WorkflowID)
+}
+
+// Tally compares the journey stream with what was expected: expected events found once, copies
+// beyond the first and events nobody expected (duplicated), and expected events absent
+// (missing).
+type Tally struct{ Expected, Once, Duplicated, Missing int }
+
+// JourneyEvents reads the whole journey stream until every expected event is there or within
+// passes, then for 3 s more, so that a late copy is seen too. It reads with an ordered
+// consumer's message iterator, which follows a 3-replica stream across leader changes.
+func JourneyEvents(t testing.TB, js jetstream.JetStream, want []Expect, within time.Duration) Tally {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	cons, err := js.OrderedConsumer(ctx, events.JourneyStream, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatalf("consumer on %s: %v", events.JourneyStream, err)
+	}
+	key := func(workflowID, eventType, on string) string { return workflowID + " " + eventType + "@" + on }
+	pending := map[string]Expect{}
+	for _, w := range want {
+		pending[key(w.WorkflowID, w.EventType, w.On.String())] = w
+	}
+	tally := Tally{Expected: len(want), Missing: len(want)}
+	msgs := make(chan jetstream.Msg)
+	go read(ctx, cons, msgs)
+	var quiet <-chan time.Time // once everything expected is in: 3 s more
+	for {
+		if len(pending) == 0 && quiet == nil {
+			quiet = time.After(3 * time.Second)
+		}
+		var msg jetstream.Msg
+		select {
+		case msg = <-msgs:
+		case <-quiet:
+		case <-ctx.Done():
+		}
+		if msg == nil {
+			break
+		}
+		var ev events.JourneyEvent
+		if err := json.Unmarshal(msg.Data(), &ev); err != nil {
+			t.Fatalf("journey event %s: %v", msg.Data(), err)
+		}
+		on, _ := ev.Data["eventDate"].(string)
+		k := key(ev.Subject, ev.Type, on)
+		w, ok := pending[k]
+		if !ok {
+			t.Errorf("unexpected or second journey event %s (id %s)", k, ev.ID)
+			tally.Duplicated++
+			continue
+		}
+		delete(pending, k)
+		tally.Once++
+		tally.Missing--
+		if late, _ := ev.Data["late"].(bool); late != w.Late {
+			t.Errorf("%s: late = %t, want %t", k, late, w.Late)
+		}
+	}
+	for _, w := range pending {
+		t.Errorf("journey event never published: %s", w)
+	}
+	return tally
+}
+
+// read sends every message of cons to out until ctx ends.
+func read(ctx context.Context, cons jetstream.Consumer, out chan<- jetstream.Msg) {
+	it, err := cons.Messages()
+	if err != nil {
+		return
+	}
+	go func() { <-ctx.Done(); it.Stop() }()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			return
+		}
+		select {
+		case out <- msg:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// AppliedInbound counts the inbound events Temporal applied: for every journey (the current run
+// of each workflow id), the events in its state's applied list, its start event included.
+func AppliedInbound(t testing.TB, c client.Client) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	listed, err := workflows.List(ctx, c, workflows.Filter{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	n := 0
+	for _, l := range listed {
+		if seen[l.WorkflowID] {
+			continue
+		}
+		seen[l.WorkflowID] = true
+		n += StateOf(t, c, l.WorkflowID).Applied
+	}
+	return n
+}
+
+// State is the part of a journey's state query the fault tests read.
+type State struct {
+	Status    string             `json:"status"`
+	Applied   int                `json:"applied"`
+	Next      *rules.Planned     `json:"next"`
+	Published []workflows.Record `json:"published"`
+}
+
+// StateOf queries a journey's state.
+func StateOf(t testing.TB, c client.Client, workflowID string) State {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	v, err := c.QueryWorkflow(ctx, workflowID, "", workflows.QueryState)
+	if err != nil {
+		t.Fatalf("query %s: %v", workflowID, err)
+	}
+	var st State
+	if err := v.Get(&st); err != nil {
+		t.Fatalf("state of %s: %v", workflowID, err)
+	}
+	return st
+}
+
+// DeadLetters reads every dead letter on the enrollment stream: original sequence → reason.
+func DeadLetters(t testing.TB, js jetstream.JetStream) map[string]string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := js.Stream(ctx, events.EnrollmentStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	if info.State.Msgs == 0 {
+		return out
+	}
+	cons, err := js.OrderedConsumer(ctx, events.EnrollmentStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{events.DeadLetterSubject}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := make(chan jetstream.Msg)
+	go read(ctx, cons, msgs)
+	for {
+		select {
+		case msg := <-msgs:
+			out[msg.Headers().Get(events.HeaderOriginalSeq)] = msg.Headers().Get(events.HeaderReason)
+		case <-time.After(time.Second):
+			return out
+		case <-ctx.Done():
+			t.Fatal("reading dead letters: ", ctx.Err())
+		}
+	}
+}
+
+// WaitAcked waits until consumer has acknowledged the first n enrollment messages.
+func WaitAcked(t testing.TB, js jetstream.JetStream, consumer string, n uint64, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		info, err := ackState(js, consumer)
+		switch {
+		case err == nil && info.AckFloor.Stream >= n && info.NumAckPending == 0:
+			return
+		case time.Now().After(deadline) && err != nil:
+			t.Fatalf("consumer %s: %v", consumer, err)
+		case time.Now().After(deadline):
+			t.Fatalf("listener acknowledged up to %d of %d (pending %d)", info.AckFloor.Stream, n, info.NumAckPending)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func ackState(js jetstream.JetStream, consumer string) (*jetstream.ConsumerInfo, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cons, err := js.Consumer(ctx, events.EnrollmentStream, consumer)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return nil, fmt.Errorf("not created yet: %w", err)
+		}
+		return nil, err
+	}
+	return cons.Info(ctx)
+}
