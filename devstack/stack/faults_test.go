@@ -28,47 +28,25 @@ import (
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/devstack/stack"
 	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/internal/reliability"
 	"github.com/careclock/careclock/internal/testkit"
 	"github.com/careclock/careclock/privacy"
 	"github.com/careclock/careclock/rules"
 	"github.com/careclock/careclock/workflows"
 )
 
-// ageOutEnrollment is a member.enrolled event of a CCS-eligible member whose 21st birthday is in
-// 20 days, and the journey events it calls for: the four notices (12, 6, 3 and 1 months before),
-// all already due, so published at once and late.
+// ageOutEnrollment, claim and overdueClaim are internal/reliability's events with the dev
+// stack's key and the tests' policy.
 func ageOutEnrollment(s *stack.Stack, eventID, memberID string, today rules.Date) ([]byte, []expect) {
-	birthday := today.AddDays(20)
-	if birthday.Month == time.February && birthday.Day == 29 {
-		birthday = birthday.AddDays(1) // a 29 February birthday moves to 1 March in other years
-	}
-	dob := birthday.AddYears(-21)
-	body := inbound(eventID, events.MemberEnrolled, map[string]any{
-		"memberId": memberID, "dateOfBirth": dob.String(), "enrollmentDate": today.AddDays(-1).String(),
-		"county": "Yolo", "countyModel": "independent", "fullScopeMediCal": true, "ccsEligible": true,
-	})
-	id := workflows.WorkflowID(s.Keyer, workflows.JourneyAgeOut, memberID)
-	var want []expect
-	for _, months := range testPolicy().AgeOut.NoticeMonthsBefore {
-		want = append(want, expect{WorkflowID: id, EventType: "ageout.notice", On: dob.AddYears(21).AddMonths(-months), Late: true})
-	}
-	return body, want
+	return reliability.AgeOutEnrollment(s.Keyer, testPolicy(), eventID, memberID, today)
 }
 
-// claim is a reimbursement.submitted event for a claim submitted daysAgo days ago.
 func claim(eventID, claimID string, submitted rules.Date) []byte {
-	return inbound(eventID, events.ReimbursementSubmitted, map[string]any{
-		"claimId": claimID, "memberId": "M-" + claimID, "submittedDate": submitted.String(),
-		"amountCents": 1500, "category": "mileage",
-	})
+	return reliability.Claim(eventID, claimID, submitted)
 }
 
-// overdueClaim is a claim submitted 100 days ago and its one journey event: the overdue notice
-// of 4 days ago (due 40 days ago, overdue every 7 days from the day after), published late; the
-// reminders before it are skipped.
 func overdueClaim(s *stack.Stack, eventID, claimID string, today rules.Date) ([]byte, expect) {
-	id := workflows.WorkflowID(s.Keyer, workflows.JourneyReimbursement, claimID)
-	return claim(eventID, claimID, today.AddDays(-100)), expect{WorkflowID: id, EventType: "reimbursement.overdue", On: today.AddDays(-4), Late: true}
+	return reliability.OverdueClaim(s.Keyer, eventID, claimID, today)
 }
 
 // crashAfterStart is the Temporal client of a listener that dies right after it has started a

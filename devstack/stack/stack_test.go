@@ -20,6 +20,7 @@ import (
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/devstack/stack"
 	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/internal/reliability"
 	"github.com/careclock/careclock/rules"
 )
 
@@ -94,13 +95,7 @@ func (u *untilCleanup) close() {
 }
 
 func inbound(id, eventType string, data map[string]any) []byte {
-	b, err := json.Marshal(map[string]any{
-		"specversion": "1.0", "id": id, "source": "urn:test", "type": eventType, "data": data,
-	})
-	if err != nil {
-		panic(err)
-	}
-	return b
+	return reliability.Inbound(id, eventType, data)
 }
 
 func publish(t *testing.T, js jetstream.JetStream, subject, msgID string, body []byte) {

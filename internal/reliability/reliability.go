@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/privacy"
 	"github.com/careclock/careclock/rules"
 	"github.com/careclock/careclock/workflows"
 )
@@ -277,4 +278,52 @@ func ackState(js jetstream.JetStream, consumer string) (*jetstream.ConsumerInfo,
 		return nil, err
 	}
 	return cons.Info(ctx)
+}
+
+// Inbound is an inbound CloudEvent as producers send it.
+func Inbound(id, eventType string, data map[string]any) []byte {
+	b, err := json.Marshal(map[string]any{
+		"specversion": "1.0", "id": id, "source": "urn:test", "type": eventType, "data": data,
+	})
+	if err != nil {
+		panic(err) // a map of strings, numbers and booleans always marshals
+	}
+	return b
+}
+
+// Claim is a reimbursement.submitted event for a claim submitted on submitted.
+func Claim(eventID, claimID string, submitted rules.Date) []byte {
+	return Inbound(eventID, events.ReimbursementSubmitted, map[string]any{
+		"claimId": claimID, "memberId": "M-" + claimID, "submittedDate": submitted.String(),
+		"amountCents": 1500, "category": "mileage",
+	})
+}
+
+// OverdueClaim is a claim submitted 100 days ago and its one journey event under the default
+// rules: the overdue notice of 4 days ago (due 40 days ago, overdue every 7 days from the day
+// after), published late; the reminders before it are skipped.
+func OverdueClaim(k privacy.Keyer, eventID, claimID string, today rules.Date) ([]byte, Expect) {
+	id := workflows.WorkflowID(k, workflows.JourneyReimbursement, claimID)
+	return Claim(eventID, claimID, today.AddDays(-100)), Expect{WorkflowID: id, EventType: "reimbursement.overdue", On: today.AddDays(-4), Late: true}
+}
+
+// AgeOutEnrollment is a member.enrolled event of a CCS-eligible member whose 21st birthday is
+// in 20 days, and the journey events it calls for under policy: the notices before it, all
+// already due, so published at once and late.
+func AgeOutEnrollment(k privacy.Keyer, policy rules.Policy, eventID, memberID string, today rules.Date) ([]byte, []Expect) {
+	birthday := today.AddDays(20)
+	if birthday.Month == time.February && birthday.Day == 29 {
+		birthday = birthday.AddDays(1) // a 29 February birthday moves to 1 March in other years
+	}
+	dob := birthday.AddYears(-21)
+	body := Inbound(eventID, events.MemberEnrolled, map[string]any{
+		"memberId": memberID, "dateOfBirth": dob.String(), "enrollmentDate": today.AddDays(-1).String(),
+		"county": "Yolo", "countyModel": "independent", "fullScopeMediCal": true, "ccsEligible": true,
+	})
+	id := workflows.WorkflowID(k, workflows.JourneyAgeOut, memberID)
+	var want []Expect
+	for _, months := range policy.AgeOut.NoticeMonthsBefore {
+		want = append(want, Expect{WorkflowID: id, EventType: "ageout.notice", On: dob.AddYears(21).AddMonths(-months), Late: true})
+	}
+	return body, want
 }
