@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -66,11 +67,23 @@ type rewriter struct {
 	service types.ServiceConfig
 }
 
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]bool{}
+)
+
 // freePort finds a free loopback port below 32768: the Temporal server keeps its membership
 // ports in a PostgreSQL smallint, which the kernel's ephemeral ports overflow.
+// A port is given out once per test process, so that two services never draw the same one
+// before either listens on it.
 func freePort() (int, error) {
-	for range 100 {
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 1000 {
 		port := 20000 + mrand.IntN(12000)
+		if portsGiven[port] {
+			continue
+		}
 		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
 		if err != nil {
 			continue
@@ -78,6 +91,7 @@ func freePort() (int, error) {
 		if err := l.Close(); err != nil {
 			return 0, err
 		}
+		portsGiven[port] = true
 		return port, nil
 	}
 	return 0, errors.New("no free loopback port between 20000 and 32000")
