@@ -272,7 +272,9 @@ func (c *cluster) starter(args ...string) *exec.Cmd {
 // published once, and `starter watch --subject 'journeys.>'` prints every journey event of the
 // 3-replica stream (it failed after a few dozen before it read with a message iterator).
 func TestSamplesAndWatchOnTheCluster(t *testing.T) {
-	c := connect(t, startTopology(t))
+	top := startTopology(t)
+	checkGuide(t, top)
+	c := connect(t, top)
 	want := c.enrollments(t, 1, 30)
 	f := c.figures(t, "30 enrollments, 120 notices", 30, want)
 	reliability.Report(t, f)
@@ -344,5 +346,38 @@ func TestSamplesAndWatchOnTheCluster(t *testing.T) {
 	}
 	if malformed != "" && !slices.ContainsFunc(slices.Collect(maps.Values(dead)), func(r string) bool { return strings.Contains(r, "date") }) {
 		t.Errorf("%s was not dead-lettered for its date: %v", malformed, dead)
+	}
+}
+
+// checkGuide holds docs/operations.md, "Without containers", to what the topology ran: every
+// program and every environment variable of every process is named there.
+func checkGuide(t *testing.T, top *topology.Topology) {
+	t.Helper()
+	guide, err := os.ReadFile(filepath.Join(repoRoot(), "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(guide), "\n## Without containers\n")
+	if !ok {
+		t.Fatal(`docs/operations.md has no section "Without containers"`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	for _, p := range top.Processes() {
+		program := filepath.Base(p.Path)
+		switch program {
+		case "initdb", "postgres":
+			program = "PostgreSQL"
+		case "sh":
+			program = "temporal-schema"
+		}
+		if !strings.Contains(section, program) {
+			t.Errorf("the guide's Without containers does not name %s (process %s)", program, p.Name)
+		}
+		for _, kv := range p.Env {
+			name, _, _ := strings.Cut(kv, "=")
+			if name != "PATH" && name != "HOME" && !strings.Contains(section, "`"+name) {
+				t.Errorf("the guide's Without containers does not name %s, which %s runs with", name, p.Name)
+			}
+		}
 	}
 }

@@ -65,6 +65,7 @@ type Topology struct {
 	instances map[string]*instance
 	health    map[*Process]func(context.Context) error
 	started   []*Process
+	all       []*Process
 }
 
 // programs are the images' programs, built from this module (Build).
@@ -221,7 +222,9 @@ func (t *Topology) WaitHealthy(ctx context.Context, p *Process) error {
 func (t *Topology) process(name, path string, args, env []string) *Process {
 	dir := filepath.Join(t.Dir, name)
 	_ = os.MkdirAll(dir, 0o755) // a failure shows when the process cannot open its log
-	return &Process{Name: name, Path: path, Args: args, Env: env, Dir: dir, Log: filepath.Join(dir, name+".log")}
+	p := &Process{Name: name, Path: path, Args: args, Env: env, Dir: dir, Log: filepath.Join(dir, name+".log")}
+	t.all = append(t.all, p)
+	return p
 }
 
 // launch starts a long-running process and records it for Stop.
@@ -586,6 +589,10 @@ func (t *Topology) CLIEnv() ([]string, error) { return t.rewriter("cli").environ
 
 // Secrets is the secrets volume's folder.
 func (t *Topology) Secrets() string { return filepath.Join(t.Dir, "volumes", "secrets") }
+
+// Processes are every process the topology ran, one-shots included, in the order they were
+// prepared.
+func (t *Topology) Processes() []*Process { return slices.Clone(t.all) }
 
 // Bin is the programs' folder.
 func (t *Topology) Bin() string { return t.bin }
