@@ -1,10 +1,22 @@
 #!/usr/bin/env bash
-# Every check and test careclock has. Needs only Go; the linters come from the Go module proxy.
+# Every check and test careclock has. Needs Go, and PostgreSQL from Debian's package for the
+# production-topology tests (deploy/topology; installed here when missing and apt-get can).
+# The linters come from the Go module proxy.
 set -euo pipefail
 cd "$(dirname "$0")"
 export GOTOOLCHAIN=local
 
 step() { printf '\n== %s\n' "$*"; }
+
+step "PostgreSQL for the production-topology tests"
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "deploy/topology needs PostgreSQL: sudo apt-get install postgresql"; exit 1
+  fi
+fi
+ls -d /usr/lib/postgresql/*/bin
 
 step "gofmt"
 unformatted=$(gofmt -l .)
@@ -30,10 +42,11 @@ step "the Temporal server and its SQL tool build from this module (go tool serve
 go build go.temporal.io/server/cmd/server go.temporal.io/server/cmd/tools/sql
 
 step "go test"
-# The fault tests in devstack/stack append their figures here; printed below.
+# The fault tests in devstack/stack and deploy/topology (cluster rows) append their figures
+# here; printed below.
 report=$(mktemp)
 trap 'rm -f "$report"' EXIT
-CARECLOCK_RELIABILITY_REPORT=$report go test -count=1 ./...
+CARECLOCK_RELIABILITY_REPORT=$report go test -count=1 -timeout 30m ./...
 
 step "reliability figures (README, Reliability)"
 echo "| scenario | inbound sent | distinct | applied | dead-lettered | applied twice | lost | journey events expected | published once | duplicated | missing |"

@@ -90,8 +90,12 @@ type bench struct {
 	rawStorms int
 	// localPublish makes the storms' listener start journeys that publish by local activity.
 	localPublish bool
-	results      []Result
-	log          zerolog.Logger
+	// pgData is PostgreSQL's data folder on the production topology; "" on the dev stack.
+	pgData string
+	// external marks a run against servers that are not the dev stack's.
+	external bool
+	results  []Result
+	log      zerolog.Logger
 }
 
 func run() error {
@@ -109,6 +113,13 @@ func run() error {
 	conns := flag.Int("sqlite-conns", 1, "the tuned server's SQLite connections (the dev stack's default is 1)")
 	eager := flag.Bool("eager", false, "the tuned server hands a workflow's activity to its worker in the reply to the workflow task (system.enableActivityEagerExecution)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server, worker, listener and bench) to this file")
+	var x external
+	flag.BoolVar(&x.topology, "topology", false, "measure the production topology (docker-compose.yml) run as processes: PostgreSQL (Debian's package), the Temporal server, 3 NATS nodes; bench's own worker and listener")
+	flag.StringVar(&x.temporal, "temporal", "", "measure a running Temporal frontend (host:port) instead of the dev stack; with -nats and -secrets")
+	flag.StringVar(&x.namespace, "namespace", "careclock", "the Temporal namespace, with -temporal")
+	flag.StringVar(&x.nats, "nats", "", "the NATS URLs (comma-separated), with -temporal")
+	flag.StringVar(&x.secrets, "secrets", "", "the folder starter secrets wrote (keys and NATS seeds), with -temporal")
+	flag.IntVar(&x.replicas, "replicas", 3, "the streams' replicas, with -temporal")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -128,6 +139,9 @@ func run() error {
 		}
 	}
 
+	if err := x.validate(want); err != nil {
+		return err
+	}
 	log := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
 	if *rounds < 1 {
 		return fmt.Errorf("-rounds %d: want at least 1", *rounds)
@@ -150,10 +164,15 @@ func run() error {
 		}
 		return nil
 	}
-	if err := b.withStack(ctx, false, tuned); err != nil {
+	if x.set() {
+		b.external = true
+		if err := b.withExternal(ctx, x, tuned); err != nil {
+			return err
+		}
+	} else if err := b.withStack(ctx, false, tuned); err != nil {
 		return err
 	}
-	if slices.Contains(want, "storm") && *stock {
+	if slices.Contains(want, "storm") && *stock && !x.set() {
 		b.suffix = " (stock)"
 		err := b.withStack(ctx, true, func(s *stack.Stack) error {
 			b.s = s
@@ -183,10 +202,7 @@ func (b *bench) withStack(ctx context.Context, stock bool, fn func(*stack.Stack)
 	}
 	defer os.RemoveAll(dir)
 	quiet := b.log.Level(zerolog.ErrorLevel)
-	cfg := config.Config{
-		DataDir: dir, HMACKeyFile: filepath.Join(dir, "hmac.key"), CodecKeysFile: filepath.Join(dir, "codec.keys"),
-		TaskQueue: journeyQueue, Consumer: "careclock-listener", StreamReplicas: 1, MetricsAddr: "off",
-	}
+	cfg := baseConfig(dir)
 	var dc dynamicconfig.StaticClient
 	if b.eager && !stock {
 		dc = dynamicconfig.StaticClient{dynamicconfig.EnableActivityEagerExecution.Key(): []dynamicconfig.ConstrainedValue{{Value: true}}}
@@ -201,6 +217,14 @@ func (b *bench) withStack(ctx context.Context, stock bool, fn func(*stack.Stack)
 		return err
 	}
 	return fn(s)
+}
+
+// baseConfig is the configuration of bench's worker and listener, with their keys in dir.
+func baseConfig(dir string) config.Config {
+	return config.Config{
+		DataDir: dir, HMACKeyFile: filepath.Join(dir, "hmac.key"), CodecKeysFile: filepath.Join(dir, "codec.keys"),
+		TaskQueue: journeyQueue, Consumer: "careclock-listener", StreamReplicas: 1, MetricsAddr: "off",
+	}
 }
 
 // The bare workflows: one that returns at once, and one that sleeps until an instant, then runs
@@ -379,13 +403,13 @@ func (b *bench) ingestRate(ctx context.Context, round string, n int, size bool) 
 		return 0, err
 	}
 	took := time.Since(begin)
-	if size {
+	if size && (b.pgData != "" || !b.external) {
 		after, err := b.dbBytes()
 		if err != nil {
 			return 0, err
 		}
 		b.add(Result{Scenario: "database bytes per open journey", N: n, Value: float64(after-before) / float64(n), Unit: "bytes",
-			Note: "growth of temporal.db and its WAL over the first round's ingest"})
+			Note: b.dbNote()})
 	}
 	return float64(n) / took.Seconds(), nil
 }
@@ -589,7 +613,22 @@ func (b *bench) journeyEvents(ctx context.Context) (uint64, error) {
 	return st.Msgs, err
 }
 
+func (b *bench) dbNote() string {
+	if b.pgData != "" {
+		return "growth of PostgreSQL's data folder (both databases, WAL) over the first round's ingest"
+	}
+	return "growth of temporal.db and its WAL over the first round's ingest"
+}
+
+// dbBytes is the size of Temporal's database: temporal.db and its WAL on the dev stack,
+// PostgreSQL's data folder on the production topology; 0 against servers bench did not start.
 func (b *bench) dbBytes() (int64, error) {
+	if b.pgData != "" {
+		return folderBytes(b.pgData)
+	}
+	if b.external {
+		return 0, nil
+	}
 	files, err := filepath.Glob(filepath.Join(b.s.DataDir(), "temporal.db*"))
 	if err != nil {
 		return 0, err

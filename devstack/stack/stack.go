@@ -48,6 +48,18 @@ type Options struct {
 	// TemporalDynamicConfig overrides Temporal server settings (tests use it to make a journey
 	// continue as new early).
 	TemporalDynamicConfig dynamicconfig.StaticClient
+	// External, when set, runs the stack's worker and listener against servers that already
+	// run (the production topology, for `bench -topology`): no NATS, Temporal or UI of its own.
+	// Config.DataDir is then the deployment's secrets folder (starter secrets' layout).
+	External *External
+}
+
+// External is a running Temporal and NATS for the stack's worker and listener.
+type External struct {
+	TemporalAddress, Namespace string
+	// NATSURL is every node's client URL, comma-separated.
+	NATSURL        string
+	StreamReplicas int
 }
 
 // Stack is careclock running in one process.
@@ -124,62 +136,30 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if s.Keyring, err = o.Config.Keyring(true); err != nil {
 		return s, err
 	}
-	natsPort := o.NATSPort
-	if natsPort == 0 {
-		natsPort = -1
-	}
-	users, err := natsUsers(o.Config.DataDir)
-	if err != nil {
-		return s, err
-	}
-	s.natsCfg = NATSConfig{StoreDir: filepath.Join(o.Config.DataDir, "jetstream"), Host: o.Host, Port: natsPort,
-		Users: users, TLSCert: o.NATSTLSCert, TLSKey: o.NATSTLSKey, NoSync: o.NATSNoSync}
-	if err := s.StartNATS(); err != nil {
-		return s, err
-	}
-	o.Config.NATSURL = s.NATS.ClientURL()
-	s.temporalCfg = TemporalConfig{
-		DatabaseFile: filepath.Join(o.Config.DataDir, "temporal.db"), IP: o.Host, Port: o.TemporalPort,
-		DynamicConfig: o.TemporalDynamicConfig, Stock: o.StockTemporal, Synchronous: o.SQLiteSynchronous, Connections: o.SQLiteConnections,
-	}
-	if err := s.StartTemporal(); err != nil {
-		return s, err
-	}
-	if o.UIPort >= 0 {
-		port := o.UIPort
-		if port == 0 {
-			ports, err := freePorts(o.Host, 1)
-			if err != nil {
-				return s, err
-			}
-			port = ports[0]
-		}
-		s.UIPasswordFile = filepath.Join(o.Config.DataDir, "ui.token")
-		tokens, err := codecserver.EnsureTokenFile(s.UIPasswordFile)
-		if err != nil {
-			return s, err
-		}
-		if s.UI, err = StartUI(UIOptions{
-			TemporalHostPort: s.Temporal.HostPort(), Namespace: s.Temporal.Namespace(), Host: o.Host, Port: port,
-			Codec: privacy.Codec{Keys: s.Keyring}, Tokens: tokens, Log: component("temporal-ui"),
-		}); err != nil {
-			return s, err
-		}
-		s.uiURL = "http://" + net.JoinHostPort(o.Host, strconv.Itoa(port))
-	}
-
-	readyCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
 	clientOpts := client.Options{Logger: config.SDKLogger(component("temporal-sdk")), MetricsHandler: s.Metrics.SDK()}
 	config.Encrypt(&clientOpts, s.Keyring)
-	s.Client, err = s.Temporal.WaitReady(readyCtx, clientOpts)
-	if err != nil {
-		return s, err
+	readyCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	namespace, replicas := "", 1
+	if x := o.External; x != nil {
+		namespace, replicas, o.Config.NATSURL = x.Namespace, x.StreamReplicas, x.NATSURL
+		clientOpts.HostPort, clientOpts.Namespace = x.TemporalAddress, x.Namespace
+		if s.Client, err = config.Dial(readyCtx, clientOpts); err != nil {
+			return s, err
+		}
+	} else {
+		if err := s.startServers(&o, component); err != nil {
+			return s, err
+		}
+		namespace, o.Config.NATSURL = s.Temporal.Namespace(), s.NATS.ClientURL()
+		if s.Client, err = s.Temporal.WaitReady(readyCtx, clientOpts); err != nil {
+			return s, err
+		}
 	}
 	if err := config.CountOpenJourneys(s.Metrics, s.Client); err != nil {
 		return s, err
 	}
-	if err := config.EnsureSearchAttributes(readyCtx, s.Client, s.Temporal.Namespace()); err != nil {
+	if err := config.EnsureSearchAttributes(readyCtx, s.Client, namespace); err != nil {
 		return s, err
 	}
 	s.cfg, s.natsClientLog = o.Config, component("nats-client")
@@ -192,7 +172,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if s.listenerNC, s.listenerJS, err = s.ConnectNATS(config.RoleListener); err != nil {
 		return s, err
 	}
-	if err := config.EnsureStreams(readyCtx, s.JS, 1); err != nil {
+	if err := config.EnsureStreams(readyCtx, s.JS, replicas); err != nil {
 		return s, err
 	}
 	workflows.SetCacheSize(o.Config.WorkflowCacheSize) // before the first worker of the process
@@ -201,6 +181,54 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	}
 	s.StartListener(s.NewListener())
 	return s, nil
+}
+
+// startServers starts the stack's own NATS, Temporal server and UI.
+func (s *Stack) startServers(o *Options, component func(string) zerolog.Logger) error {
+	natsPort := o.NATSPort
+	if natsPort == 0 {
+		natsPort = -1
+	}
+	users, err := natsUsers(o.Config.DataDir)
+	if err != nil {
+		return err
+	}
+	s.natsCfg = NATSConfig{StoreDir: filepath.Join(o.Config.DataDir, "jetstream"), Host: o.Host, Port: natsPort,
+		Users: users, TLSCert: o.NATSTLSCert, TLSKey: o.NATSTLSKey, NoSync: o.NATSNoSync}
+	if err := s.StartNATS(); err != nil {
+		return err
+	}
+	s.temporalCfg = TemporalConfig{
+		DatabaseFile: filepath.Join(o.Config.DataDir, "temporal.db"), IP: o.Host, Port: o.TemporalPort,
+		DynamicConfig: o.TemporalDynamicConfig, Stock: o.StockTemporal, Synchronous: o.SQLiteSynchronous, Connections: o.SQLiteConnections,
+	}
+	if err := s.StartTemporal(); err != nil {
+		return err
+	}
+	if o.UIPort < 0 {
+		return nil
+	}
+	port := o.UIPort
+	if port == 0 {
+		ports, err := freePorts(o.Host, 1)
+		if err != nil {
+			return err
+		}
+		port = ports[0]
+	}
+	s.UIPasswordFile = filepath.Join(o.Config.DataDir, "ui.token")
+	tokens, err := codecserver.EnsureTokenFile(s.UIPasswordFile)
+	if err != nil {
+		return err
+	}
+	if s.UI, err = StartUI(UIOptions{
+		TemporalHostPort: s.Temporal.HostPort(), Namespace: s.Temporal.Namespace(), Host: o.Host, Port: port,
+		Codec: privacy.Codec{Keys: s.Keyring}, Tokens: tokens, Log: component("temporal-ui"),
+	}); err != nil {
+		return err
+	}
+	s.uiURL = "http://" + net.JoinHostPort(o.Host, strconv.Itoa(port))
+	return nil
 }
 
 // ConnectNATS connects to the stack's NATS as role, with the role's dev nkey.
@@ -340,7 +368,7 @@ func (s *Stack) StopListener() error {
 func (s *Stack) UIURL() string { return s.uiURL }
 
 // NATSURL is the NATS client address.
-func (s *Stack) NATSURL() string { return s.NATS.ClientURL() }
+func (s *Stack) NATSURL() string { return s.cfg.NATSURL }
 
 // Stop shuts everything down in the reverse order of Start.
 func (s *Stack) Stop() error {

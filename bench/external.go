@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/careclock/careclock/devstack/stack"
+	"github.com/careclock/careclock/internal/topology"
+)
+
+// external is where bench measures when it is not the dev stack: Temporal and NATS servers that
+// already run (-temporal, -nats, -secrets), or the production topology that bench brings up as
+// processes (-topology). bench runs its own worker and listener against them, in its process as
+// on the dev stack, so that the two runs differ by their servers only.
+type external struct {
+	temporal, namespace, nats, secrets string
+	replicas                           int
+	// topology brings docker-compose.yml up as processes (internal/topology) and measures that.
+	topology bool
+	// pgData is PostgreSQL's data folder, when bench runs it: the database's growth per journey.
+	pgData string
+}
+
+func (x external) set() bool { return x.topology || x.temporal != "" }
+
+func (x external) validate(scenarios []string) error {
+	if !x.set() {
+		return nil
+	}
+	if x.topology && x.temporal != "" {
+		return errors.New("-topology starts its own servers: give it or -temporal, not both")
+	}
+	if !x.topology && (x.nats == "" || x.secrets == "") {
+		return errors.New("-temporal needs -nats and -secrets (the folder starter secrets wrote)")
+	}
+	for _, s := range scenarios {
+		if s == "memory" {
+			return errors.New("the memory scenario runs on the dev stack only")
+		}
+	}
+	return nil
+}
+
+// withExternal runs fn against the external servers, with bench's own worker and listener.
+func (b *bench) withExternal(ctx context.Context, x external, fn func(*stack.Stack) error) (err error) {
+	if x.topology {
+		top, err := startTopology(ctx, b)
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, top.Stop()) }()
+		x.temporal, x.namespace, x.nats, x.secrets, x.replicas = top.TemporalAddress(), "careclock", top.NATSURLs(), top.Secrets(), 3
+		x.pgData = filepath.Join(top.Dir, "volumes", "postgresql")
+	}
+	b.pgData = x.pgData
+	cfg := baseConfig(x.secrets)
+	cfg.StreamReplicas = x.replicas
+	quiet := b.log.Level(zerolog.ErrorLevel)
+	s, err := stack.Start(ctx, stack.Options{Config: cfg, Log: &quiet, External: &stack.External{
+		TemporalAddress: x.temporal, Namespace: x.namespace, NATSURL: x.nats, StreamReplicas: x.replicas,
+	}})
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, s.Stop()) }()
+	if err := startRawWorker(s); err != nil {
+		return err
+	}
+	return fn(s)
+}
+
+// startTopology builds the programs and brings the production topology up as processes, then
+// stops its own workers and listener: bench runs its own.
+func startTopology(ctx context.Context, b *bench) (*topology.Topology, error) {
+	bin, err := os.MkdirTemp("", "careclock-bench-bin-")
+	if err != nil {
+		return nil, err
+	}
+	b.log.Info().Msg("building the topology's programs (the Temporal server takes a while the first time)")
+	if err := topology.Build(ctx, ".", bin); err != nil {
+		return nil, fmt.Errorf("%w (run bench from the repository root)", err)
+	}
+	root, err := filepath.Abs(".")
+	if err != nil {
+		return nil, err
+	}
+	top, err := topology.Start(ctx, topology.Options{Root: root, Bin: bin})
+	if err != nil {
+		return nil, err
+	}
+	b.log.Info().Str("dir", top.Dir).Str("temporal", top.TemporalAddress()).Msg("topology up")
+	for _, p := range append(top.Workers, top.Listener) {
+		if err := p.Stop(syscall.SIGTERM, 30*time.Second); err != nil {
+			return nil, errors.Join(err, top.Stop())
+		}
+	}
+	return top, nil
+}
+
+// folderBytes is the size of every file under dir.
+func folderBytes(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			n += info.Size()
+		}
+		return nil
+	})
+	return n, err
+}
