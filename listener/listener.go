@@ -54,14 +54,14 @@ type Listener struct {
 	Log      zerolog.Logger
 	// Metrics counts the outcome of each event; nil counts nothing.
 	Metrics *metrics.Metrics
-	// Shards is how many events are applied at once (default 32). Events that concern the same
-	// journey go to the same shard, so they are applied in the order they were published.
-	Shards int
+	// Concurrency is how many events are applied at once (default 32). Events that concern the
+	// same journey are applied one at a time, in the order they were published.
+	Concurrency int
 	// AckWait is how long JetStream waits for an acknowledgement before it redelivers an event
 	// (default 30 s). Events held longer, queued or being applied, are kept alive with
 	// InProgress, so none is redelivered while the listener still has it.
 	AckWait time.Duration
-	// MaxAckPending bounds the events held at once, queued in a shard or being applied
+	// MaxAckPending bounds the events held at once, queued or being applied
 	// (default 1,000): JetStream delivers no more until some are settled.
 	MaxAckPending int
 	// NotFoundAttempts is how many times an event for a journey that does not exist yet is tried
@@ -82,7 +82,7 @@ type Listener struct {
 
 // Defaults of the Listener's settings.
 const (
-	defaultShards           = 32
+	defaultConcurrency      = 32
 	defaultAckWait          = 30 * time.Second
 	defaultMaxAckPending    = 1000
 	defaultNotFoundAttempts = 6
@@ -114,12 +114,12 @@ func (l *Listener) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("consumer %s on %s: %w", l.Consumer, events.EnrollmentStream, err)
 	}
-	h := newHolder(l.ackWait(), cmp.Or(l.Shards, defaultShards), l.execute)
+	h := newHolder(l.ackWait(), cmp.Or(l.Concurrency, defaultConcurrency), l.execute)
 	stopKeeper := make(chan struct{})
 	var keeper sync.WaitGroup
 	keeper.Go(func() { h.keepAlive(stopKeeper, l.Log) })
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
-		// Never blocks: the shard's queue takes it, and MaxAckPending bounds every queue.
+		// Never blocks: the queue takes it, and MaxAckPending bounds it.
 		h.add(l.prepare(msg))
 	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		l.Log.Warn().Err(err).Msg("consume")
@@ -130,7 +130,7 @@ func (l *Listener) Run(ctx context.Context) error {
 		h.close()
 		return fmt.Errorf("consume %s: %w", l.Consumer, err)
 	}
-	l.Log.Info().Str("consumer", l.Consumer).Int("shards", len(h.shards)).Msg("listening on " + events.EnrollmentSubjects)
+	l.Log.Info().Str("consumer", l.Consumer).Int("concurrency", cmp.Or(l.Concurrency, defaultConcurrency)).Msg("listening on " + events.EnrollmentSubjects)
 	<-ctx.Done()
 	cc.Drain()
 	<-cc.Closed()
@@ -230,7 +230,7 @@ func (l *Listener) execute(j job) {
 	delay := l.backoff(meta.NumDelivered)
 	switch {
 	case errors.Is(err, errNotFoundYet):
-		// Its start may still be on its way: redelivered, or in another shard, or behind it.
+		// Its start may still be on its way: redelivered, or being applied, or behind it.
 		// Only these attempts count against its budget, not deliveries refused for other
 		// reasons, and it holds back no other event (the start may be one of them).
 		l.order.unblock(j.shardKey, seq)
