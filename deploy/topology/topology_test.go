@@ -194,8 +194,8 @@ func (c *cluster) figures(t *testing.T, scenario string, distinct int, want []re
 	}
 }
 
-// streamMsgs is how many messages a stream holds.
-func (c *cluster) streamMsgs(t *testing.T, name string) uint64 {
+// streamInfo is a stream's state and cluster.
+func (c *cluster) streamInfo(t *testing.T, name string) *jetstream.StreamInfo {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -207,7 +207,13 @@ func (c *cluster) streamMsgs(t *testing.T, name string) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return info.State.Msgs
+	return info
+}
+
+// streamMsgs is how many messages a stream holds.
+func (c *cluster) streamMsgs(t *testing.T, name string) uint64 {
+	t.Helper()
+	return c.streamInfo(t, name).State.Msgs
 }
 
 // waitStream waits until a stream holds at least n messages.
@@ -225,16 +231,7 @@ func (c *cluster) waitStream(t *testing.T, name string, n uint64, within time.Du
 // streamLeader is the NATS node that leads a stream.
 func (c *cluster) streamLeader(t *testing.T, name string) *topology.Process {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, err := c.js.Stream(ctx, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	info := c.streamInfo(t, name)
 	if info.Cluster == nil || info.Config.Replicas != 3 {
 		t.Fatalf("%s: %d replicas, cluster %+v; want 3 replicas", name, info.Config.Replicas, info.Cluster)
 	}
