@@ -88,8 +88,6 @@ type bench struct {
 	// raw ones, to give each its own workflow ids.
 	stormsRun int
 	rawStorms int
-	// localPublish makes the storms' listener start journeys that publish by local activity.
-	localPublish bool
 	// pgData is PostgreSQL's data folder on the production topology; "" on the dev stack.
 	pgData string
 	// external marks a run against servers that are not the dev stack's.
@@ -186,8 +184,6 @@ func run() error {
 		b.compare("raw storm", "raw storm (stock)")
 		b.compare("careclock storm", "careclock storm (stock)")
 	}
-	b.versus("local ÷ activity publish: journey events", "careclock storm, local publish", "careclock storm")
-	b.versus("local ÷ activity publish: journey steps", "careclock storm, local publish: steps", "careclock storm: steps")
 	b.ratio("spread storm: lateness p99", "careclock storm #1: lateness p99")
 	b.print(os.Stdout)
 	return b.save(*out)
@@ -309,7 +305,8 @@ func (b *bench) starts(ctx context.Context) error {
 // ingest compares the listener's ingest with bare starts, measured alternately after a warm-up
 // so that a drift over the run (a warming server, a growing database, a noisy neighbour) falls on
 // both: each round runs N bare starts, N bare starts with a journey's search attributes and
-// summary, then N claims ingested, and the ratios are taken pair by pair.
+// summary, N claims' journeys started through the SDK as the listener starts them (the same
+// options and input, no NATS), then N claims ingested, and the ratios are taken pair by pair.
 func (b *bench) ingest(ctx context.Context) error {
 	warm := max(b.n/5, 20)
 	if _, err := b.startRate(ctx, "warm", warm, false); err != nil {
@@ -318,7 +315,7 @@ func (b *bench) ingest(ctx context.Context) error {
 	if _, err := b.ingestRate(ctx, "warm", warm, false); err != nil {
 		return err
 	}
-	var bare, attrs, in []float64
+	var bare, attrs, journeys, in []float64
 	for r := range b.rounds {
 		round := fmt.Sprintf("r%d", r+1)
 		x, err := b.startRate(ctx, round, b.n, false)
@@ -329,12 +326,16 @@ func (b *bench) ingest(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		j, err := b.journeyStartRate(ctx, round, b.n)
+		if err != nil {
+			return err
+		}
 		z, err := b.ingestRate(ctx, round, b.n, r == 0)
 		if err != nil {
 			return err
 		}
-		bare, attrs, in = append(bare, x), append(attrs, y), append(in, z)
-		b.log.Info().Int("round", r+1).Float64("starts", x).Float64("starts_with_attributes", y).Float64("ingest", z).Msg("ingest round")
+		bare, attrs, journeys, in = append(bare, x), append(attrs, y), append(journeys, j), append(in, z)
+		b.log.Info().Int("round", r+1).Float64("starts", x).Float64("starts_with_attributes", y).Float64("journey_starts", j).Float64("ingest", z).Msg("ingest round")
 	}
 	b.add(Result{Scenario: "starts (paired)", N: b.n, Value: median(bare), Unit: "starts/s",
 		Note: fmt.Sprintf("median of %d rounds: %s; %d in flight", b.rounds, list(bare, "%.0f"), b.c)})
@@ -343,7 +344,11 @@ func (b *bench) ingest(ctx context.Context) error {
 	b.add(Result{Scenario: "ingest", N: b.n, Value: median(in), Unit: "journeys started/s",
 		Note: fmt.Sprintf("median of %s; events already in the stream, then the listener starts", list(in, "%.0f"))})
 	b.paired("ingest ÷ starts", in, bare)
+	b.add(Result{Scenario: "journey starts", N: b.n, Value: median(journeys), Unit: "journeys started/s",
+		Note: fmt.Sprintf("median of %s; claims' journeys started through the SDK as the listener starts them, no NATS", list(journeys, "%.0f"))})
 	b.paired("ingest ÷ starts with journey attributes", in, attrs)
+	b.paired("ingest ÷ journey starts", in, journeys)
+	b.paired("journey starts ÷ starts", journeys, bare)
 	return nil
 }
 
@@ -371,6 +376,30 @@ func (b *bench) startRate(ctx context.Context, round string, n int, attrs bool) 
 		o := workflows.StartOptions(route.Starts[0], rawQueue, time.Now())
 		o.ID = fmt.Sprintf("attrs-%s-%d", round, i)
 		_, err = b.s.Client.ExecuteWorkflow(ctx, o, "noop")
+		return err
+	})
+	return float64(n) / took.Seconds(), err
+}
+
+// journeyStartRate starts n claims' journeys through the SDK, each as the listener would start
+// it (its options, input and change versions), c in flight, and returns starts per second.
+func (b *bench) journeyStartRate(ctx context.Context, round string, n int) (float64, error) {
+	today := rules.DefaultPolicy().Today(time.Now())
+	took, err := b.inFlight(n, func(i int) error {
+		body, err := claimEvent(fmt.Sprintf("sdk-%s-%d", round, i), today)
+		if err != nil {
+			return err
+		}
+		ev, payload, err := events.Decode(body, today)
+		if err != nil {
+			return err
+		}
+		route, err := workflows.RouteEvent(ev, payload, b.s.Keyer, rules.DefaultPolicy())
+		if err != nil {
+			return err
+		}
+		st := route.Starts[0].WithVersions(workflows.CurrentVersions())
+		_, err = b.s.Client.ExecuteWorkflow(ctx, workflows.StartOptions(st, journeyQueue, time.Now()), st.Journey, st.Input)
 		return err
 	})
 	return float64(n) / took.Seconds(), err
@@ -533,15 +562,6 @@ func (b *bench) storms(ctx context.Context) error {
 		Note: "median of " + list(steps, "%.0f")})
 	b.paired("careclock ÷ raw storm"+b.suffix, cc, raw)
 	b.paired("careclock steps ÷ raw storm"+b.suffix, steps, raw)
-	// On the tuned server, the same storm also runs with journeys that publish by local activity
-	// (CARECLOCK_LOCAL_PUBLISH), compared with the median of the default path's storms.
-	if b.suffix == "" {
-		if err := b.withLocalPublish(func() error {
-			return b.careclockStorm(ctx, "careclock storm, local publish", 0, lead)
-		}); err != nil {
-			return err
-		}
-	}
 	if b.spread > 0 && b.suffix == "" {
 		return b.careclockStorm(ctx, "spread storm", b.spread, lead)
 	}
@@ -570,26 +590,6 @@ func (b *bench) value(scenario string) float64 {
 		return b.results[i].Value
 	}
 	return 0
-}
-
-// withLocalPublish runs f with new journeys publishing by local activity: the worker restarted
-// to prefer that version for journeys started without one, and the storm's listener starting
-// them with it (bench.localPublish).
-func (b *bench) withLocalPublish(f func() error) error {
-	restart := func(local bool) error {
-		b.s.StopWorker()
-		b.s.PreferredVersions = nil
-		if local {
-			b.s.PreferredVersions = workflows.PreferVersions(true)
-		}
-		b.localPublish = local
-		return b.s.StartWorker()
-	}
-	if err := restart(true); err != nil {
-		return err
-	}
-	err := f()
-	return errors.Join(err, restart(false))
 }
 
 // waitFor waits until done, and returns how long after at that was.

@@ -48,11 +48,6 @@ type Config struct {
 	// WorkflowCacheSize is CARECLOCK_WORKFLOW_CACHE_SIZE, how many journeys a worker process
 	// keeps in memory between tasks (default workflows.DefaultCacheSize, 2,000; about 30 KB each).
 	WorkflowCacheSize int
-	// LocalPublish is CARECLOCK_LOCAL_PUBLISH (default false): new journeys publish each event by
-	// a local activity, in the workflow task that decided it, instead of through an activity
-	// task. Fewer history events and billed actions; slower storms on the dev stack (README,
-	// Performance).
-	LocalPublish bool
 	// MetricsAddr is CARECLOCK_METRICS_ADDR, the Prometheus endpoint's address; empty: the
 	// process's default (worker 127.0.0.1:9464, listener and dev stack as documented), "off": none.
 	MetricsAddr string
@@ -99,12 +94,10 @@ func FromEnv() (Config, error) {
 		}
 		c.WorkflowCacheSize = n
 	}
-	if v := os.Getenv("CARECLOCK_LOCAL_PUBLISH"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, errors.New("CARECLOCK_LOCAL_PUBLISH: must be true or false"))
-		}
-		c.LocalPublish = b
+	if os.Getenv("CARECLOCK_LOCAL_PUBLISH") != "" {
+		// Removed after bench found it no faster on PostgreSQL either (README, Performance). Said
+		// at start, so that nobody believes it still applies.
+		errs = append(errs, errors.New("CARECLOCK_LOCAL_PUBLISH: no longer a setting (new journeys publish through the publish activity; journeys started with local publish keep it); unset it"))
 	}
 	if !strings.HasPrefix(c.NATSURL, "nats://") && !strings.HasPrefix(c.NATSURL, "tls://") {
 		errs = append(errs, errors.New("NATS_URL: must start with nats:// or tls://"))

@@ -8,7 +8,7 @@ import (
 func TestFromEnvDefaults(t *testing.T) {
 	for _, v := range []string{"NATS_URL", "CARECLOCK_TASK_QUEUE", "CARECLOCK_DATA_DIR", "CARECLOCK_HMAC_KEY_FILE",
 		"CARECLOCK_CONSUMER", "CARECLOCK_STREAM_REPLICAS", "LOG_LEVEL", "LOG_FORMAT", "CARECLOCK_POLICY_FILE",
-		"CARECLOCK_WORKFLOW_CACHE_SIZE", "CARECLOCK_LOCAL_PUBLISH"} {
+		"CARECLOCK_WORKFLOW_CACHE_SIZE"} {
 		t.Setenv(v, "")
 	}
 	c, err := FromEnv()
@@ -16,7 +16,7 @@ func TestFromEnvDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.NATSURL != "nats://127.0.0.1:4222" || c.TaskQueue != "careclock" || c.HMACKeyFile != ".careclock/hmac.key" ||
-		c.Consumer != "careclock-listener" || c.StreamReplicas != 1 || c.LogLevel != "info" || c.WorkflowCacheSize != 0 || c.LocalPublish {
+		c.Consumer != "careclock-listener" || c.StreamReplicas != 1 || c.LogLevel != "info" || c.WorkflowCacheSize != 0 {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -41,11 +41,13 @@ func TestFromEnvNamesTheBadVariable(t *testing.T) {
 	}
 }
 
-func TestFromEnvLocalPublish(t *testing.T) {
-	t.Setenv("CARECLOCK_LOCAL_PUBLISH", "true")
-	c, err := FromEnv()
-	if err != nil || !c.LocalPublish {
-		t.Fatalf("CARECLOCK_LOCAL_PUBLISH=true: %+v, %v", c.LocalPublish, err)
+// A setting that no longer exists is refused, not ignored.
+func TestFromEnvRefusesLocalPublish(t *testing.T) {
+	for _, v := range []string{"true", "false"} {
+		t.Setenv("CARECLOCK_LOCAL_PUBLISH", v)
+		if _, err := FromEnv(); err == nil || !strings.Contains(err.Error(), "CARECLOCK_LOCAL_PUBLISH: no longer a setting") {
+			t.Errorf("CARECLOCK_LOCAL_PUBLISH=%q: %v", v, err)
+		}
 	}
 }
 

@@ -69,9 +69,6 @@ type Listener struct {
 	// attempts count: deliveries refused while Temporal was down or redelivered after an ack
 	// wait do not use up the budget.
 	NotFoundAttempts int
-	// LocalPublish is the workers' CARECLOCK_LOCAL_PUBLISH: the journeys the listener starts
-	// publish by local activity (workflows.CurrentVersions).
-	LocalPublish bool
 	// RetryDelay is the first redelivery delay of an event not applied (default 1 s); each
 	// further one doubles it, up to 60 times it.
 	RetryDelay time.Duration
@@ -330,7 +327,7 @@ func (l *Listener) apply(ctx context.Context, j job, meta *jetstream.MsgMetadata
 // is a duplicate, unless its last run was cancelled before the fact this start is about
 // (workflows.Start.Reopens: a member re-enrolled after a disenrollment); then a new run starts.
 func (l *Listener) start(ctx context.Context, s workflows.Start) (bool, error) {
-	s = s.WithVersions(workflows.CurrentVersions(l.LocalPublish))
+	s = s.WithVersions(workflows.CurrentVersions())
 	now := time.Now()
 	_, err := l.Temporal.ExecuteWorkflow(ctx, workflows.StartOptions(s, l.TaskQueue, now), s.Journey, s.Input)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted

@@ -53,7 +53,7 @@ func listen(args []string) error {
 	}
 	l := &listener.Listener{
 		Temporal: tc, JS: js, Keyer: keyer, Policy: policy,
-		TaskQueue: cfg.TaskQueue, Consumer: cfg.Consumer, Log: log, Metrics: m, LocalPublish: cfg.LocalPublish,
+		TaskQueue: cfg.TaskQueue, Consumer: cfg.Consumer, Log: log, Metrics: m,
 	}
 	return l.Run(ctx)
 }

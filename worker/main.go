@@ -55,9 +55,7 @@ func run() error {
 	}
 
 	workflows.SetCacheSize(cfg.WorkflowCacheSize)
-	opts := workflows.WorkerOptions()
-	opts.PreferredVersionProvider = workflows.PreferVersions(cfg.LocalPublish)
-	w := workflows.NewWorker(tc, cfg.TaskQueue, &activities.Activities{JS: js, Metrics: m}, opts)
+	w := workflows.NewWorker(tc, cfg.TaskQueue, &activities.Activities{JS: js, Metrics: m}, workflows.WorkerOptions())
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}

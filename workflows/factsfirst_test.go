@@ -14,7 +14,7 @@ func beforeFactsFirst(in worker.PreferredVersionProviderInput) *worker.VersionPr
 	if in.ChangeID == changeFactsFirst {
 		return &worker.VersionPreference{Version: workflow.DefaultVersion}
 	}
-	return PreferVersions(false)(in)
+	return PreferVersions()(in)
 }
 
 // closedWithItsStart is one journey started late whose back-dated closing fact arrives in the

@@ -134,14 +134,10 @@ func (s State[F]) withVersions(v map[string]workflow.Version) any {
 	return s
 }
 
-// CurrentVersions are the change versions a journey starts with today: local publish or through
-// the publish activity (the worker's CARECLOCK_LOCAL_PUBLISH), and facts first.
-func CurrentVersions(localPublish bool) map[string]workflow.Version {
-	v := map[string]workflow.Version{changeLocalPublish: versionChangedUpserts, changeFactsFirst: versionFactsFirst}
-	if localPublish {
-		v[changeLocalPublish] = versionLocalPublish
-	}
-	return v
+// CurrentVersions are the change versions a journey starts with today: publishing through the
+// publish activity, and facts first.
+func CurrentVersions() map[string]workflow.Version {
+	return map[string]workflow.Version{changeLocalPublish: versionChangedUpserts, changeFactsFirst: versionFactsFirst}
 }
 
 // WithVersions returns the start with its journey's change versions in its input.

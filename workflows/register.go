@@ -42,22 +42,26 @@ func NewWorker(c client.Client, taskQueue string, a *activities.Activities, opts
 //     bench measured 68 journey events/s with 5 s and 164/s with 30 s (journeys publishing by
 //     local activity, storm-only runs). A worker that is gone costs no 30 s wait for new
 //     tasks: the server stops using a sticky queue that has had no poller for 10 s;
-//   - new journeys publish through activity tasks (PreferVersions; the worker's
-//     CARECLOCK_LOCAL_PUBLISH chooses local activities).
+//   - new journeys publish through activity tasks (PreferVersions).
 func WorkerOptions() worker.Options {
 	return worker.Options{
 		MaxConcurrentWorkflowTaskPollers: 8,
 		MaxConcurrentActivityTaskPollers: 8,
 		StickyScheduleToStartTimeout:     30 * time.Second,
-		PreferredVersionProvider:         PreferVersions(false),
+		PreferredVersionProvider:         PreferVersions(),
 	}
 }
 
 // PreferVersions is the PreferredVersionProvider of careclock's workers: the version a new
 // journey records for each change. It starts journeys at versionChangedUpserts, publishing
-// through activity tasks, or with localPublish at versionLocalPublish. bench measured the local
-// activity slower in storms on the dev stack, so it is not the default (README, Performance).
-func PreferVersions(localPublish bool) worker.PreferredVersionProvider {
+// through activity tasks. Publishing by local activity (versionLocalPublish) was an option
+// until bench found it slower in storms on the dev stack and no faster on PostgreSQL (README,
+// Performance); journeys started with it keep it, and the code stays for them.
+func PreferVersions() worker.PreferredVersionProvider { return preferVersions(false) }
+
+// preferVersions is PreferVersions, or with localPublish the preference of the workers that
+// started journeys publishing by local activity (the tests' way to start such journeys).
+func preferVersions(localPublish bool) worker.PreferredVersionProvider {
 	return func(in worker.PreferredVersionProviderInput) *worker.VersionPreference {
 		if in.ChangeID == changeLocalPublish && !localPublish {
 			return &worker.VersionPreference{Version: versionChangedUpserts}

@@ -244,7 +244,7 @@ func TestJourneyEventsArePublishedThroughTheActivityByDefault(t *testing.T) {
 // With CARECLOCK_LOCAL_PUBLISH every journey event is published by a local activity, in the
 // workflow task that decided it: the same events on the same instants.
 func TestJourneyEventsArePublishedInTheWorkflowTaskWithLocalPublish(t *testing.T) {
-	jt := paidLate(t, PreferVersions(true), false)
+	jt := paidLate(t, preferVersions(true), false)
 	jt.expect(paidLateEvents...)
 	assertVia(t, jt, "local")
 }
@@ -252,7 +252,7 @@ func TestJourneyEventsArePublishedInTheWorkflowTaskWithLocalPublish(t *testing.T
 // When the local activity cannot publish within its 30 s, the event is handed to the publish
 // activity, which retries on the server: every event is still published, once and on its day.
 func TestPublishFallsBackToTheActivity(t *testing.T) {
-	jt := paidLate(t, PreferVersions(true), true)
+	jt := paidLate(t, preferVersions(true), true)
 	jt.expect(paidLateEvents...)
 	assertVia(t, jt, "activity")
 }

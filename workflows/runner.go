@@ -24,7 +24,9 @@ const maxRunAge = 365 * 24 * time.Hour
 // event goes through an activity task. From versionChangedUpserts a journey starts with its
 // attributes and upserts only those that changed. At versionLocalPublish it also publishes each
 // event by a local activity, in the workflow task that decided it. Which version a new journey
-// records is the worker's choice (PreferVersions); a journey keeps it for its whole run.
+// records was the worker's choice (PreferVersions), and since the listener sets it in the
+// start's input (CurrentVersions), versionChangedUpserts; a journey keeps it for its whole run,
+// so the journeys that were started at versionLocalPublish go on publishing by local activity.
 // GetVersion costs one marker and one TemporalChangeVersion upsert per run, not per event.
 const (
 	changeLocalPublish    = "local-publish"

@@ -396,19 +396,11 @@ func (p *proxy) Cut() {
 
 // Item 4: the worker dies in the middle of publishing a journey event, and more events arrive
 // while no worker runs. A new worker publishes each one once: the one that was in flight after
-// the crashed worker's workflow task times out (10 s), the others at once — late when their date
-// has passed.
+// its activity's timeout, the others at once — late when their date has passed.
 func TestWorkerCrashMidJourney(t *testing.T) {
-	// Publishing through the publish activity (the default), the interrupted event is published
-	// by the activity's second attempt after its 30 s start-to-close timeout.
-	t.Run("activity", func(t *testing.T) { workerCrashMidJourney(t, false) })
-	// By local activity, the dead worker's workflow task times out (10 s) and the new worker
-	// publishes the event in its own first attempt.
-	t.Run("local publish", func(t *testing.T) { workerCrashMidJourney(t, true) })
-}
-
-func workerCrashMidJourney(t *testing.T, local bool) {
-	s := startStack(t, func(o *stack.Options) { o.Config.LocalPublish = local })
+	// The interrupted event is published by the publish activity's second attempt, after its
+	// 30 s start-to-close timeout.
+	s := startStack(t)
 	today := testPolicy().Today(time.Now())
 	s.StopWorker()
 
@@ -420,7 +412,7 @@ func workerCrashMidJourney(t *testing.T, local bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doomed := worker.New(c, "careclock-test", worker.Options{PreferredVersionProvider: workflows.PreferVersions(local)})
+	doomed := worker.New(c, "careclock-test", worker.Options{PreferredVersionProvider: workflows.PreferVersions()})
 	workflows.Register(doomed)
 	inFlight := make(chan string, 16)
 	doomed.RegisterActivityWithOptions(func(ctx context.Context, ev events.JourneyEvent) error {
@@ -462,24 +454,11 @@ func workerCrashMidJourney(t *testing.T, local bool) {
 	}
 	want := append([]expect{first, {WorkflowID: due, EventType: "reimbursement.overdue", On: today, Late: false}}, notices...)
 	tally := tallyJourneys(t, s, want, 90*time.Second)
-	wantPub := []publication{{attempt: 2}}
-	if local {
-		// The crashed worker's workflow task timed out; the new worker replayed it and published
-		// the event in its own first attempt, by local activity.
-		wantPub = []publication{{local: true, attempt: 1}}
-		if n := workflowTasksTimedOut(t, s, first.WorkflowID); n < 1 {
-			t.Errorf("%d workflow tasks of the interrupted journey timed out, want at least 1", n)
-		}
-	}
-	if got := publications(t, s, first.WorkflowID); !slices.Equal(got, wantPub) {
-		t.Errorf("the interrupted journey's history records publications %+v, want %+v", got, wantPub)
-	}
-	how := "through the activity"
-	if local {
-		how = "by local activity"
+	if got, want := publications(t, s, first.WorkflowID), []publication{{attempt: 2}}; !slices.Equal(got, want) {
+		t.Errorf("the interrupted journey's history records publications %+v, want %+v", got, want)
 	}
 	report(t, figures{
-		Scenario: "worker crash: killed while publishing " + how + ", 2 events arrive while no worker runs",
+		Scenario: "worker crash: killed while publishing, 2 events arrive while no worker runs",
 		Sent:     3, Distinct: 3, Applied: appliedInbound(t, s), DeadLettered: len(deadLetters(t, s)),
 		Journey: tally,
 	})
@@ -520,18 +499,6 @@ func publishRetries(t *testing.T, s *stack.Stack, workflowID string) int {
 	n := 0
 	for _, p := range publications(t, s, workflowID) {
 		n += int(p.attempt) - 1
-	}
-	return n
-}
-
-// workflowTasksTimedOut counts the workflow tasks of a journey that timed out.
-func workflowTasksTimedOut(t *testing.T, s *stack.Stack, workflowID string) int {
-	t.Helper()
-	n := 0
-	for _, ev := range runHistory(t, s, workflowID, "").GetEvents() {
-		if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT {
-			n++
-		}
 	}
 	return n
 }

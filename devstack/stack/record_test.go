@@ -18,10 +18,7 @@ import (
 	"github.com/careclock/careclock/workflows"
 )
 
-var (
-	record      = flag.Bool("record", false, "record one history of each journey into ../../workflows/testdata")
-	recordLocal = flag.Bool("local-publish", false, "with -record: journeys publish by local activity (CARECLOCK_LOCAL_PUBLISH), recorded into ../../workflows/testdata/local-publish")
-)
+var record = flag.Bool("record", false, "record one history of each journey into ../../workflows/testdata")
 
 // TestRecordHistories records, from the in-process server, one finished history of each journey
 // with inbound signals and a re-plan, for the replay test in workflows/. It runs only with
@@ -94,10 +91,10 @@ func TestRecordHistories(t *testing.T) {
 }
 
 // recordingKey makes the stack encrypt with the replay test's key (workflows/testdata/codec.keys).
-// With -local-publish its journeys publish by local activity.
+// (testdata/local-publish was recorded while CARECLOCK_LOCAL_PUBLISH existed; it replays, and
+// is not recorded again.)
 func recordingKey(o *stack.Options) {
 	o.Config.CodecKeysFile = filepath.Join("..", "..", "workflows", "testdata", "codec.keys")
-	o.Config.LocalPublish = *recordLocal
 }
 
 // saveHistory writes a history for the replay test in workflows/.
@@ -107,11 +104,7 @@ func saveHistory(t *testing.T, name string, h *historypb.History) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join("..", "..", "workflows", "testdata")
-	if *recordLocal {
-		dir = filepath.Join(dir, "local-publish")
-	}
-	file := filepath.Join(dir, name)
+	file := filepath.Join("..", "..", "workflows", "testdata", name)
 	if err := os.WriteFile(file, b, 0o644); err != nil {
 		t.Fatal(err)
 	}

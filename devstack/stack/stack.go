@@ -81,8 +81,7 @@ type Stack struct {
 	// Metrics is the registry of the worker, the listener and their Temporal client.
 	Metrics *metrics.Metrics
 	// PreferredVersions, when set, chooses the version a worker started after it records for
-	// each GetVersion of a new journey, instead of workflows.PreferVersions(config's
-	// LocalPublish).
+	// each GetVersion of a new journey, instead of workflows.PreferVersions.
 	PreferredVersions worker.PreferredVersionProvider
 
 	uiURL          string
@@ -323,7 +322,7 @@ func (s *Stack) WorkerOptions() worker.Options {
 	}
 	o.PreferredVersionProvider = s.PreferredVersions
 	if o.PreferredVersionProvider == nil {
-		o.PreferredVersionProvider = workflows.PreferVersions(s.cfg.LocalPublish)
+		o.PreferredVersionProvider = workflows.PreferVersions()
 	}
 	return o
 }
@@ -340,7 +339,7 @@ func (s *Stack) StopWorker() {
 func (s *Stack) NewListener() *listener.Listener {
 	return &listener.Listener{
 		Temporal: s.Client, JS: s.listenerJS, Keyer: s.Keyer, Policy: s.policy, TaskQueue: s.taskQueue,
-		Consumer: s.consumer, Log: s.listenerLog, Metrics: s.Metrics, LocalPublish: s.cfg.LocalPublish,
+		Consumer: s.consumer, Log: s.listenerLog, Metrics: s.Metrics,
 	}
 }
 
