@@ -361,19 +361,11 @@ func (b *bench) startRate(ctx context.Context, round string, n int, attrs bool) 
 	}
 	today := rules.DefaultPolicy().Today(time.Now())
 	took, err := b.inFlight(n, func(i int) error {
-		body, err := claimEvent(fmt.Sprintf("attrs-%s-%d", round, i), today)
+		st, err := b.claimStart(fmt.Sprintf("attrs-%s-%d", round, i), today)
 		if err != nil {
 			return err
 		}
-		ev, payload, err := events.Decode(body, today)
-		if err != nil {
-			return err
-		}
-		route, err := workflows.RouteEvent(ev, payload, b.s.Keyer, rules.DefaultPolicy())
-		if err != nil {
-			return err
-		}
-		o := workflows.StartOptions(route.Starts[0], rawQueue, time.Now())
+		o := workflows.StartOptions(st, rawQueue, time.Now())
 		o.ID = fmt.Sprintf("attrs-%s-%d", round, i)
 		_, err = b.s.Client.ExecuteWorkflow(ctx, o, "noop")
 		return err
@@ -381,24 +373,33 @@ func (b *bench) startRate(ctx context.Context, round string, n int, attrs bool) 
 	return float64(n) / took.Seconds(), err
 }
 
+// claimStart is the journey start the listener makes of a claim submitted today with id.
+func (b *bench) claimStart(id string, today rules.Date) (workflows.Start, error) {
+	body, err := claimEvent(id, today)
+	if err != nil {
+		return workflows.Start{}, err
+	}
+	ev, payload, err := events.Decode(body, today)
+	if err != nil {
+		return workflows.Start{}, err
+	}
+	route, err := workflows.RouteEvent(ev, payload, b.s.Keyer, rules.DefaultPolicy())
+	if err != nil {
+		return workflows.Start{}, err
+	}
+	return route.Starts[0], nil
+}
+
 // journeyStartRate starts n claims' journeys through the SDK, each as the listener would start
 // it (its options, input and change versions), c in flight, and returns starts per second.
 func (b *bench) journeyStartRate(ctx context.Context, round string, n int) (float64, error) {
 	today := rules.DefaultPolicy().Today(time.Now())
 	took, err := b.inFlight(n, func(i int) error {
-		body, err := claimEvent(fmt.Sprintf("sdk-%s-%d", round, i), today)
+		st, err := b.claimStart(fmt.Sprintf("sdk-%s-%d", round, i), today)
 		if err != nil {
 			return err
 		}
-		ev, payload, err := events.Decode(body, today)
-		if err != nil {
-			return err
-		}
-		route, err := workflows.RouteEvent(ev, payload, b.s.Keyer, rules.DefaultPolicy())
-		if err != nil {
-			return err
-		}
-		st := route.Starts[0].WithVersions(workflows.CurrentVersions())
+		st = st.WithVersions(workflows.CurrentVersions())
 		_, err = b.s.Client.ExecuteWorkflow(ctx, workflows.StartOptions(st, journeyQueue, time.Now()), st.Journey, st.Input)
 		return err
 	})
