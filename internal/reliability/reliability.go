@@ -214,21 +214,24 @@ func StateOf(t testing.TB, c client.Client, workflowID string) State {
 	return st
 }
 
-// DeadLetters reads every dead letter on the enrollment stream: original sequence → reason.
+// DeadLetters reads every dead letter on the enrollment stream: original sequence → reason. It
+// counts them first, then reads that many: a new consumer on a 3-replica stream can take more
+// than a second to deliver its first message, so a quiet second proves nothing.
 func DeadLetters(t testing.TB, js jetstream.JetStream) map[string]string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	st, err := js.Stream(ctx, events.EnrollmentStream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := st.Info(ctx)
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(events.DeadLetterSubject))
 	if err != nil {
 		t.Fatal(err)
 	}
+	n := info.State.Subjects[events.DeadLetterSubject]
 	out := map[string]string{}
-	if info.State.Msgs == 0 {
+	if n == 0 {
 		return out
 	}
 	cons, err := js.OrderedConsumer(ctx, events.EnrollmentStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{events.DeadLetterSubject}})
@@ -237,16 +240,15 @@ func DeadLetters(t testing.TB, js jetstream.JetStream) map[string]string {
 	}
 	msgs := make(chan jetstream.Msg)
 	go read(ctx, cons, msgs)
-	for {
+	for range n {
 		select {
 		case msg := <-msgs:
 			out[msg.Headers().Get(events.HeaderOriginalSeq)] = msg.Headers().Get(events.HeaderReason)
-		case <-time.After(time.Second):
-			return out
 		case <-ctx.Done():
-			t.Fatal("reading dead letters: ", ctx.Err())
+			t.Fatalf("read %d of %d dead letters: %v", len(out), n, ctx.Err())
 		}
 	}
+	return out
 }
 
 // WaitAcked waits until consumer has acknowledged the first n enrollment messages.
