@@ -25,8 +25,6 @@ type external struct {
 	replicas                           int
 	// topology brings docker-compose.yml up as processes (internal/topology) and measures that.
 	topology bool
-	// pgData is PostgreSQL's data folder, when bench runs it: the database's growth per journey.
-	pgData string
 }
 
 func (x external) set() bool { return x.topology || x.temporal != "" }
@@ -58,23 +56,14 @@ func (b *bench) withExternal(ctx context.Context, x external, fn func(*stack.Sta
 		}
 		defer func() { err = errors.Join(err, top.Stop()) }()
 		x.temporal, x.namespace, x.nats, x.secrets, x.replicas = top.TemporalAddress(), "careclock", top.NATSURLs(), top.Secrets(), 3
-		x.pgData = filepath.Join(top.Dir, "volumes", "postgresql")
+		b.pgData = filepath.Join(top.Dir, "volumes", "postgresql")
 	}
-	b.pgData = x.pgData
 	cfg := baseConfig(x.secrets)
 	cfg.StreamReplicas = x.replicas
 	quiet := b.log.Level(zerolog.ErrorLevel)
-	s, err := stack.Start(ctx, stack.Options{Config: cfg, Log: &quiet, External: &stack.External{
+	return b.runOn(ctx, stack.Options{Config: cfg, Log: &quiet, External: &stack.External{
 		TemporalAddress: x.temporal, Namespace: x.namespace, NATSURL: x.nats, StreamReplicas: x.replicas,
-	}})
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, s.Stop()) }()
-	if err := startRawWorker(s); err != nil {
-		return err
-	}
-	return fn(s)
+	}}, fn)
 }
 
 // startTopology builds the programs and brings the production topology up as processes, then

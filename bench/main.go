@@ -203,8 +203,14 @@ func (b *bench) withStack(ctx context.Context, stock bool, fn func(*stack.Stack)
 	if b.eager && !stock {
 		dc = dynamicconfig.StaticClient{dynamicconfig.EnableActivityEagerExecution.Key(): []dynamicconfig.ConstrainedValue{{Value: true}}}
 	}
-	s, err := stack.Start(ctx, stack.Options{Config: cfg, UIPort: -1, Log: &quiet, StockTemporal: stock, SQLiteSynchronous: b.sync,
-		SQLiteConnections: b.conns, NATSNoSync: b.natsNoSync, TemporalDynamicConfig: dc})
+	return b.runOn(ctx, stack.Options{Config: cfg, UIPort: -1, Log: &quiet, StockTemporal: stock, SQLiteSynchronous: b.sync,
+		SQLiteConnections: b.conns, NATSNoSync: b.natsNoSync, TemporalDynamicConfig: dc}, fn)
+}
+
+// runOn starts a stack with o (its own servers, or External ones), the raw workflows' worker
+// beside its own, runs fn on it and stops it.
+func (b *bench) runOn(ctx context.Context, o stack.Options, fn func(*stack.Stack) error) (err error) {
+	s, err := stack.Start(ctx, o)
 	if err != nil {
 		return err
 	}

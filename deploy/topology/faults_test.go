@@ -19,7 +19,6 @@ import (
 // producer sends overdue claims at a steady pace from its own goroutine, like an enrollment
 // system that goes on while careclock has a fault.
 type producer struct {
-	c    *cluster
 	mu   sync.Mutex
 	want []reliability.Expect
 	sent int
@@ -27,7 +26,7 @@ type producer struct {
 }
 
 func (c *cluster) produce(t *testing.T, n int, gap time.Duration) *producer {
-	p := &producer{c: c, done: make(chan struct{})}
+	p := &producer{done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
 		for i := range n {

@@ -3,7 +3,6 @@ package stack_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -265,26 +264,5 @@ func TestMalformedEventIsDeadLettered(t *testing.T) {
 // waitAcked waits until the listener has acknowledged the first n enrollment messages.
 func waitAcked(t *testing.T, js jetstream.JetStream, n uint64) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		cons, err := js.Consumer(context.Background(), events.EnrollmentStream, "careclock-listener")
-		if errors.Is(err, jetstream.ErrConsumerNotFound) && time.Now().Before(deadline) {
-			time.Sleep(100 * time.Millisecond) // the listener has not created it yet
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		info, err := cons.Info(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if info.AckFloor.Stream >= n && info.NumAckPending == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("listener acknowledged up to %d of %d (pending %d)", info.AckFloor.Stream, n, info.NumAckPending)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	reliability.WaitAcked(t, js, "careclock-listener", n, time.Minute)
 }

@@ -217,7 +217,7 @@ func (r rewriter) unmapped(v string) error {
 // environment is a service's environment for its process: the container's, rewritten, with
 // PATH and HOME of the host and extra additions.
 func (r rewriter) environment(extra map[string]string) ([]string, error) {
-	env := []string{"PATH=" + r.t.bin + ":" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	env := []string{"PATH=" + r.t.opts.Bin + ":" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	for _, k := range slices.Sorted(maps.Keys(r.service.Environment)) {
 		v := r.service.Environment[k]
 		if v == nil {

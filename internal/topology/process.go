@@ -83,16 +83,6 @@ func (p *Process) Running() bool {
 	}
 }
 
-// Pid is the running program's process id, 0 when it is not running.
-func (p *Process) Pid() int {
-	if !p.Running() {
-		return 0
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.cmd.Process.Pid
-}
-
 // Stop sends sig to the program's process group and waits for it to exit; after within, it is
 // killed. Stopping a program that does not run is a no-op.
 func (p *Process) Stop(sig syscall.Signal, within time.Duration) error {

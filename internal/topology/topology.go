@@ -60,7 +60,6 @@ type Topology struct {
 	Codec      *Process
 
 	opts      Options
-	bin       string
 	project   *types.Project
 	instances map[string]*instance
 	health    map[*Process]func(context.Context) error
@@ -107,12 +106,11 @@ func Start(ctx context.Context, o Options) (t *Topology, err error) {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return nil, err
 	}
-	t = &Topology{Dir: dir, opts: o, bin: o.Bin, instances: map[string]*instance{}, health: map[*Process]func(context.Context) error{}}
+	t = &Topology{Dir: dir, opts: o, instances: map[string]*instance{}, health: map[*Process]func(context.Context) error{}}
 	defer func() {
 		if err != nil {
-			err = fmt.Errorf("%w (logs in %s)", err, dir)
 			t.opts.Keep = true
-			t.Stop()
+			err = errors.Join(fmt.Errorf("%w (logs in %s)", err, dir), t.Stop())
 			t = nil
 		}
 	}()
@@ -249,7 +247,7 @@ func (t *Topology) program(path string) (string, error) {
 	base := filepath.Base(path)
 	for _, p := range programs {
 		if p.name == base {
-			return filepath.Join(t.bin, base), nil
+			return filepath.Join(t.opts.Bin, base), nil
 		}
 	}
 	return "", fmt.Errorf("no program %s among those Build builds", path)
@@ -292,7 +290,7 @@ func (t *Topology) composeCheck(name string) (func(context.Context) error, error
 		return func(ctx context.Context) error { return httpOK(ctx, url) }, nil
 	case "starter":
 		return func(ctx context.Context) error {
-			out, err := exec.CommandContext(ctx, filepath.Join(t.bin, "starter"), argv[1:]...).CombinedOutput()
+			out, err := exec.CommandContext(ctx, filepath.Join(t.opts.Bin, "starter"), argv[1:]...).CombinedOutput()
 			if err != nil {
 				return fmt.Errorf("%w: %s", err, out)
 			}
@@ -430,7 +428,7 @@ func (t *Topology) startTemporal(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	t.Temporal = t.process("temporal", filepath.Join(t.bin, "temporal-server"), []string{"start"}, env)
+	t.Temporal = t.process("temporal", filepath.Join(t.opts.Bin, "temporal-server"), []string{"start"}, env)
 	hostPort := t.TemporalAddress()
 	return t.launch(t.Temporal, func(ctx context.Context) error {
 		c, err := client.Dial(client.Options{HostPort: hostPort, Namespace: "temporal-system", Logger: quiet{}})
@@ -457,7 +455,8 @@ func (t *Topology) startNATS(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		local, err := t.rewriter(name).value("", string(text))
+		r := t.rewriter(name)
+		local, err := r.value("", string(text))
 		if err != nil {
 			return err
 		}
@@ -467,7 +466,6 @@ func (t *Topology) startNATS(ctx context.Context) error {
 		if err := os.WriteFile(conf, []byte(local), 0o644); err != nil {
 			return err
 		}
-		r := t.rewriter(name)
 		env, err := r.environment(nil)
 		if err != nil {
 			return err
@@ -550,7 +548,7 @@ func (t *Topology) startUI(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	t.TemporalUI = t.process("temporal-ui", filepath.Join(t.bin, "temporal-ui-server"), []string{"--root", root, "--config", "config", "--env", "docker", "start"}, env)
+	t.TemporalUI = t.process("temporal-ui", filepath.Join(t.opts.Bin, "temporal-ui-server"), []string{"--root", root, "--config", "config", "--env", "docker", "start"}, env)
 	uiURL := "http://127.0.0.1:" + strconv.Itoa(t.instances["temporal-ui"].ports[8080]) + "/healthz"
 	if err := t.launch(t.TemporalUI, func(ctx context.Context) error { return httpOK(ctx, uiURL) }); err != nil {
 		return err
@@ -573,16 +571,6 @@ func (t *Topology) NATSURLs() string {
 	return strings.Join(urls, ",")
 }
 
-// NATSMonitor is node i's monitoring URL (/healthz, /jsz).
-func (t *Topology) NATSMonitor(i int) string {
-	return "http://127.0.0.1:" + strconv.Itoa(t.instances[fmt.Sprintf("nats-%d", i+1)].ports[8222])
-}
-
-// CodecURL is the operators' door: the UI and the codec behind the UI token.
-func (t *Topology) CodecURL() string {
-	return "http://127.0.0.1:" + strconv.Itoa(t.instances["codec"].ports[8080])
-}
-
 // CLIEnv is the environment of compose's cli service (the operators' commands, with the admin
 // NATS seed), as processes on this host see it.
 func (t *Topology) CLIEnv() ([]string, error) { return t.rewriter("cli").environment(nil) }
@@ -595,7 +583,7 @@ func (t *Topology) Secrets() string { return filepath.Join(t.Dir, "volumes", "se
 func (t *Topology) Processes() []*Process { return slices.Clone(t.all) }
 
 // Bin is the programs' folder.
-func (t *Topology) Bin() string { return t.bin }
+func (t *Topology) Bin() string { return t.opts.Bin }
 
 func randomHex(n int) (string, error) {
 	b := make([]byte, n)
