@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Date is a calendar date with no time of day and no zone; journeys.md's "date D". The zero
+// Date is a calendar date with no time of day and no zone; docs/rules.md's "date D". The zero
 // Date is "no date".
 type Date struct {
 	Year  int
@@ -120,7 +120,7 @@ func (d Date) AddMonths(n int) Date {
 }
 
 // AddYears returns d plus n years. A 29 February that lands in a common year becomes 1 March
-// (journeys.md §3: a member born on 29 February turns 21 on 1 March in a non-leap year).
+// (docs/rules.md §3: a member born on 29 February turns 21 on 1 March in a non-leap year).
 func (d Date) AddYears(n int) Date { return NewDate(d.Year+n, d.Month, d.Day) }
 
 // EndOfMonth returns the last day of d's month.

@@ -13,8 +13,8 @@ func TestAddMonthsClampsToMonthEnd(t *testing.T) {
 		months int
 		want   string
 	}{
-		{"2026-08-31", -6, "2026-02-28"}, // journeys.md, Time
-		{"2024-01-31", 1, "2024-02-29"},  // journeys.md, Time: leap year
+		{"2026-08-31", -6, "2026-02-28"}, // docs/rules.md, Time
+		{"2024-01-31", 1, "2024-02-29"},  // docs/rules.md, Time: leap year
 		{"2025-01-31", 1, "2025-02-28"},
 		{"2026-03-31", -1, "2026-02-28"},
 		{"2028-03-31", -1, "2028-02-29"},

@@ -14,7 +14,7 @@ import (
 	_ "time/tzdata"
 )
 
-// Policy holds every number journeys.md calls "policy". A running journey keeps the Policy it
+// Policy holds every number docs/rules.md calls "policy". A running journey keeps the Policy it
 // started with; it is part of the journey's state.
 type Policy struct {
 	Timezone   string `json:"timezone"`
@@ -37,7 +37,7 @@ type Policy struct {
 	Reimbursement       ReimbursementPolicy `json:"reimbursement"`
 }
 
-// CCSReferralPolicy is journeys.md §1.
+// CCSReferralPolicy is docs/rules.md §1.
 type CCSReferralPolicy struct {
 	ApplicationReminderDays   int        `json:"applicationReminderDays"`
 	ExpectedDeterminationDays CountyDays `json:"expectedDeterminationDays"`
@@ -63,19 +63,19 @@ type NoticeDaysPolicy struct {
 	NoticeDaysBefore []int `json:"noticeDaysBefore"`
 }
 
-// AgeOutPolicy is journeys.md §3.
+// AgeOutPolicy is docs/rules.md §3.
 type AgeOutPolicy struct {
 	NoticeMonthsBefore []int `json:"noticeMonthsBefore"`
 }
 
-// ReimbursementPolicy is journeys.md §5.
+// ReimbursementPolicy is docs/rules.md §5.
 type ReimbursementPolicy struct {
 	DueDays            int   `json:"dueDays"`
 	ReminderDaysBefore []int `json:"reminderDaysBefore"`
 	OverdueRepeatDays  int   `json:"overdueRepeatDays"`
 }
 
-// DefaultPolicy returns the defaults of journeys.md.
+// DefaultPolicy returns the defaults of docs/rules.md.
 func DefaultPolicy() Policy {
 	return Policy{
 		Timezone:   "America/Los_Angeles",

@@ -23,7 +23,7 @@ func TestDefaultPolicyIsValidAndMatchesJourneysMD(t *testing.T) {
 		!reflect.DeepEqual(p.CoC.NoticeDaysBefore, []int{60, 30}) ||
 		!reflect.DeepEqual(p.AgeOut.NoticeMonthsBefore, []int{12, 6, 3, 1}) ||
 		!reflect.DeepEqual(p.Postpartum.NoticeDaysBefore, []int{60, 30}) {
-		t.Fatalf("defaults differ from journeys.md: %+v", p)
+		t.Fatalf("defaults differ from docs/rules.md: %+v", p)
 	}
 }
 

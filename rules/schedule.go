@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Due is one dated event in a journey's plan: journeys.md's "X on date D".
+// Due is one dated event in a journey's plan: docs/rules.md's "X on date D".
 type Due struct {
 	Type string
 	// Date is the day it is due; for a repeating event, the first day.
@@ -17,7 +17,7 @@ type Due struct {
 	// journey's plan still lists it (the overdue escalation, the referral follow-up).
 	EveryDays int
 	// Reminder marks an advance notice of Deadline: once Deadline has passed it is skipped,
-	// not published late (journeys.md, Time).
+	// not published late (docs/rules.md, Time).
 	Reminder bool
 	// Final ends the journey once published.
 	Final bool

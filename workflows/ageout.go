@@ -10,7 +10,7 @@ import (
 	"github.com/careclock/careclock/rules"
 )
 
-// AgeOut is journeys.md §3: CCS covers members under 21. Before the 21st birthday the plan gives
+// AgeOut is docs/rules.md §3: CCS covers members under 21. Before the 21st birthday the plan gives
 // early notice so the family can plan the move to adult care; Medi-Cal care continues after 21.
 //
 // It may sleep for up to 21 years: the runner continues it as new at least once a year, so newer
@@ -37,7 +37,7 @@ func startAgeOut(ev events.Event, memberID string, dob rules.Date, k privacy.Key
 }
 
 // A member enrolled again after a disenrollment gets the journeys a new member gets
-// (journeys.md, Member-wide events): the age-out journey opens again when its last run was
+// (docs/rules.md, Member-wide events): the age-out journey opens again when its last run was
 // cancelled by a disenrollment effective on or before the enrollment date.
 func reopenAgeOut(s Start, enrolled rules.Date) Start {
 	s.reopenFrom = enrolled

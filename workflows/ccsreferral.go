@@ -11,7 +11,7 @@ import (
 	"github.com/careclock/careclock/rules"
 )
 
-// CCSReferral is journeys.md §1: anyone may refer a child under 21 to the CCS program of the
+// CCSReferral is docs/rules.md §1: anyone may refer a child under 21 to the CCS program of the
 // county of residence; the county decides medical, residential and financial eligibility. Each
 // condition is its own referral.
 func CCSReferral(ctx workflow.Context, s State[CCSReferralFacts]) (Outcome, error) {

@@ -10,7 +10,7 @@ import (
 	"github.com/careclock/careclock/rules"
 )
 
-// CoC is journeys.md §2: a member moving into the Whole Child Model may keep a CCS provider who
+// CoC is docs/rules.md §2: a member moving into the Whole Child Model may keep a CCS provider who
 // has no contract with the plan for up to 12 months after the move.
 func CoC(ctx workflow.Context, s State[CoCFacts]) (Outcome, error) {
 	return run(ctx, JourneyCoC, s)

@@ -17,7 +17,7 @@ func provider(id string, contracted bool) map[string]any {
 
 func TestCoCLastDayIsTwelveClampedMonthsLessADay(t *testing.T) {
 	cases := map[string]string{
-		"2019-07-01": "2020-06-30", // journeys.md §2
+		"2019-07-01": "2020-06-30", // docs/rules.md §2
 		"2026-01-31": "2027-01-30",
 		"2026-03-01": "2027-02-28",
 		"2027-03-01": "2028-02-29",

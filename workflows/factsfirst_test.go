@@ -18,7 +18,7 @@ func beforeFactsFirst(in worker.PreferredVersionProviderInput) *worker.VersionPr
 }
 
 // closedWithItsStart is one journey started late whose back-dated closing fact arrives in the
-// same workflow task as its start (sent together, or while no worker ran): journeys.md, Time, "a
+// same workflow task as its start (sent together, or while no worker ran): docs/rules.md, Time, "a
 // fact takes effect on its own date".
 type closedWithItsStart struct {
 	name      string
@@ -34,7 +34,7 @@ type closedWithItsStart struct {
 }
 
 var closedWithItsStartCases = []closedWithItsStart{{
-	// journeys.md, Time: "A claim paid on 2026-11-22 never gets an overdue notice dated
+	// docs/rules.md, Time: "A claim paid on 2026-11-22 never gets an overdue notice dated
 	// 2026-11-28". Submitted 2026-09-01: due 2026-10-31, overdue from 2026-11-01 every 7 days,
 	// the latest before 2026-12-01 is 2026-11-29. The journey as it stood when the payment took
 	// effect was overdue since 2026-11-15: that one is published, late, then the close.

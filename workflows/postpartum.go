@@ -10,7 +10,7 @@ import (
 	"github.com/careclock/careclock/rules"
 )
 
-// Postpartum is journeys.md §4: postpartum coverage lasts 12 months after the pregnancy ends,
+// Postpartum is docs/rules.md §4: postpartum coverage lasts 12 months after the pregnancy ends,
 // whatever the income, citizenship or immigration status, and needs no action from the member.
 func Postpartum(ctx workflow.Context, s State[PostpartumFacts]) (Outcome, error) {
 	return run(ctx, JourneyPostpartum, s)

@@ -9,7 +9,7 @@ import (
 
 func TestPostpartumLastCoveredDay(t *testing.T) {
 	cases := map[string]string{
-		"2026-01-01": "2026-12-31", // journeys.md §4: 365th day 2026-12-31
+		"2026-01-01": "2026-12-31", // docs/rules.md §4: 365th day 2026-12-31
 		"2026-03-15": "2027-03-31", // 365th day 2027-03-14
 		"2026-01-02": "2027-01-31", // 365th day 2027-01-01
 		"2027-03-01": "2028-02-29", // 365th day 2028-02-28, a leap February

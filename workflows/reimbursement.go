@@ -10,7 +10,7 @@ import (
 	"github.com/careclock/careclock/rules"
 )
 
-// Reimbursement is journeys.md §5: when a member pays up front for necessary transportation
+// Reimbursement is docs/rules.md §5: when a member pays up front for necessary transportation
 // (and, for CCS, meals, lodging, parking, tolls), the plan must approve and reimburse within 60
 // calendar days of the member submitting the required receipts and documentation.
 //

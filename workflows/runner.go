@@ -51,7 +51,7 @@ var publishOptions = workflow.ActivityOptions{
 }
 
 // changeFactsFirst versions how a journey meets facts that arrived before it decided what is
-// due (journeys.md, Time: a fact takes effect on its own date). From versionFactsFirst a journey
+// due (docs/rules.md, Time: a fact takes effect on its own date). From versionFactsFirst a journey
 // applies every inbound event already received before each step, so that a back-dated close
 // (paid, decided, withdrawn, contracted, disenrolled) that arrived with its start, or while no
 // worker ran, ends it before anything dated after it is published; a journey started late waits
@@ -277,7 +277,7 @@ func (r *runner[F, PF]) apply(ctx workflow.Context, ev events.Event) error {
 }
 
 // effectiveDate is the date an inbound event's fact took effect, for the facts that have one
-// (journeys.md, Time: a fact takes effect on its own date, not on its arrival).
+// (docs/rules.md, Time: a fact takes effect on its own date, not on its arrival).
 func effectiveDate(ev events.Event) (rules.Date, bool) {
 	// Decoding JSON bytes is deterministic; workflowcheck cannot see through encoding/json's
 	// reflection (the journeys' apply decodes the event the same way, behind their interface).

@@ -24,7 +24,7 @@ func journeyTypes(t *testing.T, s *stack.Stack, filter string, want int) []strin
 }
 
 // paidClaim sends a claim submitted 100 days ago and its payment dated 10 days ago, back to
-// back, as a producer that sends what it has together (journeys.md, Time: "A claim paid on
+// back, as a producer that sends what it has together (docs/rules.md, Time: "A claim paid on
 // 2026-11-22 never gets an overdue notice dated 2026-11-28"). Due 40 days ago, overdue from 39
 // days ago every 7 days: when the payment took effect the claim stood overdue since 11 days ago,
 // and that overdue is published, late, before the close; the one of 4 days ago is not.
@@ -72,7 +72,7 @@ func TestABackDatedPaymentThatArrivedWhileNoWorkerRanClosesItFirst(t *testing.T)
 	}
 }
 
-// journeys.md, Member-wide events: a member re-enrolled after a disenrollment gets the journeys a
+// docs/rules.md, Member-wide events: a member re-enrolled after a disenrollment gets the journeys a
 // new member gets; an eligible referral after a cancelled age-out starts one; a redelivered copy
 // of the first enrollment starts nothing.
 func TestReEnrollmentStartsTheAgeOutJourneyAgain(t *testing.T) {
