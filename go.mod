@@ -3,6 +3,7 @@ module github.com/careclock/careclock
 go 1.26.8
 
 require (
+	github.com/alecthomas/kong v1.17.0
 	github.com/compose-spec/compose-go/v2 v2.16.2
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0

@@ -12,6 +12,7 @@ import (
 
 	"github.com/careclock/careclock/activities"
 	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/connect"
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/internal/testkit"
 	"github.com/careclock/careclock/metrics"
@@ -23,7 +24,7 @@ import (
 func TestPublishRetryIsStoredOnce(t *testing.T) {
 	js := testkit.JetStream(t, testkit.StartNATS(t))
 	ctx := context.Background()
-	if err := config.EnsureStreams(ctx, js, 1); err != nil {
+	if err := events.EnsureStreams(ctx, js, 1); err != nil {
 		t.Fatal(err)
 	}
 
@@ -69,7 +70,7 @@ func TestPublishRetryIsStoredOnce(t *testing.T) {
 // than waiting in a client buffer.
 func TestPublishWithoutNATSFails(t *testing.T) {
 	ns := testkit.StartNATS(t)
-	nc, js, err := config.Config{NATSURL: ns.ClientURL()}.ConnectNATS(config.RoleWorker, zerolog.Nop())
+	nc, js, err := connect.NATS(config.Config{NATSURL: ns.ClientURL()}, config.RoleWorker, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

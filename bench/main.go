@@ -224,7 +224,7 @@ func (b *bench) runOn(ctx context.Context, o stack.Options, fn func(*stack.Stack
 // baseConfig is the configuration of bench's worker and listener, with their keys in dir.
 func baseConfig(dir string) config.Config {
 	return config.Config{
-		DataDir: dir, HMACKeyFile: filepath.Join(dir, "hmac.key"), CodecKeysFile: filepath.Join(dir, "codec.keys"),
+		DataDir:   dir,
 		TaskQueue: journeyQueue, Consumer: "careclock-listener", StreamReplicas: 1, MetricsAddr: "off",
 	}
 }

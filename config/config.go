@@ -1,134 +1,183 @@
-// Package config reads careclock's configuration from the environment and connects to Temporal
-// and NATS. Temporal client options come from the SDK's envconfig (TEMPORAL_ADDRESS,
-// TEMPORAL_NAMESPACE, TLS, API key, profiles); everything else is below, each with a default.
+// Package config declares every careclock setting once, with its flag, environment variable,
+// default and help, and checks them at start. Every careclock program (worker, starter,
+// devstack) embeds Config in its command line, so a setting is a flag and a variable alike, and
+// `-h` lists it. Temporal's TLS, API key and profile settings stay the SDK's own (envconfig);
+// this package does not connect to anything: package connect does.
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/careclock/careclock/privacy"
 	"github.com/careclock/careclock/rules"
 )
 
-// Config is careclock's own configuration.
+// Config is careclock's configuration. The struct tags are the declarations: the README's
+// configuration table and Needs are held to them by tests.
 type Config struct {
-	// NATSURL is NATS_URL (default nats://127.0.0.1:4222).
-	NATSURL string
-	// NATSCreds is NATS_CREDS, a credentials file (JWT, operator mode); NATSNKeySeed is
-	// NATS_NKEY_SEED_FILE, an nkey seed file. With neither, a process connects with the dev
-	// stack's seed for its role (DataDir/nats/<role>.nk) if there is one, else without one.
-	NATSCreds    string
-	NATSNKeySeed string
-	// NATSCAFile (NATS_CA_FILE) verifies the server's certificate on a tls:// URL; NATSCertFile
-	// and NATSKeyFile (NATS_CERT_FILE, NATS_KEY_FILE) are a client certificate for mutual TLS.
-	NATSCAFile, NATSCertFile, NATSKeyFile string
-	// TaskQueue is CARECLOCK_TASK_QUEUE (default careclock).
-	TaskQueue string
-	// DataDir is CARECLOCK_DATA_DIR (default .careclock): the dev stack's databases and keys.
-	DataDir string
-	// HMACKeyFile is CARECLOCK_HMAC_KEY_FILE, a file holding the hex HMAC key that hashes
-	// business keys into workflow ids (default DataDir/hmac.key, created by the dev stack).
-	HMACKeyFile string
-	// CodecKeys is CARECLOCK_CODEC_KEYS, the keys that encrypt Temporal payloads written inline
-	// (`id:hex,id:hex`, the last current); when empty they are read from CodecKeysFile,
-	// CARECLOCK_CODEC_KEYS_FILE (default DataDir/codec.keys, created by the dev stack).
-	CodecKeys     string
-	CodecKeysFile string
-	// PolicyFile is CARECLOCK_POLICY_FILE, a JSON policy over the defaults; empty: defaults.
-	PolicyFile string
-	// Consumer is CARECLOCK_CONSUMER, the listener's durable consumer (default careclock-listener).
-	Consumer string
-	// StreamReplicas is CARECLOCK_STREAM_REPLICAS (default 1; 3 on a NATS cluster).
-	StreamReplicas int
-	// WorkflowCacheSize is CARECLOCK_WORKFLOW_CACHE_SIZE, how many journeys a worker process
-	// keeps in memory between tasks (default workflows.DefaultCacheSize, 2,000; about 30 KB each).
-	WorkflowCacheSize int
-	// MetricsAddr is CARECLOCK_METRICS_ADDR, the Prometheus endpoint's address; empty: the
-	// process's default (worker 127.0.0.1:9464, listener and dev stack as documented), "off": none.
-	MetricsAddr string
-	// UIURL is CARECLOCK_UI_URL, the Temporal UI that operators open (default
-	// http://localhost:8233, the dev stack's); the CLI links each journey there.
-	UIURL string
-	// LogLevel is LOG_LEVEL (default info); LogFormat is LOG_FORMAT, json or console (default:
-	// console on a terminal, json otherwise).
-	LogLevel  string
-	LogFormat string
+	NATSURL      string `name:"nats-url" env:"NATS_URL" default:"nats://127.0.0.1:4222" group:"NATS" help:"NATS server URL(s), comma-separated; nats:// or tls://."`
+	NATSCreds    string `name:"nats-creds" env:"NATS_CREDS" group:"NATS" placeholder:"FILE" help:"NATS credentials file (JWT, operator mode)."`
+	NATSNKeySeed string `name:"nats-nkey-seed-file" env:"NATS_NKEY_SEED_FILE" group:"NATS" placeholder:"FILE" help:"NATS nkey seed file. With neither this nor --nats-creds, the dev stack's seed for the process's role (DATA/nats/ROLE.nk), if there is one."`
+	NATSCAFile   string `name:"nats-ca-file" env:"NATS_CA_FILE" group:"NATS" placeholder:"FILE" help:"CA that signed the NATS server's certificate (tls:// URLs)."`
+	NATSCertFile string `name:"nats-cert-file" env:"NATS_CERT_FILE" group:"NATS" placeholder:"FILE" help:"Client certificate for mutual TLS (with --nats-key-file)."`
+	NATSKeyFile  string `name:"nats-key-file" env:"NATS_KEY_FILE" group:"NATS" placeholder:"FILE" help:"Key of --nats-cert-file."`
+
+	TemporalAddress   string `name:"temporal-address" env:"TEMPORAL_ADDRESS" group:"Temporal" placeholder:"HOST:PORT" help:"Temporal frontend (default: the SDK's profile, else localhost:7233). TLS, API key and profiles: the SDK's TEMPORAL_* variables."`
+	TemporalNamespace string `name:"temporal-namespace" env:"TEMPORAL_NAMESPACE" group:"Temporal" help:"Temporal namespace (default: the SDK's profile, else default)."`
+	TaskQueue         string `name:"task-queue" env:"CARECLOCK_TASK_QUEUE" default:"careclock" group:"Temporal" help:"Task queue of the journeys."`
+	WorkflowCacheSize int    `name:"workflow-cache-size" env:"CARECLOCK_WORKFLOW_CACHE_SIZE" default:"2000" group:"Temporal" help:"Journeys a worker process keeps in memory between tasks (about 30 KB each)."`
+
+	DataDir         string `name:"data-dir" aliases:"data" env:"CARECLOCK_DATA_DIR" group:"Keys and files" placeholder:"DIR" help:"The dev stack's databases and keys (default: the nearest .careclock folder in this directory or a parent, else ./.careclock)."`
+	HMACKeyFile     string `name:"hmac-key-file" env:"CARECLOCK_HMAC_KEY_FILE" group:"Keys and files" placeholder:"FILE" help:"Hex HMAC key that hashes business keys into workflow ids (default DATA/hmac.key, which the dev stack creates)."`
+	CodecKeys       string `name:"codec-keys" env:"CARECLOCK_CODEC_KEYS" group:"Keys and files" placeholder:"ID:HEX,..." help:"Payload encryption keys, the last current; prefer the file or the environment: a flag shows in ps."`
+	CodecKeysFile   string `name:"codec-keys-file" env:"CARECLOCK_CODEC_KEYS_FILE" group:"Keys and files" placeholder:"FILE" help:"File of the payload encryption keys (default DATA/codec.keys, which the dev stack creates)."`
+	CodecTokensFile string `name:"codec-tokens-file" env:"CARECLOCK_CODEC_TOKENS_FILE" group:"Keys and files" placeholder:"FILE" help:"Tokens the codec server accepts, one per line (starter codec)."`
+	PolicyFile      string `name:"policy-file" aliases:"policy" env:"CARECLOCK_POLICY_FILE" group:"Keys and files" placeholder:"FILE" help:"JSON policy over the built-in one (docs/rules.md)."`
+
+	Consumer                 string        `name:"consumer" env:"CARECLOCK_CONSUMER" default:"careclock-listener" group:"Listener" help:"The listener's durable consumer, shared by every listener process."`
+	ListenerConcurrency      int           `name:"listener-concurrency" env:"CARECLOCK_LISTENER_CONCURRENCY" default:"32" group:"Listener" help:"Events applied at once (one at a time per journey)."`
+	ListenerAckWait          time.Duration `name:"listener-ack-wait" env:"CARECLOCK_LISTENER_ACK_WAIT" default:"30s" group:"Listener" help:"How long JetStream waits for an acknowledgement before it redelivers an event."`
+	ListenerMaxAckPending    int           `name:"listener-max-ack-pending" env:"CARECLOCK_LISTENER_MAX_ACK_PENDING" default:"1000" group:"Listener" help:"Events held at once, queued or being applied."`
+	ListenerNotFoundAttempts int           `name:"listener-not-found-attempts" env:"CARECLOCK_LISTENER_NOT_FOUND_ATTEMPTS" default:"6" group:"Listener" help:"Tries of an event whose journey does not exist yet before it is dead-lettered."`
+	ListenerRetryDelay       time.Duration `name:"listener-retry-delay" env:"CARECLOCK_LISTENER_RETRY_DELAY" default:"1s" group:"Listener" help:"First redelivery delay of an event not applied; each further one doubles, up to 60 times it."`
+	StreamReplicas           int           `name:"stream-replicas" env:"CARECLOCK_STREAM_REPLICAS" default:"1" group:"Listener" help:"Replicas of the streams starter setup creates (3 on a NATS cluster)."`
+
+	MetricsAddr string `name:"metrics-addr" aliases:"metrics" env:"CARECLOCK_METRICS_ADDR" group:"Logs and metrics" placeholder:"HOST:PORT" help:"Prometheus /metrics and /healthz address; off: none (default: the worker 127.0.0.1:9464, the listener 127.0.0.1:9465)."`
+	UIURL       string `name:"ui-url" env:"CARECLOCK_UI_URL" default:"http://localhost:8233" group:"Logs and metrics" help:"The Temporal UI operators open; the CLI links each journey there, the codec server allows it as an origin."`
+	LogLevel    string `name:"log-level" env:"LOG_LEVEL" default:"info" group:"Logs and metrics" help:"debug, info, warn or error."`
+	LogFormat   string `name:"log-format" env:"LOG_FORMAT" default:"auto" group:"Logs and metrics" help:"json, console, or auto: console on a terminal, json otherwise."`
+
+	// LocalPublish is a setting that no longer exists, declared so that it is refused, not
+	// ignored: nobody should believe it still applies.
+	LocalPublish string `name:"local-publish" env:"CARECLOCK_LOCAL_PUBLISH" hidden:""`
+
+	// given holds the environment variables of the settings given by flag or environment.
+	given map[string]bool
 }
 
-// FromEnv reads the configuration and validates it.
-func FromEnv() (Config, error) {
-	c := Config{
-		NATSURL:      env("NATS_URL", "nats://127.0.0.1:4222"),
-		NATSCreds:    os.Getenv("NATS_CREDS"),
-		NATSNKeySeed: os.Getenv("NATS_NKEY_SEED_FILE"),
-		NATSCAFile:   os.Getenv("NATS_CA_FILE"),
-		NATSCertFile: os.Getenv("NATS_CERT_FILE"),
-		NATSKeyFile:  os.Getenv("NATS_KEY_FILE"),
-		TaskQueue:    env("CARECLOCK_TASK_QUEUE", "careclock"),
-		DataDir:      env("CARECLOCK_DATA_DIR", ".careclock"),
-		PolicyFile:   os.Getenv("CARECLOCK_POLICY_FILE"),
-		Consumer:     env("CARECLOCK_CONSUMER", "careclock-listener"),
-		LogLevel:     env("LOG_LEVEL", "info"),
-		MetricsAddr:  os.Getenv("CARECLOCK_METRICS_ADDR"),
-		UIURL:        strings.TrimSuffix(env("CARECLOCK_UI_URL", "http://localhost:8233"), "/"),
-		LogFormat:    os.Getenv("LOG_FORMAT"),
-	}
-	c.HMACKeyFile = env("CARECLOCK_HMAC_KEY_FILE", filepath.Join(c.DataDir, "hmac.key"))
-	c.CodecKeys = os.Getenv("CARECLOCK_CODEC_KEYS")
-	c.CodecKeysFile = env("CARECLOCK_CODEC_KEYS_FILE", filepath.Join(c.DataDir, "codec.keys"))
+// Settings returns c; a command line that embeds Config has it too, which is how Parse finds the
+// configuration in it.
+func (c *Config) Settings() *Config { return c }
+
+// check reports every bad setting at once, each named by its variable and flag.
+func (c *Config) check() error {
 	var errs []error
-	replicas, err := strconv.Atoi(env("CARECLOCK_STREAM_REPLICAS", "1"))
-	if err != nil || replicas < 1 || replicas > 5 {
-		errs = append(errs, errors.New("CARECLOCK_STREAM_REPLICAS: must be a number from 1 to 5"))
+	bad := func(env, flag, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s (--%s): %s", env, flag, fmt.Sprintf(format, args...)))
 	}
-	c.StreamReplicas = replicas
-	if v := os.Getenv("CARECLOCK_WORKFLOW_CACHE_SIZE"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1_000_000 {
-			errs = append(errs, errors.New("CARECLOCK_WORKFLOW_CACHE_SIZE: must be a number from 1 to 1000000"))
+	for u := range strings.SplitSeq(c.NATSURL, ",") {
+		if u = strings.TrimSpace(u); !strings.HasPrefix(u, "nats://") && !strings.HasPrefix(u, "tls://") {
+			bad("NATS_URL", "nats-url", "%q: must start with nats:// or tls://", u)
 		}
-		c.WorkflowCacheSize = n
-	}
-	if os.Getenv("CARECLOCK_LOCAL_PUBLISH") != "" {
-		// Removed after bench found it no faster on PostgreSQL either (README, Performance). Said
-		// at start, so that nobody believes it still applies.
-		errs = append(errs, errors.New("CARECLOCK_LOCAL_PUBLISH: no longer a setting (new journeys publish through the publish activity; journeys started with local publish keep it); unset it"))
-	}
-	if !strings.HasPrefix(c.NATSURL, "nats://") && !strings.HasPrefix(c.NATSURL, "tls://") {
-		errs = append(errs, errors.New("NATS_URL: must start with nats:// or tls://"))
-	}
-	switch c.LogFormat {
-	case "", "json", "console":
-	default:
-		errs = append(errs, errors.New("LOG_FORMAT: must be json or console"))
-	}
-	if _, err := parseLevel(c.LogLevel); err != nil {
-		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))
 	}
 	if (c.NATSCertFile == "") != (c.NATSKeyFile == "") {
-		errs = append(errs, errors.New("NATS_CERT_FILE and NATS_KEY_FILE go together"))
+		errs = append(errs, errors.New("NATS_CERT_FILE and NATS_KEY_FILE (--nats-cert-file, --nats-key-file) go together"))
 	}
 	if c.NATSCreds != "" && c.NATSNKeySeed != "" {
-		errs = append(errs, errors.New("NATS_CREDS and NATS_NKEY_SEED_FILE: set one"))
+		errs = append(errs, errors.New("NATS_CREDS and NATS_NKEY_SEED_FILE (--nats-creds, --nats-nkey-seed-file): set one"))
 	}
-	if c.TaskQueue == "" || c.Consumer == "" {
-		errs = append(errs, errors.New("CARECLOCK_TASK_QUEUE and CARECLOCK_CONSUMER must not be empty"))
+	if c.TaskQueue == "" {
+		bad("CARECLOCK_TASK_QUEUE", "task-queue", "must not be empty")
 	}
-	return c, errors.Join(errs...)
+	if c.Consumer == "" {
+		bad("CARECLOCK_CONSUMER", "consumer", "must not be empty")
+	}
+	between := func(env, flag string, v, lo, hi int) {
+		if v < lo || v > hi {
+			bad(env, flag, "%d: must be a number from %d to %d", v, lo, hi)
+		}
+	}
+	between("CARECLOCK_STREAM_REPLICAS", "stream-replicas", c.StreamReplicas, 1, 5)
+	between("CARECLOCK_WORKFLOW_CACHE_SIZE", "workflow-cache-size", c.WorkflowCacheSize, 1, 1_000_000)
+	between("CARECLOCK_LISTENER_CONCURRENCY", "listener-concurrency", c.ListenerConcurrency, 1, 10_000)
+	between("CARECLOCK_LISTENER_MAX_ACK_PENDING", "listener-max-ack-pending", c.ListenerMaxAckPending, 1, 1_000_000)
+	between("CARECLOCK_LISTENER_NOT_FOUND_ATTEMPTS", "listener-not-found-attempts", c.ListenerNotFoundAttempts, 1, 1_000)
+	if c.ListenerAckWait < time.Second {
+		bad("CARECLOCK_LISTENER_ACK_WAIT", "listener-ack-wait", "%s: must be at least 1s", c.ListenerAckWait)
+	}
+	if c.ListenerRetryDelay <= 0 {
+		bad("CARECLOCK_LISTENER_RETRY_DELAY", "listener-retry-delay", "%s: must be positive", c.ListenerRetryDelay)
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
+		bad("LOG_LEVEL", "log-level", "%q: must be debug, info, warn or error", c.LogLevel)
+	}
+	if !slices.Contains([]string{"auto", "json", "console"}, c.LogFormat) {
+		bad("LOG_FORMAT", "log-format", "%q: must be json, console or auto", c.LogFormat)
+	}
+	if c.LocalPublish != "" {
+		errs = append(errs, errors.New("CARECLOCK_LOCAL_PUBLISH: no longer a setting (new journeys publish through the publish activity; journeys started with local publish keep it); unset it"))
+	}
+	return errors.Join(errs...)
 }
 
-// Keyer loads the HMAC key. With createDev, a missing key at the default development path is
-// created (the dev stack and `starter plan` do this); a configured key file must exist.
-func (c Config) Keyer(createDev bool) (privacy.Keyer, error) {
-	if createDev && os.Getenv("CARECLOCK_HMAC_KEY_FILE") == "" {
-		return privacy.EnsureKeyFile(c.HMACKeyFile)
+// resolve fills what is derived from other settings: the data directory, made absolute so that
+// every message names a real path.
+func (c *Config) resolve() error {
+	c.UIURL = strings.TrimSuffix(c.UIURL, "/")
+	if c.DataDir == "" {
+		dir, err := FindDataDir()
+		if err != nil {
+			return err
+		}
+		c.DataDir = dir
 	}
-	k, err := privacy.LoadKeyFile(c.HMACKeyFile)
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return fmt.Errorf("CARECLOCK_DATA_DIR (--data-dir): %w", err)
+	}
+	c.DataDir = abs
+	return nil
+}
+
+// DataDirName is the data directory's name when none is configured.
+const DataDirName = ".careclock"
+
+// FindDataDir returns the nearest .careclock folder in the working directory or a parent, so
+// that starter finds the dev stack's keys from anywhere in the repository; with none, the one
+// the working directory would have.
+func FindDataDir() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("data directory: %w", err)
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if st, err := os.Stat(filepath.Join(dir, DataDirName)); err == nil && st.IsDir() {
+			return filepath.Join(dir, DataDirName), nil
+		}
+		if filepath.Dir(dir) == dir {
+			return filepath.Join(wd, DataDirName), nil
+		}
+	}
+}
+
+// Given reports whether the setting with environment variable env was given, by flag or
+// environment (not left to its default).
+func (c Config) Given(env string) bool { return c.given[env] }
+
+// Dev is the layout of the data directory, where the dev stack keeps its keys, token and NATS
+// seeds: the same as a deployment's secrets folder.
+func (c Config) Dev() Secrets { return SecretsIn(c.DataDir) }
+
+// HMACKeyPath is the HMAC key file: the configured one, else the dev stack's.
+func (c Config) HMACKeyPath() string { return cmp.Or(c.HMACKeyFile, c.Dev().HMACKey) }
+
+// CodecKeysPath is the payload keys' file: the configured one, else the dev stack's.
+func (c Config) CodecKeysPath() string { return cmp.Or(c.CodecKeysFile, c.Dev().CodecKeys) }
+
+// Keyer loads the HMAC key. With createDev, a missing key at the dev stack's path is created
+// (the dev stack and `starter plan` do this); a configured key file must exist.
+func (c Config) Keyer(createDev bool) (privacy.Keyer, error) {
+	if createDev && c.HMACKeyFile == "" {
+		return privacy.EnsureKeyFile(c.HMACKeyPath())
+	}
+	k, err := privacy.LoadKeyFile(c.HMACKeyPath())
 	if err != nil {
 		return privacy.Keyer{}, fmt.Errorf("%w (set CARECLOCK_HMAC_KEY_FILE to the key shared by every careclock process)", err)
 	}
@@ -136,7 +185,7 @@ func (c Config) Keyer(createDev bool) (privacy.Keyer, error) {
 }
 
 // Keyring loads the payload keys: CARECLOCK_CODEC_KEYS, else the key file. With createDev, a
-// missing key file at the default development path is created (the dev stack does this).
+// missing key file at the dev stack's path is created (the dev stack does this).
 func (c Config) Keyring(createDev bool) (privacy.Keyring, error) {
 	if c.CodecKeys != "" {
 		r, err := privacy.ParseKeyring(c.CodecKeys)
@@ -145,10 +194,10 @@ func (c Config) Keyring(createDev bool) (privacy.Keyring, error) {
 		}
 		return r, nil
 	}
-	if createDev && os.Getenv("CARECLOCK_CODEC_KEYS_FILE") == "" {
-		return privacy.EnsureKeyringFile(c.CodecKeysFile)
+	if createDev && c.CodecKeysFile == "" {
+		return privacy.EnsureKeyringFile(c.CodecKeysPath())
 	}
-	r, err := privacy.LoadKeyringFile(c.CodecKeysFile)
+	r, err := privacy.LoadKeyringFile(c.CodecKeysPath())
 	if err != nil {
 		return privacy.Keyring{}, fmt.Errorf("%w (set CARECLOCK_CODEC_KEYS_FILE or CARECLOCK_CODEC_KEYS to the payload keys every careclock process shares)", err)
 	}
@@ -157,10 +206,3 @@ func (c Config) Keyring(createDev bool) (privacy.Keyring, error) {
 
 // Policy loads the policy file, or the defaults.
 func (c Config) Policy() (rules.Policy, error) { return rules.LoadPolicy(c.PolicyFile) }
-
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}

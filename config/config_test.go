@@ -1,40 +1,113 @@
 package config
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
-func TestFromEnvDefaults(t *testing.T) {
-	for _, v := range []string{"NATS_URL", "CARECLOCK_TASK_QUEUE", "CARECLOCK_DATA_DIR", "CARECLOCK_HMAC_KEY_FILE",
-		"CARECLOCK_CONSUMER", "CARECLOCK_STREAM_REPLICAS", "LOG_LEVEL", "LOG_FORMAT", "CARECLOCK_POLICY_FILE",
-		"CARECLOCK_WORKFLOW_CACHE_SIZE"} {
-		t.Setenv(v, "")
+// clearEnv unsets every declared variable for the test.
+func clearEnv(t *testing.T) {
+	t.Helper()
+	flags, err := Declared()
+	if err != nil {
+		t.Fatal(err)
 	}
+	for _, f := range flags {
+		for _, env := range f.Tag.Envs {
+			t.Setenv(env, "")
+		}
+	}
+	t.Setenv("CARECLOCK_LOCAL_PUBLISH", "")
+}
+
+func TestDefaults(t *testing.T) {
+	clearEnv(t)
+	t.Chdir(t.TempDir())
 	c, err := FromEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.NATSURL != "nats://127.0.0.1:4222" || c.TaskQueue != "careclock" || c.HMACKeyFile != ".careclock/hmac.key" ||
-		c.Consumer != "careclock-listener" || c.StreamReplicas != 1 || c.LogLevel != "info" || c.WorkflowCacheSize != 0 {
-		t.Fatalf("defaults: %+v", c)
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		NATSURL: "nats://127.0.0.1:4222", TaskQueue: "careclock", WorkflowCacheSize: 2000, DataDir: filepath.Join(wd, ".careclock"),
+		Consumer: "careclock-listener", ListenerConcurrency: 32, ListenerAckWait: 30 * time.Second, ListenerMaxAckPending: 1000,
+		ListenerNotFoundAttempts: 6, ListenerRetryDelay: time.Second, StreamReplicas: 1, UIURL: "http://localhost:8233", LogLevel: "info", LogFormat: "auto",
+	}
+	c.given = nil
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
+	}
+	if c.HMACKeyPath() != filepath.Join(wd, ".careclock", "hmac.key") || c.CodecKeysPath() != filepath.Join(wd, ".careclock", "codec.keys") {
+		t.Errorf("key paths %s %s", c.HMACKeyPath(), c.CodecKeysPath())
 	}
 }
 
-func TestFromEnvNamesTheBadVariable(t *testing.T) {
-	cases := map[string]string{
-		"NATS_URL":                      "http://localhost:4222",
-		"CARECLOCK_STREAM_REPLICAS":     "seven",
-		"LOG_FORMAT":                    "xml",
-		"LOG_LEVEL":                     "loud",
-		"CARECLOCK_WORKFLOW_CACHE_SIZE": "0",
-		"CARECLOCK_LOCAL_PUBLISH":       "sometimes",
+// A flag and its variable are one setting: the flag wins, the variable beats the default, and a
+// variable set to "" is the default.
+func TestFlagEnvironmentDefault(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("CARECLOCK_TASK_QUEUE", "from-env")
+	t.Setenv("NATS_URL", "")
+	var c Config
+	if _, err := ParseArgs(&c, "x", "", []string{"--consumer", "from-flag", "--task-queue=flag-wins"}, &bytes.Buffer{}, func(int) {}); err != nil {
+		t.Fatal(err)
 	}
-	for name, value := range cases {
+	if c.Consumer != "from-flag" || c.TaskQueue != "flag-wins" || c.NATSURL != "nats://127.0.0.1:4222" {
+		t.Fatalf("%+v", c)
+	}
+	if !c.Given("CARECLOCK_CONSUMER") || !c.Given("CARECLOCK_TASK_QUEUE") || c.Given("NATS_URL") {
+		t.Errorf("given: %v", c.given)
+	}
+	t.Setenv("CARECLOCK_TASK_QUEUE", "from-env")
+	if c, err := FromEnv(); err != nil || c.TaskQueue != "from-env" {
+		t.Fatalf("%q %v", c.TaskQueue, err)
+	}
+}
+
+// Every bad setting is reported at once, named by its variable and its flag.
+func TestEveryBadSettingAtOnce(t *testing.T) {
+	clearEnv(t)
+	bad := map[string]string{
+		"NATS_URL":                              "http://localhost:4222",
+		"CARECLOCK_STREAM_REPLICAS":             "7",
+		"CARECLOCK_WORKFLOW_CACHE_SIZE":         "0",
+		"CARECLOCK_LISTENER_CONCURRENCY":        "0",
+		"CARECLOCK_LISTENER_ACK_WAIT":           "10ms",
+		"CARECLOCK_LISTENER_NOT_FOUND_ATTEMPTS": "0",
+		"CARECLOCK_LOCAL_PUBLISH":               "sometimes",
+	}
+	for name, value := range bad {
+		t.Setenv(name, value)
+	}
+	_, err := FromEnv()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for name := range bad {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("%s not named in:\n%v", name, err)
+		}
+	}
+	if !strings.Contains(err.Error(), "CARECLOCK_STREAM_REPLICAS (--stream-replicas): 7: must be a number from 1 to 5") {
+		t.Errorf("message:\n%v", err)
+	}
+}
+
+// A value the flag's type or enum refuses names the variable it came from.
+func TestUnparsableValuesNameTheirSource(t *testing.T) {
+	for name, value := range map[string]string{"CARECLOCK_STREAM_REPLICAS": "seven", "LOG_FORMAT": "xml", "LOG_LEVEL": "loud"} {
 		t.Run(name, func(t *testing.T) {
+			clearEnv(t)
 			t.Setenv(name, value)
-			_, err := FromEnv()
-			if err == nil || !strings.Contains(err.Error(), name) {
+			if _, err := FromEnv(); err == nil || !strings.Contains(err.Error(), name) {
 				t.Fatalf("%s=%s: error %v", name, value, err)
 			}
 		})
@@ -42,7 +115,8 @@ func TestFromEnvNamesTheBadVariable(t *testing.T) {
 }
 
 // A setting that no longer exists is refused, not ignored.
-func TestFromEnvRefusesLocalPublish(t *testing.T) {
+func TestRefusesLocalPublish(t *testing.T) {
+	clearEnv(t)
 	for _, v := range []string{"true", "false"} {
 		t.Setenv("CARECLOCK_LOCAL_PUBLISH", v)
 		if _, err := FromEnv(); err == nil || !strings.Contains(err.Error(), "CARECLOCK_LOCAL_PUBLISH: no longer a setting") {
@@ -51,7 +125,32 @@ func TestFromEnvRefusesLocalPublish(t *testing.T) {
 	}
 }
 
+// starter finds the dev stack's data directory from anywhere below the folder that holds it.
+func TestDataDirIsFoundFromASubfolder(t *testing.T) {
+	clearEnv(t)
+	root := t.TempDir()
+	sub := filepath.Join(root, "samples", "deep")
+	for _, d := range []string{filepath.Join(root, DataDirName), sub} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(sub)
+	c, err := FromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err = filepath.EvalSymlinks(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := filepath.EvalSymlinks(c.DataDir); got != filepath.Join(root, DataDirName) {
+		t.Fatalf("data dir %s", c.DataDir)
+	}
+}
+
 func TestKeyerRequiresAConfiguredKeyFile(t *testing.T) {
+	clearEnv(t)
 	t.Setenv("CARECLOCK_HMAC_KEY_FILE", t.TempDir()+"/missing.key")
 	c, err := FromEnv()
 	if err != nil {
@@ -60,5 +159,63 @@ func TestKeyerRequiresAConfiguredKeyFile(t *testing.T) {
 	// A configured key is never created on the fly, not even where creation is allowed.
 	if _, err := c.Keyer(true); err == nil || !strings.Contains(err.Error(), "CARECLOCK_HMAC_KEY_FILE") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+func TestKeyringSources(t *testing.T) {
+	c := Config{DataDir: t.TempDir()}
+	if _, err := c.Keyring(false); err == nil || !strings.Contains(err.Error(), "CARECLOCK_CODEC_KEYS_FILE") {
+		t.Errorf("missing key file: %v", err)
+	}
+	created, err := c.Keyring(true) // the dev stack creates it, in the data directory
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(c.DataDir, "codec.keys")); err != nil {
+		t.Fatal(err)
+	}
+	if loaded, err := c.Keyring(false); err != nil || loaded.Current() != created.Current() {
+		t.Errorf("reload: %v %v", loaded.Current(), err)
+	}
+	c.CodecKeys = "k1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f" // the inline keys win over the file
+	if r, err := c.Keyring(false); err != nil || r.Current() != "k1" {
+		t.Errorf("inline keys: %v %v", r.Current(), err)
+	}
+	c.CodecKeys = "k1:00"
+	if _, err := c.Keyring(false); err == nil || !strings.HasPrefix(err.Error(), "CARECLOCK_CODEC_KEYS: ") {
+		t.Errorf("bad inline keys: %v", err)
+	}
+	// A configured file is never created.
+	c = Config{DataDir: t.TempDir(), CodecKeysFile: filepath.Join(t.TempDir(), "codec.keys")}
+	if _, err := c.Keyring(true); err == nil {
+		t.Error("a configured key file was created")
+	}
+}
+
+// -h prints help generated from the declarations and exits 0.
+func TestHelpExitsZero(t *testing.T) {
+	clearEnv(t)
+	var out bytes.Buffer
+	code := -1
+	var c Config
+	_, _ = ParseArgs(&c, "careclock", "test", []string{"-h"}, &out, func(c int) {
+		if code < 0 {
+			code = c
+		}
+	})
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	flags, err := Declared()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range flags {
+		if !strings.Contains(out.String(), "--"+f.Name) || !strings.Contains(out.String(), "$"+f.Tag.Envs[0]) {
+			t.Errorf("help lacks --%s ($%s)", f.Name, f.Tag.Envs[0])
+		}
+	}
+	if strings.Contains(out.String(), "local-publish") {
+		t.Error("help shows the removed setting")
 	}
 }

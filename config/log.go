@@ -20,7 +20,7 @@ func (c Config) Logger(component string) zerolog.Logger {
 		level = zerolog.InfoLevel
 	}
 	var out io.Writer = os.Stderr
-	if c.LogFormat == "console" || (c.LogFormat == "" && isTerminal(os.Stderr)) {
+	if c.LogFormat == "console" || ((c.LogFormat == "" || c.LogFormat == "auto") && isTerminal(os.Stderr)) {
 		out = zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.TimeOnly}
 	}
 	l := zerolog.New(out).Level(level).With().Timestamp().Logger()

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -33,13 +32,13 @@ var needs = map[string][]string{
 // either. The compose file's test holds every careclock service to it.
 func Needs(process string) []string { return needs[process] }
 
-// WarnDevDefaults logs, for each variable the process needs but was not given, that it runs on
+// WarnDevDefaults logs, for each setting the process needs but was not given, that it runs on
 // the dev stack's default: harmless on a laptop, a misconfiguration anywhere else.
-func WarnDevDefaults(process string, log zerolog.Logger) {
+func (c Config) WarnDevDefaults(process string, log zerolog.Logger) {
 	for _, need := range needs[process] {
 		set := false
 		for name := range strings.SplitSeq(need, "|") {
-			set = set || os.Getenv(name) != ""
+			set = set || c.Given(name)
 		}
 		if !set {
 			log.Warn().Str("variable", need).Msg("not set: using the dev stack's default")

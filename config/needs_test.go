@@ -16,7 +16,11 @@ func TestWarnDevDefaultsNamesWhatIsMissing(t *testing.T) {
 	t.Setenv("TEMPORAL_ADDRESS", "temporal:7233")
 	t.Setenv("NATS_CREDS", "/secrets/worker.creds")
 	var out bytes.Buffer
-	WarnDevDefaults(ProcessWorker, zerolog.New(&out))
+	c, err := FromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WarnDevDefaults(ProcessWorker, zerolog.New(&out))
 	for _, want := range []string{"TEMPORAL_NAMESPACE", "NATS_URL", "CARECLOCK_CODEC_KEYS_FILE|CARECLOCK_CODEC_KEYS", "CARECLOCK_TASK_QUEUE"} {
 		if !strings.Contains(out.String(), `"variable":"`+want+`"`) {
 			t.Errorf("no warning for %s:\n%s", want, out.String())

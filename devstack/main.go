@@ -8,57 +8,57 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"net/url"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/connect"
 	"github.com/careclock/careclock/devstack/stack"
 	"github.com/careclock/careclock/workflows"
 )
 
+// commandLine is careclock's settings and the dev stack's own.
+type commandLine struct {
+	config.Config `embed:""`
+
+	Host              string `default:"127.0.0.1" env:"CARECLOCK_DEVSTACK_HOST" group:"Dev stack" help:"Address every server listens on."`
+	TemporalPort      int    `default:"7233" env:"CARECLOCK_DEVSTACK_TEMPORAL_PORT" group:"Dev stack" help:"Temporal frontend port."`
+	UIPort            int    `name:"ui-port" default:"8233" env:"CARECLOCK_DEVSTACK_UI_PORT" group:"Dev stack" help:"Temporal UI port."`
+	NATSPort          int    `name:"nats-port" default:"4222" env:"CARECLOCK_DEVSTACK_NATS_PORT" group:"Dev stack" help:"NATS port."`
+	SQLiteSynchronous string `name:"sqlite-synchronous" default:"NORMAL" enum:"NORMAL,FULL" env:"CARECLOCK_DEVSTACK_SQLITE_SYNCHRONOUS" group:"Dev stack" help:"FULL fsyncs every Temporal commit (survives a power loss; timer storms about 5x slower)."`
+	NATSTLSCert       string `name:"nats-tls-cert" placeholder:"FILE" env:"CARECLOCK_DEVSTACK_NATS_TLS_CERT" group:"Dev stack" help:"Serve NATS over TLS with this certificate (clients then need NATS_CA_FILE)."`
+	NATSTLSKey        string `name:"nats-tls-key" placeholder:"FILE" env:"CARECLOCK_DEVSTACK_NATS_TLS_KEY" group:"Dev stack" help:"The key of --nats-tls-cert."`
+}
+
 func main() {
-	if err := run(); err != nil {
+	var cli commandLine
+	config.Parse(&cli, "devstack", "Runs all of careclock in one process for a laptop: Temporal on SQLite with its UI, NATS with JetStream, the worker and the listener, keeping everything in the data directory. Every flag is also an environment variable, shown beside it.")
+	if err := run(cli); err != nil {
 		fmt.Fprintln(os.Stderr, "devstack:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
+func run(cli commandLine) error {
+	if (cli.NATSTLSCert == "") != (cli.NATSTLSKey == "") {
+		return errors.New("--nats-tls-cert and --nats-tls-key go together")
 	}
-	opts := stack.Options{}
-	flag.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (SQLite, JetStream store, HMAC key)")
-	flag.StringVar(&opts.Host, "host", "127.0.0.1", "address every server listens on")
-	flag.IntVar(&opts.TemporalPort, "temporal-port", 7233, "Temporal frontend port")
-	flag.IntVar(&opts.UIPort, "ui-port", 8233, "Temporal UI port")
-	flag.IntVar(&opts.NATSPort, "nats-port", 4222, "NATS port")
-	flag.StringVar(&opts.SQLiteSynchronous, "sqlite-synchronous", "NORMAL", "FULL fsyncs every Temporal commit (survives a power loss; timer storms about 5x slower)")
-	flag.StringVar(&opts.NATSTLSCert, "nats-tls-cert", "", "serve NATS over TLS with this certificate (clients then need NATS_CA_FILE)")
-	flag.StringVar(&opts.NATSTLSKey, "nats-tls-key", "", "the key of --nats-tls-cert")
-	flag.StringVar(&cfg.MetricsAddr, "metrics", cmp.Or(cfg.MetricsAddr, config.MetricsWorker), "Prometheus endpoint of the worker and listener (off: none)")
-	flag.Parse()
-	if os.Getenv("CARECLOCK_HMAC_KEY_FILE") == "" {
-		cfg.HMACKeyFile = filepath.Join(cfg.DataDir, "hmac.key")
+	cfg := cli.Config
+	cfg.MetricsAddr = cmp.Or(cfg.MetricsAddr, connect.MetricsWorker)
+	opts := stack.Options{
+		Config: cfg, Host: cli.Host, TemporalPort: cli.TemporalPort, UIPort: cli.UIPort, NATSPort: cli.NATSPort,
+		SQLiteSynchronous: cli.SQLiteSynchronous, NATSTLSCert: cli.NATSTLSCert, NATSTLSKey: cli.NATSTLSKey,
 	}
-	if os.Getenv("CARECLOCK_CODEC_KEYS_FILE") == "" {
-		cfg.CodecKeysFile = filepath.Join(cfg.DataDir, "codec.keys")
-	}
-	opts.Config = cfg
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	s, err := stack.Start(ctx, opts)
 	if err != nil {
 		return err
 	}
-	metricsAddr, err := cfg.ServeMetrics(ctx, s.Metrics, config.MetricsWorker, s.Log, config.TemporalHealthy(s.Client), config.NATSHealthy(s.NC))
+	metricsAddr, err := connect.ServeMetrics(ctx, cfg, s.Metrics, connect.MetricsWorker, s.Log, connect.TemporalHealthy(s.Client), connect.NATSHealthy(s.NC))
 	if err != nil {
 		return errors.Join(err, s.Stop())
 	}
@@ -73,5 +73,6 @@ func run() error {
 		Str("data", cfg.DataDir).
 		Msg("careclock is running; Ctrl-C stops it")
 	<-ctx.Done()
+	s.Log.Info().Msg("stopping")
 	return s.Stop()
 }

@@ -77,15 +77,17 @@ type Listener struct {
 	order    order
 }
 
-// Defaults of the Listener's settings.
+// Defaults of the Listener's settings, for a zero field; config declares the same (a test holds
+// them together).
 const (
-	defaultConcurrency      = 32
-	defaultAckWait          = 30 * time.Second
-	defaultMaxAckPending    = 1000
-	defaultNotFoundAttempts = 6
+	DefaultConcurrency      = 32
+	DefaultAckWait          = 30 * time.Second
+	DefaultMaxAckPending    = 1000
+	DefaultNotFoundAttempts = 6
+	DefaultRetryDelay       = time.Second
 )
 
-func (l *Listener) ackWait() time.Duration { return cmp.Or(l.AckWait, defaultAckWait) }
+func (l *Listener) ackWait() time.Duration { return cmp.Or(l.AckWait, DefaultAckWait) }
 
 // callTimeout bounds the Temporal calls for one event. The event is kept alive meanwhile
 // (holder.keepAlive), so it may outlast the ack wait.
@@ -103,7 +105,7 @@ func (l *Listener) Run(ctx context.Context) error {
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       l.ackWait(),
 		MaxDeliver:    -1,
-		MaxAckPending: cmp.Or(l.MaxAckPending, defaultMaxAckPending),
+		MaxAckPending: cmp.Or(l.MaxAckPending, DefaultMaxAckPending),
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -111,7 +113,7 @@ func (l *Listener) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("consumer %s on %s: %w", l.Consumer, events.EnrollmentStream, err)
 	}
-	h := newHolder(l.ackWait(), cmp.Or(l.Concurrency, defaultConcurrency), l.execute)
+	h := newHolder(l.ackWait(), cmp.Or(l.Concurrency, DefaultConcurrency), l.execute)
 	stopKeeper := make(chan struct{})
 	var keeper sync.WaitGroup
 	keeper.Go(func() { h.keepAlive(stopKeeper, l.Log) })
@@ -127,7 +129,7 @@ func (l *Listener) Run(ctx context.Context) error {
 		h.close()
 		return fmt.Errorf("consume %s: %w", l.Consumer, err)
 	}
-	l.Log.Info().Str("consumer", l.Consumer).Int("concurrency", cmp.Or(l.Concurrency, defaultConcurrency)).Msg("listening on " + events.EnrollmentSubjects)
+	l.Log.Info().Str("consumer", l.Consumer).Int("concurrency", cmp.Or(l.Concurrency, DefaultConcurrency)).Msg("listening on " + events.EnrollmentSubjects)
 	<-ctx.Done()
 	cc.Drain()
 	<-cc.Closed()
@@ -233,7 +235,7 @@ func (l *Listener) execute(j job) {
 		l.order.unblock(j.shardKey, seq)
 		n := l.notFound.add(seq)
 		delay = l.backoff(uint64(n))
-		if n >= cmp.Or(l.NotFoundAttempts, defaultNotFoundAttempts) {
+		if n >= cmp.Or(l.NotFoundAttempts, DefaultNotFoundAttempts) {
 			reason = fmt.Sprintf("no open journey for this event (tried %d times)", n)
 			outcome, err = OutcomeDeadLettered, l.deadLetter(ctx, j.msg, meta, reason)
 		} else {
@@ -399,7 +401,7 @@ func (l *Listener) deadLetter(ctx context.Context, msg jetstream.Msg, meta *jets
 // backoff is the redelivery delay after the n-th attempt: RetryDelay (1 s), doubling, up to 60
 // times it (a minute).
 func (l *Listener) backoff(n uint64) time.Duration {
-	first := cmp.Or(l.RetryDelay, time.Second)
+	first := cmp.Or(l.RetryDelay, DefaultRetryDelay)
 	if n < 1 {
 		n = 1
 	}

@@ -17,7 +17,6 @@ import (
 	"github.com/rs/zerolog"
 	"go.temporal.io/api/serviceerror"
 
-	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/internal/testkit"
 	"github.com/careclock/careclock/privacy"
@@ -74,7 +73,7 @@ func (b *logBuffer) lines() []line {
 func newHarness(t *testing.T, set func(*Listener)) *harness {
 	t.Helper()
 	js := testkit.JetStream(t, testkit.StartNATS(t))
-	if err := config.EnsureStreams(context.Background(), js, 1); err != nil {
+	if err := events.EnsureStreams(context.Background(), js, 1); err != nil {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, js: js, temporal: newFakeTemporal(), logs: &logBuffer{}}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"time"
+
 	// The zone database is compiled in so that every worker computes the same instants,
 	// whatever tzdata its host has: a different answer on replay would break determinism.
 	_ "time/tzdata"

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -18,33 +17,29 @@ import (
 	"github.com/careclock/careclock/privacy"
 )
 
-// codec serves the payload codec for the Temporal UI until interrupted; with --ui, it also
+type codecCmd struct {
+	Addr    string `default:"127.0.0.1:8081" placeholder:"HOST:PORT" help:"Address to listen on."`
+	UI      string `name:"ui" placeholder:"URL" help:"The Temporal UI's internal URL (e.g. http://temporal-ui:8080): serve it behind the token, with the codec at /codec."`
+	TLSCert string `name:"tls-cert" placeholder:"FILE" help:"TLS certificate file (the UI passes operators' access tokens only to an https codec)."`
+	TLSKey  string `name:"tls-key" placeholder:"FILE" help:"TLS key file."`
+}
+
+// Run serves the payload codec for the Temporal UI until interrupted; with --ui, it also
 // proxies the UI behind the same password, on one origin.
-func codec(args []string) error {
-	fs := flag.NewFlagSet("codec", flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:8081", "address to listen on")
-	ui := fs.String("ui", "", "the Temporal UI's internal URL (e.g. http://temporal-ui:8080): serve it behind the token, with the codec at /codec")
-	cert := fs.String("tls-cert", "", "TLS certificate file (the UI passes operators' access tokens only to an https codec)")
-	key := fs.String("tls-key", "", "TLS key file")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
+func (c codecCmd) Run(cfg *config.Config) error {
+	addr, ui, cert, key := &c.Addr, &c.UI, &c.TLSCert, &c.TLSKey
 	if (*cert == "") != (*key == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
 	log := cfg.Logger("codec")
-	config.WarnDevDefaults(config.ProcessCodec, log)
+	cfg.WarnDevDefaults(config.ProcessCodec, log)
 	ring, err := cfg.Keyring(false)
 	if err != nil {
 		return err
 	}
-	tokensFile := os.Getenv("CARECLOCK_CODEC_TOKENS_FILE")
+	tokensFile := cfg.CodecTokensFile
 	if tokensFile == "" {
-		return errors.New("CARECLOCK_CODEC_TOKENS_FILE: required, a file of the tokens callers present (one per line)")
+		return errors.New("CARECLOCK_CODEC_TOKENS_FILE (--codec-tokens-file): required, a file of the tokens callers present (one per line)")
 	}
 	tokens, err := codecserver.LoadTokens(tokensFile)
 	if err != nil {
@@ -63,7 +58,7 @@ func codec(args []string) error {
 		if err != nil || upstream.Host == "" {
 			return fmt.Errorf("--ui %q: want the UI's URL, e.g. http://temporal-ui:8080", *ui)
 		}
-		h = codecserver.Front(upstream, h, tokens, "careclock: the token in CARECLOCK_CODEC_TOKENS_FILE")
+		h = codecserver.Front(upstream, h, tokens, "careclock: a token in "+tokensFile)
 	} else {
 		h = codecserver.WithHealth(h)
 	}

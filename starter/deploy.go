@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,17 +17,14 @@ import (
 // secrets creates, under --dir, every secret a deployment needs that does not exist yet, and
 // writes the NATS servers' authorization (public keys and the roles' permissions) to
 // --nats-auth. It never replaces a secret: rotation is deliberate (README, Security).
-func secrets(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("secrets", flag.ContinueOnError)
-	dir := fs.String("dir", "", "folder for the secrets (required)")
-	natsAuth := fs.String("nats-auth", "", "file for the NATS servers' authorization block (public keys only)")
-	showToken := fs.Bool("ui-token", false, "print only the UI token (the password the codec service asks for)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *dir == "" || fs.NArg() > 0 {
-		return errors.New("usage: starter secrets --dir DIR [--nats-auth FILE] [--ui-token]")
-	}
+type secretsCmd struct {
+	Dir      string `required:"" placeholder:"DIR" help:"Folder for the secrets."`
+	NATSAuth string `name:"nats-auth" placeholder:"FILE" help:"File for the NATS servers' authorization block (public keys only)."`
+	UIToken  bool   `name:"ui-token" help:"Print only the UI token (the password the codec service asks for)."`
+}
+
+func (c secretsCmd) Run(st *streams) error {
+	dir, natsAuth, showToken, stdout := &c.Dir, &c.NATSAuth, &c.UIToken, st.out
 	layout := config.SecretsIn(*dir)
 	files := []string{layout.HMACKey, layout.CodecKeys, layout.UIToken}
 	for _, role := range config.Roles {
@@ -95,13 +90,15 @@ func secrets(args []string, stdout io.Writer) error {
 
 // health asks an HTTP health endpoint (a careclock process's /healthz) and fails unless it
 // answers 200: the health check of an image that has no curl.
-func health(args []string, stdout io.Writer) error {
-	if len(args) != 1 {
-		return errors.New("usage: starter health URL")
-	}
+type healthCmd struct {
+	URL string `arg:"" name:"url" help:"The /healthz to ask, e.g. http://127.0.0.1:9464/healthz."`
+}
+
+func (c healthCmd) Run(st *streams) error {
+	stdout := st.out
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, args[0], nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL, nil)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ func TestSecretsCreatesOnceAndNeverReplaces(t *testing.T) {
 	dir := t.TempDir()
 	auth := filepath.Join(dir, "nats-auth", "auth.conf") // a folder that does not exist yet
 	var out bytes.Buffer
-	if err := secrets([]string{"--dir", filepath.Join(dir, "s"), "--nats-auth", auth}, &out); err != nil {
+	if err := runStarter(append([]string{"secrets"}, []string{"--dir", filepath.Join(dir, "s"), "--nats-auth", auth}...), nil, &out); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(out.String(), "created "); n != 3+len(config.Roles) {
@@ -44,7 +44,7 @@ func TestSecretsCreatesOnceAndNeverReplaces(t *testing.T) {
 		}
 	}
 	out.Reset()
-	if err := secrets([]string{"--dir", filepath.Join(dir, "s"), "--nats-auth", auth}, &out); err != nil {
+	if err := runStarter(append([]string{"secrets"}, []string{"--dir", filepath.Join(dir, "s"), "--nats-auth", auth}...), nil, &out); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(out.String(), "created") || strings.Count(out.String(), "kept ") != 3+len(config.Roles) {
@@ -57,10 +57,10 @@ func TestSecretsCreatesOnceAndNeverReplaces(t *testing.T) {
 		}
 	}
 	out.Reset()
-	if err := secrets([]string{"--dir", filepath.Join(dir, "s"), "--ui-token"}, &out); err != nil || out.String() != strings.TrimSpace(first[filepath.Join(dir, "s", "ui.token")])+"\n" {
+	if err := runStarter(append([]string{"secrets"}, []string{"--dir", filepath.Join(dir, "s"), "--ui-token"}...), nil, &out); err != nil || out.String() != strings.TrimSpace(first[filepath.Join(dir, "s", "ui.token")])+"\n" {
 		t.Errorf("--ui-token printed %q (%v)", out.String(), err)
 	}
-	if err := secrets(nil, &out); err == nil {
+	if err := runStarter(append([]string{"secrets"}, nil...), nil, &out); err == nil {
 		t.Error("no --dir: no error")
 	}
 }
@@ -73,15 +73,15 @@ func TestHealthFailsUnlessOK(t *testing.T) {
 	}))
 	defer srv.Close()
 	var out bytes.Buffer
-	if err := health([]string{srv.URL}, &out); err != nil {
+	if err := runStarter(append([]string{"health"}, []string{srv.URL}...), nil, &out); err != nil {
 		t.Fatal(err)
 	}
 	code = http.StatusServiceUnavailable
-	if err := health([]string{srv.URL}, &out); err == nil || !strings.Contains(err.Error(), "503") || !strings.Contains(err.Error(), "RECONNECTING") {
+	if err := runStarter(append([]string{"health"}, []string{srv.URL}...), nil, &out); err == nil || !strings.Contains(err.Error(), "503") || !strings.Contains(err.Error(), "RECONNECTING") {
 		t.Fatalf("503: %v", err)
 	}
 	srv.Close()
-	if err := health([]string{srv.URL}, &out); err == nil {
+	if err := runStarter(append([]string{"health"}, []string{srv.URL}...), nil, &out); err == nil {
 		t.Fatal("nothing listening: no error")
 	}
 }

@@ -1,63 +1,64 @@
 // Command starter is careclock's front door: it runs the enrollment listener, previews the plan
-// of an inbound event, sends events to NATS and sets up streams and search attributes.
+// of an inbound event, sends events to NATS, sets up streams and search attributes, and answers
+// operators' questions about journeys.
 package main
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"strings"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/workflows"
 )
 
-const usage = `usage: starter COMMAND [flags]
+const description = `careclock's front door. Every flag is also an environment variable, shown beside it; "starter COMMAND -h" shows a command's own flags.`
 
-commands:
-  listen                                    run the enrollment listener (enrollment.> → journeys)
-  plan [--now RFC3339] [--policy FILE] FILE|-  print the journeys an event would start, with their dated events
-  send FILE...                              publish inbound events (CloudEvents JSON) to NATS
-  setup                                     create the NATS streams and register the search attributes
-  watch [--subject journeys.>]              print what arrives on a subject (journey events, dead letters)
-  replan [--journey NAME] [--policy FILE]   send the current policy to running journeys, which re-plan
-  codec [--addr HOST:PORT] [--ui URL] [--tls-cert F --tls-key F]
-                                            serve the payload codec for the Temporal UI (CARECLOCK_CODEC_TOKENS_FILE);
-                                            with --ui, the UI too, behind the same token
-  secrets --dir DIR [--nats-auth FILE] [--ui-token]
-                                            create a deployment's missing keys, tokens and NATS seeds; write the
-                                            NATS servers' authorization from the code's roles; print the UI token
-  health URL                                exit 0 if a careclock /healthz answers 200 (container health checks)
+// commandLine is starter's commands, with every setting of config as flags shared by all.
+type commandLine struct {
+	config.Config `embed:""`
 
-operators (each prints a table, or JSON with --json, with a link to each journey in the UI):
-  list [--journey J] [--status S] [--deadline-before D] [--deadline-after D] [--at-risk DAYS] [--all]
-                                            open journeys, next event first
-  describe WORKFLOW_ID                      a journey's facts, what it published, skipped, and what is ahead
-  find --member ID                          every journey of one member (found by the member's keyed hash)
+	Listen   listenCmd   `cmd:"" group:"Run" help:"Run the enrollment listener (enrollment.> → journeys) until interrupted."`
+	Codec    codecCmd    `cmd:"" group:"Run" help:"Serve the payload codec for the Temporal UI; with --ui, the UI too, behind the same token."`
+	Setup    setupCmd    `cmd:"" group:"Set up" help:"Register the namespace and search attributes, and create the NATS streams (idempotent)."`
+	Secrets  secretsCmd  `cmd:"" group:"Set up" help:"Create a deployment's missing keys, tokens and NATS seeds; write the NATS servers' authorization."`
+	Health   healthCmd   `cmd:"" group:"Set up" help:"Exit 0 if a careclock /healthz answers 200 (container health checks)."`
+	Plan     planCmd     `cmd:"" group:"Events" help:"Print the journeys an event would start, with their dated events, without starting anything."`
+	Send     sendCmd     `cmd:"" group:"Events" help:"Publish inbound events (CloudEvents JSON) to NATS."`
+	Watch    watchCmd    `cmd:"" group:"Events" help:"Print what arrives on a subject (journey events, dead letters) until interrupted."`
+	Replan   replanCmd   `cmd:"" group:"Events" help:"Send the current policy to running journeys, which re-plan."`
+	List     listCmd     `cmd:"" group:"Operators" help:"Open journeys, next event first, with a link to each in the UI."`
+	Describe describeCmd `cmd:"" group:"Operators" help:"A journey's facts, what it published and skipped, and what is ahead."`
+	Find     findCmd     `cmd:"" group:"Operators" help:"Every journey of members whose ids are read from standard input (one per line), or --member."`
+}
 
-Configuration comes from the environment: see README.md, "Configuration".`
+// vars are the values starter's help quotes.
+var vars = kong.Vars{"journeys": strings.Join(workflows.Journeys, ", "), "statuses": strings.Join(workflows.Statuses, ", ")}
+
+// streams are a command's standard input and output.
+type streams struct {
+	in  io.Reader
+	out io.Writer
+}
 
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, usage)
-		os.Exit(2)
-	}
-	commands := map[string]func([]string) error{
-		"listen":   listen,
-		"plan":     plan,
-		"send":     send,
-		"setup":    setup,
-		"watch":    watch,
-		"replan":   replan,
-		"codec":    codec,
-		"list":     list,
-		"describe": describe,
-		"find":     find,
-		"secrets":  func(args []string) error { return secrets(args, os.Stdout) },
-		"health":   func(args []string) error { return health(args, os.Stdout) },
-	}
-	cmd, ok := commands[os.Args[1]]
-	if !ok {
-		fmt.Fprintf(os.Stderr, "starter: unknown command %q\n%s\n", os.Args[1], usage)
-		os.Exit(2)
-	}
-	if err := cmd(os.Args[2:]); err != nil {
-		fmt.Fprintf(os.Stderr, "starter %s: %v\n", os.Args[1], err)
+	var cli commandLine
+	ctx := config.Parse(&cli, "starter", description, vars)
+	if err := ctx.Run(&cli.Config, &streams{os.Stdin, os.Stdout}); err != nil {
+		fmt.Fprintf(os.Stderr, "starter %s: %v\n", strings.Fields(ctx.Command())[0], err)
 		os.Exit(1)
 	}
+}
+
+// runStarter runs starter's command line args with the given standard input and output (tests).
+func runStarter(args []string, in io.Reader, out io.Writer) error {
+	var cli commandLine
+	ctx, err := config.ParseArgs(&cli, "starter", description, args, out, func(int) {}, vars)
+	if err != nil {
+		return err
+	}
+	return ctx.Run(&cli.Config, &streams{in, out})
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -19,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/connect"
 	"github.com/careclock/careclock/rules"
 	"github.com/careclock/careclock/workflows"
 )
@@ -36,19 +36,19 @@ type operator struct {
 	progress func(n int)
 }
 
-// connect dials Temporal for an operator command.
-func connect(ctx context.Context, cfg config.Config, policy rules.Policy, jsonOut bool) (*operator, error) {
-	opts, err := cfg.ClientOptions(cfg.Logger("starter"))
+// dialOperator dials Temporal for an operator command.
+func dialOperator(ctx context.Context, cfg config.Config, policy rules.Policy, jsonOut bool, out io.Writer) (*operator, error) {
+	opts, err := connect.ClientOptions(cfg, cfg.Logger("starter"))
 	if err != nil {
 		return nil, err
 	}
-	tc, err := config.Dial(ctx, opts)
+	tc, err := connect.Dial(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
 	op := &operator{
 		tc: tc, namespace: cmp.Or(opts.Namespace, client.DefaultNamespace), uiURL: cfg.UIURL,
-		zone: policy.Zone(), out: os.Stdout, json: jsonOut,
+		zone: policy.Zone(), out: out, json: jsonOut,
 	}
 	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 		op.progress = func(n int) { fmt.Fprintf(os.Stderr, "\rlisted %d journeys…", n) }
@@ -65,24 +65,20 @@ func (o *operator) link(workflowID, runID string) string {
 	return u
 }
 
-// listFilter turns list's flags into a visibility filter. Dates are days in the policy's zone;
+type listCmd struct {
+	Journey        string `placeholder:"JOURNEY" help:"Only this journey: ${journeys}."`
+	Status         string `placeholder:"STATUS" help:"Only this status: ${statuses}."`
+	DeadlineBefore string `placeholder:"YYYY-MM-DD" help:"Only deadlines before this day, in the policy's zone."`
+	DeadlineAfter  string `placeholder:"YYYY-MM-DD" help:"Only deadlines on or after this day, in the policy's zone."`
+	AtRisk         int    `placeholder:"DAYS" default:"-1" help:"Only open journeys that are overdue, or whose next event or deadline is within DAYS days."`
+	All            bool   `help:"Include journeys that have ended."`
+	JSON           bool   `name:"json" help:"Print JSON instead of a table."`
+}
+
+// filter turns list's flags into a visibility filter. Dates are days in the policy's zone;
 // --deadline-before D selects deadlines before D begins, --deadline-after D from D on.
-func listFilter(args []string, now time.Time, zone *time.Location) (workflows.Filter, bool, error) {
-	fs := flag.NewFlagSet("list", flag.ContinueOnError)
-	var f workflows.Filter
-	fs.StringVar(&f.Journey, "journey", "", "only this journey ("+strings.Join(workflows.Journeys, ", ")+")")
-	fs.StringVar(&f.Status, "status", "", "only this status ("+strings.Join(workflows.Statuses, ", ")+")")
-	before := fs.String("deadline-before", "", "only deadlines before this day (YYYY-MM-DD)")
-	after := fs.String("deadline-after", "", "only deadlines on or after this day (YYYY-MM-DD)")
-	atRisk := fs.Int("at-risk", -1, "only open journeys that are overdue, or whose next event or deadline is within DAYS days")
-	all := fs.Bool("all", false, "include journeys that have ended")
-	jsonOut := fs.Bool("json", false, "print JSON instead of a table")
-	if err := fs.Parse(args); err != nil {
-		return f, false, err
-	}
-	if fs.NArg() > 0 {
-		return f, false, errors.New("list takes flags only")
-	}
+func (c listCmd) filter(now time.Time, zone *time.Location) (workflows.Filter, error) {
+	f := workflows.Filter{Journey: c.Journey, Status: c.Status}
 	day := func(flagName, s string) (time.Time, error) {
 		if s == "" {
 			return time.Time{}, nil
@@ -94,55 +90,59 @@ func listFilter(args []string, now time.Time, zone *time.Location) (workflows.Fi
 		return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, zone), nil
 	}
 	var err1, err2 error
-	f.DeadlineBefore, err1 = day("deadline-before", *before)
-	f.DeadlineAfter, err2 = day("deadline-after", *after)
+	f.DeadlineBefore, err1 = day("deadline-before", c.DeadlineBefore)
+	f.DeadlineAfter, err2 = day("deadline-after", c.DeadlineAfter)
 	if err := errors.Join(err1, err2); err != nil {
-		return f, false, err
+		return f, err
 	}
-	if *atRisk >= 0 {
-		f.DueBefore = now.Add(time.Duration(*atRisk) * 24 * time.Hour)
+	if c.AtRisk >= 0 {
+		f.DueBefore = now.Add(time.Duration(c.AtRisk) * 24 * time.Hour)
 	}
 	ended := f.Status == workflows.StatusClosed || f.Status == workflows.StatusCancelled
-	f.Open = !*all && !ended
+	f.Open = !c.All && !ended
 	if _, err := f.Query(); err != nil {
-		return f, false, err
+		return f, err
 	}
-	return f, *jsonOut, nil
+	return f, nil
 }
 
-// list prints the journeys a filter selects.
-func list(args []string) error {
-	cfg, policy, err := configWithPolicy("")
+// Run prints the journeys the filter selects.
+func (c listCmd) Run(cfg *config.Config, st *streams) error {
+	policy, err := cfg.Policy()
 	if err != nil {
 		return err
 	}
-	f, jsonOut, err := listFilter(args, time.Now(), policy.Zone())
+	f, err := c.filter(time.Now(), policy.Zone())
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	op, err := connect(ctx, cfg, policy, jsonOut)
+	op, err := dialOperator(ctx, *cfg, policy, c.JSON, st.out)
 	if err != nil {
 		return err
 	}
 	defer op.tc.Close()
-	return op.printList(ctx, f)
-}
-
-// find prints every journey of one member, open or ended. The member id is hashed with the HMAC
-// key into the member key; the id itself is sent nowhere.
-func find(args []string) error {
-	fs := flag.NewFlagSet("find", flag.ContinueOnError)
-	member := fs.String("member", "", "member id")
-	jsonOut := fs.Bool("json", false, "print JSON instead of a table")
-	if err := fs.Parse(args); err != nil {
+	rows, err := op.list(ctx, f)
+	if err != nil {
 		return err
 	}
-	if *member == "" || fs.NArg() > 0 {
-		return errors.New("usage: find --member ID [--json]")
+	return op.printList(rows)
+}
+
+type findCmd struct {
+	Member string `placeholder:"ID" help:"The member id; without it, ids are read from standard input, one per line, so that they stay out of shell history."`
+	JSON   bool   `name:"json" help:"Print JSON instead of a table."`
+}
+
+// Run prints every journey of the members, open or ended. Each member id is hashed with the HMAC
+// key into the member key; the id itself is sent nowhere.
+func (c findCmd) Run(cfg *config.Config, st *streams) error {
+	members, err := memberIDs(c.Member, st.in)
+	if err != nil {
+		return err
 	}
-	cfg, policy, err := configWithPolicy("")
+	policy, err := cfg.Policy()
 	if err != nil {
 		return err
 	}
@@ -152,15 +152,50 @@ func find(args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	op, err := connect(ctx, cfg, policy, *jsonOut)
+	op, err := dialOperator(ctx, *cfg, policy, c.JSON, st.out)
 	if err != nil {
 		return err
 	}
 	defer op.tc.Close()
-	if err != nil {
-		return err
+	var rows []workflows.Listed
+	for _, m := range members {
+		found, err := op.list(ctx, workflows.Filter{MemberKey: workflows.MemberKey(keyer, m)})
+		if err != nil {
+			return err
+		}
+		rows = append(rows, found...)
 	}
-	return op.printList(ctx, workflows.Filter{MemberKey: workflows.MemberKey(keyer, *member)})
+	return op.printList(rows)
+}
+
+// memberIDs is --member, else the ids on in, one per line (blank lines skipped).
+func memberIDs(member string, in io.Reader) ([]string, error) {
+	if member != "" {
+		return []string{member}, nil
+	}
+	raw, err := io.ReadAll(in)
+	if err != nil {
+		return nil, fmt.Errorf("read member ids: %w", err)
+	}
+	var ids []string
+	for line := range strings.Lines(string(raw)) {
+		if id := strings.TrimSpace(line); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, errors.New("no member id: give them on standard input, one per line (or --member ID)")
+	}
+	return ids, nil
+}
+
+// list returns the journeys f selects, reporting progress on a terminal.
+func (o *operator) list(ctx context.Context, f workflows.Filter) ([]workflows.Listed, error) {
+	rows, err := workflows.List(ctx, o.tc, f, o.progress)
+	if o.progress != nil {
+		fmt.Fprintln(os.Stderr)
+	}
+	return rows, err
 }
 
 // listedJSON is one line of list's --json output.
@@ -169,14 +204,7 @@ type listedJSON struct {
 	Link string `json:"link"`
 }
 
-func (o *operator) printList(ctx context.Context, f workflows.Filter) error {
-	rows, err := workflows.List(ctx, o.tc, f, o.progress)
-	if o.progress != nil {
-		fmt.Fprintln(os.Stderr)
-	}
-	if err != nil {
-		return err
-	}
+func (o *operator) printList(rows []workflows.Listed) error {
 	if o.json {
 		out := make([]listedJSON, len(rows))
 		for i, r := range rows {
@@ -198,24 +226,21 @@ func (o *operator) printList(ctx context.Context, f workflows.Filter) error {
 	return tw.Flush()
 }
 
-// describe prints what a journey answers to the state query.
-func describe(args []string) error {
-	fs := flag.NewFlagSet("describe", flag.ContinueOnError)
-	jsonOut := fs.Bool("json", false, "print JSON instead of text")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return errors.New("usage: describe [--json] WORKFLOW_ID")
-	}
-	id := fs.Arg(0)
-	cfg, policy, err := configWithPolicy("")
+type describeCmd struct {
+	WorkflowID string `arg:"" name:"workflow-id" help:"The journey's workflow id (from list or find)."`
+	JSON       bool   `name:"json" help:"Print JSON instead of text."`
+}
+
+// Run prints what a journey answers to the state query.
+func (c describeCmd) Run(cfg *config.Config, st *streams) error {
+	id := c.WorkflowID
+	policy, err := cfg.Policy()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	op, err := connect(ctx, cfg, policy, *jsonOut)
+	op, err := dialOperator(ctx, *cfg, policy, c.JSON, st.out)
 	if err != nil {
 		return err
 	}

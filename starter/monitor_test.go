@@ -3,13 +3,40 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/rules"
 	"github.com/careclock/careclock/workflows"
 )
+
+// listFilter parses a list command line as starter does, and returns its filter.
+func listFilter(args []string, now time.Time, zone *time.Location) (workflows.Filter, bool, error) {
+	var cli commandLine
+	if _, err := config.ParseArgs(&cli, "starter", "", append([]string{"list"}, args...), io.Discard, func(int) {}, vars); err != nil {
+		return workflows.Filter{}, false, err
+	}
+	f, err := cli.List.filter(now, zone)
+	return f, cli.List.JSON, err
+}
+
+// find reads member ids from standard input, one per line, so that they stay out of shell
+// history; --member gives one.
+func TestMemberIDs(t *testing.T) {
+	ids, err := memberIDs("", strings.NewReader("M-1\n\n  M-2  \r\nM-3"))
+	if err != nil || strings.Join(ids, ",") != "M-1,M-2,M-3" {
+		t.Fatalf("%q %v", ids, err)
+	}
+	if ids, err := memberIDs("M-9", strings.NewReader("M-1\n")); err != nil || len(ids) != 1 || ids[0] != "M-9" {
+		t.Fatalf("%q %v", ids, err)
+	}
+	if _, err := memberIDs("", strings.NewReader("\n")); err == nil || !strings.Contains(err.Error(), "standard input") {
+		t.Fatalf("no ids: %v", err)
+	}
+}
 
 func TestListFilter(t *testing.T) {
 	zone := rules.DefaultPolicy().Zone()

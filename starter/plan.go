@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,29 +27,24 @@ type plannedJourney struct {
 	Events     []rules.Planned `json:"events"`
 }
 
-// plan prints, without starting anything, the journeys one inbound event would start and their
-// scheduled events, computed by the code the workflows run.
-func plan(args []string) error { return runPlan(args, os.Stdin, os.Stdout) }
+type planCmd struct {
+	Now  string `placeholder:"RFC3339" help:"The instant to plan at, such as 2026-11-30T10:00:00-08:00 (default: now)."`
+	File string `arg:"" help:"The event (CloudEvents JSON); - for standard input."`
+}
 
-func runPlan(args []string, stdin io.Reader, stdout io.Writer) error {
-	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
-	nowFlag := fs.String("now", "", "the instant to plan at, RFC 3339 (default: now)")
-	policyFlag := fs.String("policy", "", "policy file (default: CARECLOCK_POLICY_FILE, else the built-in policy)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return errors.New("want one FILE, or - for standard input")
-	}
+// Run prints, without starting anything, the journeys one inbound event would start and their
+// scheduled events, computed by the code the workflows run.
+func (c planCmd) Run(cfg *config.Config, st *streams) error {
+	stdout := st.out
 	now := time.Now()
-	if *nowFlag != "" {
-		t, err := time.Parse(time.RFC3339, *nowFlag)
+	if c.Now != "" {
+		t, err := time.Parse(time.RFC3339, c.Now)
 		if err != nil {
 			return fmt.Errorf("--now: want RFC 3339, such as 2026-11-30T10:00:00-08:00")
 		}
 		now = t
 	}
-	cfg, policy, err := configWithPolicy(*policyFlag)
+	policy, err := cfg.Policy()
 	if err != nil {
 		return err
 	}
@@ -59,7 +52,7 @@ func runPlan(args []string, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	raw, err := readFrom(fs.Arg(0), stdin)
+	raw, err := readFrom(c.File, st.in)
 	if err != nil {
 		return err
 	}
@@ -88,24 +81,10 @@ func runPlan(args []string, stdin io.Reader, stdout io.Writer) error {
 	return enc.Encode(out)
 }
 
-func readInput(name string) ([]byte, error) { return readFrom(name, os.Stdin) }
-
-func readFrom(name string, stdin io.Reader) ([]byte, error) {
+// readFrom reads the file name, or in for -.
+func readFrom(name string, in io.Reader) ([]byte, error) {
 	if name == "-" {
-		return io.ReadAll(stdin)
+		return io.ReadAll(in)
 	}
 	return os.ReadFile(name)
-}
-
-// configWithPolicy reads the configuration and the policy, from the --policy file when given.
-func configWithPolicy(policyFile string) (config.Config, rules.Policy, error) {
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return config.Config{}, rules.Policy{}, err
-	}
-	if policyFile != "" {
-		cfg.PolicyFile = policyFile
-	}
-	policy, err := cfg.Policy()
-	return cfg, policy, err
 }

@@ -35,7 +35,7 @@ func testKey(t *testing.T) privacy.Keyer {
 func TestPlanReimbursementSubmitted20261130(t *testing.T) {
 	k := testKey(t)
 	var out bytes.Buffer
-	err := runPlan([]string{"--now", "2026-11-30T10:00:00-08:00", "../samples/reimbursement-submitted.json"}, nil, &out)
+	err := runStarter([]string{"plan", "--now", "2026-11-30T10:00:00-08:00", "../samples/reimbursement-submitted.json"}, nil, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,14 +78,14 @@ func TestPlanMarksLateAndSkippedRelativeToNow(t *testing.T) {
 	var out bytes.Buffer
 	// On 2027-01-25 the first reminder's date has passed but its deadline has not: late. By
 	// 2027-02-01 the deadline has passed: the reminders are skipped, the overdue is late.
-	if err := runPlan([]string{"--now", "2027-01-25T08:00:00-08:00", "-"}, strings.NewReader(sample(t)), &out); err != nil {
+	if err := runStarter([]string{"plan", "--now", "2027-01-25T08:00:00-08:00", "-"}, strings.NewReader(sample(t)), &out); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(out.String(), `"late": true`); n != 2 || strings.Contains(out.String(), "skipped") {
 		t.Fatalf("on 2027-01-25, %d late:\n%s", n, out.String())
 	}
 	out.Reset()
-	if err := runPlan([]string{"--now", "2027-02-01T08:00:00-08:00", "-"}, strings.NewReader(sample(t)), &out); err != nil {
+	if err := runStarter([]string{"plan", "--now", "2027-02-01T08:00:00-08:00", "-"}, strings.NewReader(sample(t)), &out); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Count(out.String(), `"skipped": true`) != 2 || strings.Count(out.String(), `"late": true`) != 1 {
@@ -96,14 +96,14 @@ func TestPlanMarksLateAndSkippedRelativeToNow(t *testing.T) {
 func TestPlanRejectsAnInvalidEvent(t *testing.T) {
 	testKey(t)
 	var out bytes.Buffer
-	err := runPlan([]string{"../samples/malformed-date.json"}, nil, &out)
+	err := runStarter([]string{"plan", "../samples/malformed-date.json"}, nil, &out)
 	if err == nil || err.Error() != "invalid event: data.submittedDate: not a calendar date" {
 		t.Fatalf("error %v", err)
 	}
 	if out.Len() != 0 {
 		t.Fatalf("printed %q", out.String())
 	}
-	if err := runPlan([]string{"--now", "tomorrow", "../samples/reimbursement-submitted.json"}, nil, &out); err == nil {
+	if err := runStarter([]string{"plan", "--now", "tomorrow", "../samples/reimbursement-submitted.json"}, nil, &out); err == nil {
 		t.Fatal("a bad --now was accepted")
 	}
 }
@@ -158,7 +158,7 @@ func TestPlanEveryStartEvent(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.sample, func(t *testing.T) {
 			var out bytes.Buffer
-			if err := runPlan([]string{"--now", c.now, "../samples/" + c.sample}, nil, &out); err != nil {
+			if err := runStarter([]string{"plan", "--now", c.now, "../samples/" + c.sample}, nil, &out); err != nil {
 				t.Fatal(err)
 			}
 			var got planOutput
@@ -196,7 +196,7 @@ func TestPlanShowsTheJourneysPlaceInASpread(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := runPlan([]string{"--now", "2026-11-30T10:00:00-08:00", "--policy", policy, "../samples/reimbursement-submitted.json"}, nil, &out); err != nil {
+	if err := runStarter([]string{"plan", "--now", "2026-11-30T10:00:00-08:00", "--policy", policy, "../samples/reimbursement-submitted.json"}, nil, &out); err != nil {
 		t.Fatal(err)
 	}
 	var plan planOutput

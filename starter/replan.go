@@ -5,12 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"slices"
 	"time"
 
+	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/connect"
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/workflows"
 )
@@ -18,20 +18,16 @@ import (
 // replan sends a policy to running journeys. A journey keeps the policy it started with until it
 // receives one this way; it then re-plans from its facts (events already published are not sent
 // again). The event id is a hash of the policy, so sending the same policy twice changes nothing.
-func replan(args []string) error {
-	fs := flag.NewFlagSet("replan", flag.ContinueOnError)
-	journey := fs.String("journey", "", "only journeys of this type (default: every journey)")
-	policyFlag := fs.String("policy", "", "policy file (default: CARECLOCK_POLICY_FILE, else the built-in policy)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return errors.New("replan takes flags only")
-	}
+type replanCmd struct {
+	Journey string `placeholder:"JOURNEY" help:"Only journeys of this type: ${journeys} (default: every journey)."`
+}
+
+func (c replanCmd) Run(cfg *config.Config, st *streams) error {
+	journey := &c.Journey
 	if *journey != "" && !slices.Contains(workflows.Journeys, *journey) {
 		return fmt.Errorf("--journey: want one of %v", workflows.Journeys)
 	}
-	cfg, policy, err := configWithPolicy(*policyFlag)
+	policy, err := cfg.Policy()
 	if err != nil {
 		return err
 	}
@@ -47,7 +43,7 @@ func replan(args []string) error {
 	log := cfg.Logger("starter")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
-	tc, err := cfg.DialTemporal(ctx, log, nil)
+	tc, err := connect.Temporal(ctx, *cfg, log, nil)
 	if err != nil {
 		return err
 	}
@@ -64,9 +60,9 @@ func replan(args []string) error {
 		}
 		done++
 		if done%100 == 0 {
-			fmt.Printf("re-planned %d of %d journeys…\n", done, len(found))
+			fmt.Fprintf(st.out, "re-planned %d of %d journeys…\n", done, len(found))
 		}
 	}
-	fmt.Printf("re-planned %d journeys with policy %s\n", done, ev.ID)
+	fmt.Fprintf(st.out, "re-planned %d journeys with policy %s\n", done, ev.ID)
 	return nil
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"time"
 
@@ -11,35 +9,30 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/connect"
 	"github.com/careclock/careclock/events"
 )
 
 // send publishes inbound events to enrollment.<type>, each with its id as Nats-Msg-Id, as the
 // enrollment systems do. It does not validate them: the listener does, and dead-letters what it
 // cannot use.
-func send(args []string) error {
-	fs := flag.NewFlagSet("send", flag.ContinueOnError)
-	subject := fs.String("subject", "", "publish on this subject instead of enrollment.<type> (to test bad input)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		return errors.New("want one or more FILEs (- for standard input)")
-	}
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
+type sendCmd struct {
+	Subject string   `placeholder:"SUBJECT" help:"Publish on this subject instead of enrollment.<type> (to test bad input)."`
+	Files   []string `arg:"" name:"file" help:"Event files; - for standard input."`
+}
+
+func (c sendCmd) Run(cfg *config.Config, st *streams) error {
+	subject := &c.Subject
 	log := cfg.Logger("starter")
-	nc, js, err := cfg.ConnectNATS(config.RoleProducer, log)
+	nc, js, err := connect.NATS(*cfg, config.RoleProducer, log)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for _, name := range fs.Args() {
-		raw, err := readInput(name)
+	for _, name := range c.Files {
+		raw, err := readFrom(name, st.in)
 		if err != nil {
 			return err
 		}
@@ -59,7 +52,7 @@ func send(args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: publish %s: %w", name, msg.Subject, err)
 		}
-		fmt.Printf("%s → %s (stream %s, seq %d, duplicate %v)\n", name, msg.Subject, ack.Stream, ack.Sequence, ack.Duplicate)
+		fmt.Fprintf(st.out, "%s → %s (stream %s, seq %d, duplicate %v)\n", name, msg.Subject, ack.Stream, ack.Sequence, ack.Duplicate)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"time"
 
@@ -13,31 +12,26 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/connect"
+	"github.com/careclock/careclock/events"
 )
 
 // setup registers the Temporal namespace (when missing) and careclock's search attributes in
 // it, and creates the NATS streams. It is idempotent; run it once per environment and after
 // upgrades. With --wait it retries while Temporal or NATS are still starting, which is how a
 // one-shot setup container runs next to them.
-func setup(args []string) error {
-	fs := flag.NewFlagSet("setup", flag.ContinueOnError)
-	wait := fs.Duration("wait", 0, "keep retrying for this long while Temporal or NATS are not ready (e.g. 3m)")
-	retention := fs.Duration("retention", 30*24*time.Hour, "how long Temporal keeps a closed journey's history, for a namespace setup creates")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return errors.New("setup takes flags only")
-	}
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
+type setupCmd struct {
+	Wait      time.Duration `help:"Keep retrying for this long while Temporal or NATS are not ready (e.g. 3m)."`
+	Retention time.Duration `default:"720h" help:"How long Temporal keeps a closed journey's history, for a namespace setup creates."`
+}
+
+func (c setupCmd) Run(cfg *config.Config, st *streams) error {
+	wait, retention := &c.Wait, &c.Retention
 	log := cfg.Logger("setup")
-	config.WarnDevDefaults(config.ProcessSetup, log)
+	cfg.WarnDevDefaults(config.ProcessSetup, log)
 	ctx, cancel := context.WithTimeout(context.Background(), *wait+time.Minute)
 	defer cancel()
-	opts, err := config.TemporalOptions(log)
+	opts, err := connect.TemporalOptions(*cfg, log)
 	if err != nil {
 		return err
 	}
@@ -45,7 +39,7 @@ func setup(args []string) error {
 	deadline := time.Now().Add(*wait)
 	var tc client.Client
 	err = retry(ctx, deadline, log, "temporal", func(ctx context.Context) (err error) {
-		tc, err = config.Dial(ctx, opts)
+		tc, err = connect.Dial(ctx, opts)
 		return err
 	})
 	if err != nil {
@@ -53,7 +47,7 @@ func setup(args []string) error {
 	}
 	defer tc.Close()
 	err = retry(ctx, deadline, log, "namespace", func(ctx context.Context) error {
-		created, err := config.EnsureNamespace(ctx, tc, ns, *retention)
+		created, err := connect.EnsureNamespace(ctx, tc, ns, *retention)
 		if created {
 			log.Info().Str("namespace", ns).Dur("retention", *retention).Msg("namespace registered")
 		}
@@ -65,7 +59,7 @@ func setup(args []string) error {
 	// A new namespace reaches every Temporal service within seconds; until then adding search
 	// attributes fails with namespace not found.
 	err = retry(ctx, time.Now().Add(max(*wait, 30*time.Second)), log, "search attributes", func(ctx context.Context) error {
-		return config.EnsureSearchAttributes(ctx, tc, ns)
+		return connect.EnsureSearchAttributes(ctx, tc, ns)
 	})
 	if err != nil {
 		return err
@@ -73,7 +67,7 @@ func setup(args []string) error {
 	var nc *nats.Conn
 	var js jetstream.JetStream
 	err = retry(ctx, deadline, log, "nats", func(context.Context) (err error) {
-		nc, js, err = cfg.ConnectNATS(config.RoleAdmin, log)
+		nc, js, err = connect.NATS(*cfg, config.RoleAdmin, log)
 		return err
 	})
 	if err != nil {
@@ -83,14 +77,14 @@ func setup(args []string) error {
 	if err := ensureStreams(ctx, deadline, log, js, cfg.StreamReplicas); err != nil {
 		return err
 	}
-	fmt.Printf("namespace %s, search attributes and streams (%d replicas) are in place\n", ns, cfg.StreamReplicas)
+	fmt.Fprintf(st.out, "namespace %s, search attributes and streams (%d replicas) are in place\n", ns, cfg.StreamReplicas)
 	return nil
 }
 
 // ensureStreams creates or updates careclock's streams, retrying until deadline while the NATS
 // cluster is not ready (a fresh cluster answers no stream request until it has a meta leader).
 func ensureStreams(ctx context.Context, deadline time.Time, log zerolog.Logger, js jetstream.JetStream, replicas int) error {
-	return retry(ctx, deadline, log, "streams", func(ctx context.Context) error { return config.EnsureStreams(ctx, js, replicas) })
+	return retry(ctx, deadline, log, "streams", func(ctx context.Context) error { return events.EnsureStreams(ctx, js, replicas) })
 }
 
 // attemptTimeout bounds one attempt of a setup step: a request that gets no answer (a NATS

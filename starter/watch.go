@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,31 +12,25 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/connect"
 	"github.com/careclock/careclock/events"
 )
 
 // watch prints the messages of a stream as they arrive (from the first one), for a person
 // following what careclock publishes or dead-letters.
-func watch(args []string) error {
-	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
-	filter := fs.String("subject", events.JourneySubjects, "subject filter: journeys.> or enrollment.deadletter, for example")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return errors.New("watch takes no arguments")
-	}
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
+type watchCmd struct {
+	Subject string `default:"journeys.>" help:"Subject filter: journeys.> or enrollment.deadletter, for example."`
+}
+
+func (c watchCmd) Run(cfg *config.Config, st *streams) error {
+	filter := &c.Subject
 	// Journey events are what downstream readers may see; anything else (dead letters) takes
 	// the admin role.
 	role := config.RoleAdmin
 	if strings.HasPrefix(*filter, "journeys.") {
 		role = config.RoleReader
 	}
-	nc, js, err := cfg.ConnectNATS(role, cfg.Logger("starter"))
+	nc, js, err := connect.NATS(*cfg, role, cfg.Logger("starter"))
 	if err != nil {
 		return err
 	}
@@ -49,7 +41,7 @@ func watch(args []string) error {
 	if err != nil {
 		return fmt.Errorf("no stream holds %s: %w", *filter, err)
 	}
-	return watchStream(ctx, js, stream, *filter, os.Stdout)
+	return watchStream(ctx, js, stream, *filter, st.out)
 }
 
 // watchStream prints the messages of stream on subjects matching filter to w until ctx ends. It

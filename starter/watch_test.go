@@ -10,7 +10,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/internal/testkit"
 )
@@ -21,7 +20,7 @@ func TestWatchReadsEveryMessageOnACluster(t *testing.T) {
 	js := testkit.JetStream(t, testkit.StartNATSCluster(t, 3)...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := config.EnsureStreams(ctx, js, 3); err != nil {
+	if err := events.EnsureStreams(ctx, js, 3); err != nil {
 		t.Fatal(err)
 	}
 	publish := func(from, to int) {

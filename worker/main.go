@@ -9,58 +9,33 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/careclock/careclock/activities"
 	"github.com/careclock/careclock/config"
-	"github.com/careclock/careclock/metrics"
-	"github.com/careclock/careclock/workflows"
+	"github.com/careclock/careclock/connect"
 )
 
+type commandLine struct {
+	config.Config `embed:""`
+}
+
 func main() {
-	if err := run(); err != nil {
+	var cli commandLine
+	config.Parse(&cli, "worker", "Runs careclock's journeys: a Temporal worker of every journey and the activity that publishes journey events to NATS. Every flag is also an environment variable, shown beside it.")
+	if err := run(cli.Config); err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
-	log := cfg.Logger("worker")
-	config.WarnDevDefaults(config.ProcessWorker, log)
+func run(cfg config.Config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-
-	m := metrics.New()
-	defer m.Close()
-	tc, err := cfg.DialTemporal(ctx, log, m)
+	p, err := connect.Start(ctx, cfg, config.ProcessWorker, config.RoleWorker, cfg.Logger("worker"))
 	if err != nil {
 		return err
 	}
-	defer tc.Close()
-	if err := config.CountOpenJourneys(m, tc); err != nil {
+	defer p.Close()
+	if _, err := p.ServeMetrics(ctx, connect.MetricsWorker); err != nil {
 		return err
 	}
-	nc, js, err := cfg.ConnectNATS(config.RoleWorker, log)
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	if err := config.CheckStreams(ctx, js); err != nil {
-		return err
-	}
-	if _, err := cfg.ServeMetrics(ctx, m, config.MetricsWorker, log, config.TemporalHealthy(tc), config.NATSHealthy(nc)); err != nil {
-		return err
-	}
-
-	workflows.SetCacheSize(cfg.WorkflowCacheSize)
-	w := workflows.NewWorker(tc, cfg.TaskQueue, &activities.Activities{JS: js, Metrics: m}, workflows.WorkerOptions())
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("start worker: %w", err)
-	}
-	log.Info().Str("task_queue", cfg.TaskQueue).Msg("worker running")
-	<-ctx.Done()
-	w.Stop()
-	return nil
+	return p.RunWorker(ctx)
 }

@@ -2,12 +2,13 @@ package workflows
 
 import (
 	"fmt"
-	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/rules"

@@ -74,7 +74,7 @@ func (p *producer) wait(t *testing.T) (int, []reliability.Expect) {
 // faultWhileSending sends n overdue claims, 100 ms apart; after a third of them it injects the
 // fault, and 5 s later recovers from it; then counts the row.
 func faultWhileSending(t *testing.T, scenario string, inject func(*cluster) *topology.Process, recover func(*cluster, *topology.Process)) {
-	c := connect(t, startTopology(t))
+	c := dialCluster(t, startTopology(t))
 	const n = 60
 	p := c.produce(t, n, 100*time.Millisecond)
 	p.reached(t, n/3)
@@ -145,7 +145,7 @@ func TestListenerKilledWhileEventsArrive(t *testing.T) {
 // 40 are out, and restarted 5 s later. The other worker goes on; the killed one's workflow and
 // activity tasks are retried after their timeouts.
 func TestWorkerKilledMidStorm(t *testing.T) {
-	c := connect(t, startTopology(t))
+	c := dialCluster(t, startTopology(t))
 	want := c.enrollments(t, 1, 50)
 	c.waitStream(t, events.JourneyStream, 40, 3*time.Minute)
 	kill(t, c.Workers[0])

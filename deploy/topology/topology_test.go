@@ -25,6 +25,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/connect"
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/internal/reliability"
 	"github.com/careclock/careclock/internal/topology"
@@ -100,7 +101,7 @@ type cluster struct {
 	sent  atomic.Int64
 }
 
-func connect(t *testing.T, top *topology.Topology) *cluster {
+func dialCluster(t *testing.T, top *topology.Topology) *cluster {
 	t.Helper()
 	env, err := top.CLIEnv()
 	if err != nil {
@@ -117,12 +118,12 @@ func connect(t *testing.T, top *topology.Topology) *cluster {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := cfg.DialTemporal(ctx, zerolog.Nop(), nil)
+	c, err := connect.Temporal(ctx, cfg, zerolog.Nop(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	nc, js, err := cfg.ConnectNATS(config.RoleAdmin, zerolog.Nop())
+	nc, js, err := connect.NATS(cfg, config.RoleAdmin, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +272,7 @@ func (c *cluster) starter(args ...string) *exec.Cmd {
 func TestSamplesAndWatchOnTheCluster(t *testing.T) {
 	top := startTopology(t)
 	checkGuide(t, top)
-	c := connect(t, top)
+	c := dialCluster(t, top)
 	want := c.enrollments(t, 1, 30)
 	f := c.figures(t, "30 enrollments, 120 notices", 30, want)
 	reliability.Report(t, f)

@@ -56,7 +56,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	cfg.DataDir, cfg.HMACKeyFile, cfg.CodecKeysFile, cfg.TaskQueue = dir, filepath.Join(dir, "hmac.key"), filepath.Join(dir, "codec.keys"), workflows.TaskQueue
+	cfg.DataDir, cfg.TaskQueue = dir, workflows.TaskQueue
 	s, err := stack.Start(ctx, stack.Options{Config: cfg})
 	if err != nil {
 		return err

@@ -26,6 +26,7 @@ import (
 	"go.temporal.io/server/common/dynamicconfig"
 
 	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/connect"
 	"github.com/careclock/careclock/devstack/stack"
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/internal/reliability"
@@ -407,7 +408,7 @@ func TestWorkerCrashMidJourney(t *testing.T) {
 	// A worker whose publish hangs, reaching Temporal through a connection the test can cut.
 	p := startProxy(t, s.Temporal.HostPort())
 	opts := client.Options{HostPort: p.Addr(), Namespace: s.Temporal.Namespace(), Logger: quietSDK{}}
-	config.Encrypt(&opts, s.Keyring)
+	connect.Encrypt(&opts, s.Keyring)
 	c, err := client.Dial(opts)
 	if err != nil {
 		t.Fatal(err)

@@ -17,9 +17,10 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/server/common/dynamicconfig"
 
-	"github.com/careclock/careclock/activities"
 	"github.com/careclock/careclock/codecserver"
 	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/connect"
+	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/listener"
 	"github.com/careclock/careclock/metrics"
 	"github.com/careclock/careclock/privacy"
@@ -91,8 +92,6 @@ type Stack struct {
 	temporalLog    zerolog.Logger
 	listenerLog    zerolog.Logger
 	policy         rules.Policy
-	taskQueue      string
-	consumer       string
 	cfg            config.Config
 	natsClientLog  zerolog.Logger
 	workerNC       *nats.Conn
@@ -106,7 +105,7 @@ type Stack struct {
 // Start brings up NATS, Temporal, the UI, the streams and search attributes, the worker and the
 // listener, in that order. On error, whatever was started is stopped.
 func Start(ctx context.Context, o Options) (s *Stack, err error) {
-	s = &Stack{Metrics: metrics.New(), taskQueue: o.Config.TaskQueue, consumer: o.Config.Consumer}
+	s = &Stack{Metrics: metrics.New()}
 	base := o.Config.Logger("")
 	if o.Log != nil {
 		base = *o.Log
@@ -129,21 +128,18 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if s.policy, err = o.Config.Policy(); err != nil {
 		return s, err
 	}
-	if o.Config.CodecKeysFile == "" {
-		o.Config.CodecKeysFile = filepath.Join(o.Config.DataDir, "codec.keys")
-	}
 	if s.Keyring, err = o.Config.Keyring(true); err != nil {
 		return s, err
 	}
 	clientOpts := client.Options{Logger: config.SDKLogger(component("temporal-sdk")), MetricsHandler: s.Metrics.SDK()}
-	config.Encrypt(&clientOpts, s.Keyring)
+	connect.Encrypt(&clientOpts, s.Keyring)
 	readyCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	namespace, replicas := "", 1
 	if x := o.External; x != nil {
 		namespace, replicas, o.Config.NATSURL = x.Namespace, x.StreamReplicas, x.NATSURL
 		clientOpts.HostPort, clientOpts.Namespace = x.TemporalAddress, x.Namespace
-		if s.Client, err = config.Dial(readyCtx, clientOpts); err != nil {
+		if s.Client, err = connect.Dial(readyCtx, clientOpts); err != nil {
 			return s, err
 		}
 	} else {
@@ -155,10 +151,10 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			return s, err
 		}
 	}
-	if err := config.CountOpenJourneys(s.Metrics, s.Client); err != nil {
+	if err := connect.CountOpenJourneys(s.Metrics, s.Client); err != nil {
 		return s, err
 	}
-	if err := config.EnsureSearchAttributes(readyCtx, s.Client, namespace); err != nil {
+	if err := connect.EnsureSearchAttributes(readyCtx, s.Client, namespace); err != nil {
 		return s, err
 	}
 	s.cfg, s.natsClientLog = o.Config, component("nats-client")
@@ -171,10 +167,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if s.listenerNC, s.listenerJS, err = s.ConnectNATS(config.RoleListener); err != nil {
 		return s, err
 	}
-	if err := config.EnsureStreams(readyCtx, s.JS, replicas); err != nil {
+	if err := events.EnsureStreams(readyCtx, s.JS, replicas); err != nil {
 		return s, err
 	}
-	workflows.SetCacheSize(o.Config.WorkflowCacheSize) // before the first worker of the process
 	if err := s.StartWorker(); err != nil {
 		return s, err
 	}
@@ -215,7 +210,7 @@ func (s *Stack) startServers(o *Options, component func(string) zerolog.Logger) 
 		}
 		port = ports[0]
 	}
-	s.UIPasswordFile = filepath.Join(o.Config.DataDir, "ui.token")
+	s.UIPasswordFile = o.Config.Dev().UIToken
 	tokens, err := codecserver.EnsureTokenFile(s.UIPasswordFile)
 	if err != nil {
 		return err
@@ -232,7 +227,7 @@ func (s *Stack) startServers(o *Options, component func(string) zerolog.Logger) 
 
 // ConnectNATS connects to the stack's NATS as role, with the role's dev nkey.
 func (s *Stack) ConnectNATS(role string) (*nats.Conn, jetstream.JetStream, error) {
-	return s.cfg.ConnectNATS(role, s.natsClientLog)
+	return connect.NATS(s.cfg, role, s.natsClientLog)
 }
 
 // DataDir is the directory the stack keeps its databases and keys in.
@@ -305,7 +300,7 @@ func (s *Stack) StopTemporal() error { return s.Temporal.Stop() }
 
 // StartWorker starts a worker with every journey and the publish activity.
 func (s *Stack) StartWorker() error {
-	s.Worker = workflows.NewWorker(s.Client, s.taskQueue, &activities.Activities{JS: s.workerJS, Metrics: s.Metrics}, s.WorkerOptions())
+	s.Worker = connect.NewWorker(s.cfg, s.Client, s.workerJS, s.Metrics, s.WorkerOptions())
 	if err := s.Worker.Start(); err != nil {
 		s.Worker = nil
 		return fmt.Errorf("start worker: %w", err)
@@ -337,10 +332,7 @@ func (s *Stack) StopWorker() {
 
 // NewListener returns a listener wired to the stack, for StartListener; a test may change it first.
 func (s *Stack) NewListener() *listener.Listener {
-	return &listener.Listener{
-		Temporal: s.Client, JS: s.listenerJS, Keyer: s.Keyer, Policy: s.policy, TaskQueue: s.taskQueue,
-		Consumer: s.consumer, Log: s.listenerLog, Metrics: s.Metrics,
-	}
+	return connect.NewListener(s.cfg, s.Client, s.listenerJS, s.Keyer, s.policy, s.listenerLog, s.Metrics)
 }
 
 // StartListener runs l until StopListener.

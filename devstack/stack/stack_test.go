@@ -41,7 +41,7 @@ func startStack(t *testing.T, change ...func(*stack.Options)) *stack.Stack {
 		t.Fatal(err)
 	}
 	cfg := config.Config{
-		DataDir: dir, HMACKeyFile: filepath.Join(dir, "hmac.key"), TaskQueue: "careclock-test",
+		DataDir: dir, TaskQueue: "careclock-test",
 		Consumer: "careclock-listener", StreamReplicas: 1, LogLevel: "info",
 		PolicyFile: filepath.Join(dir, "policy.json"),
 	}

@@ -1,6 +1,10 @@
-package config
+// Package connect builds careclock's clients and connections from its configuration: the
+// Temporal client, the NATS connection of a role, the streams and search attributes, the
+// metrics endpoint, and the start-up that the worker, the listener and the dev stack share.
+package connect
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,33 +24,35 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/metrics"
 	"github.com/careclock/careclock/privacy"
 	"github.com/careclock/careclock/workflows"
 )
 
-// TemporalOptions returns the client options of the SDK's envconfig (TEMPORAL_ADDRESS,
-// TEMPORAL_NAMESPACE, TEMPORAL_TLS_*, TEMPORAL_API_KEY, TEMPORAL_PROFILE and the config file),
-// with careclock's logger.
-func TemporalOptions(l zerolog.Logger) (client.Options, error) {
+// TemporalOptions returns the client options of the SDK's envconfig (TEMPORAL_TLS_*,
+// TEMPORAL_API_KEY, TEMPORAL_PROFILE and the config file), with the address and namespace of
+// cfg when given, and careclock's logger.
+func TemporalOptions(cfg config.Config, l zerolog.Logger) (client.Options, error) {
 	opts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
 		return client.Options{}, fmt.Errorf("temporal client configuration: %w", err)
 	}
-	opts.Logger = SDKLogger(l)
+	opts.HostPort = cmp.Or(cfg.TemporalAddress, opts.HostPort)
+	opts.Namespace = cmp.Or(cfg.TemporalNamespace, opts.Namespace)
+	opts.Logger = config.SDKLogger(l)
 	return opts, nil
 }
 
 // ClientOptions are TemporalOptions with careclock's payload encryption: every payload the
 // client writes (workflow inputs, signals, query answers, activity arguments, summaries) and the
 // message and stack of every failure are encrypted with the keyring's current key.
-func (c Config) ClientOptions(l zerolog.Logger) (client.Options, error) {
-	opts, err := TemporalOptions(l)
+func ClientOptions(cfg config.Config, l zerolog.Logger) (client.Options, error) {
+	opts, err := TemporalOptions(cfg, l)
 	if err != nil {
 		return client.Options{}, err
 	}
-	ring, err := c.Keyring(false)
+	ring, err := cfg.Keyring(false)
 	if err != nil {
 		return client.Options{}, err
 	}
@@ -63,10 +69,10 @@ func Encrypt(opts *client.Options, ring privacy.Keyring) {
 	})
 }
 
-// DialTemporal connects to Temporal with ClientOptions, reporting the SDK's metrics to m (nil:
+// Temporal connects to Temporal with ClientOptions, reporting the SDK's metrics to m (nil:
 // none).
-func (c Config) DialTemporal(ctx context.Context, l zerolog.Logger, m *metrics.Metrics) (client.Client, error) {
-	opts, err := c.ClientOptions(l)
+func Temporal(ctx context.Context, cfg config.Config, l zerolog.Logger, m *metrics.Metrics) (client.Client, error) {
+	opts, err := ClientOptions(cfg, l)
 	if err != nil {
 		return nil, err
 	}
@@ -90,17 +96,17 @@ func hostPort(o client.Options) string {
 	return o.HostPort
 }
 
-// ConnectNATS connects to NATS as role (RoleWorker, …) with reconnects for ever: a NATS restart
+// NATS connects to NATS as role (RoleWorker, …) with reconnects for ever: a NATS restart
 // pauses careclock, it does not stop it. Replies come to the role's own inbox prefix.
 //
 // While the connection is down a publish fails at once instead of waiting in the client's
 // reconnect buffer: the caller retries it (Temporal retries the publish activity with backoff;
 // the listener leaves the event unacknowledged), so nothing sits in a process's memory where a
 // crash would lose it, and an outage shows as errors, not as calls that hang.
-func (c Config) ConnectNATS(role string, l zerolog.Logger) (*nats.Conn, jetstream.JetStream, error) {
+func NATS(c config.Config, role string, l zerolog.Logger) (*nats.Conn, jetstream.JetStream, error) {
 	opts := []nats.Option{
 		nats.Name("careclock-" + role),
-		nats.CustomInboxPrefix(InboxPrefix(role)),
+		nats.CustomInboxPrefix(config.InboxPrefix(role)),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(time.Second),
 		nats.ReconnectBufSize(-1),
@@ -118,7 +124,7 @@ func (c Config) ConnectNATS(role string, l zerolog.Logger) (*nats.Conn, jetstrea
 	}
 	seed := c.NATSNKeySeed
 	if seed == "" && c.NATSCreds == "" && c.DataDir != "" {
-		if dev := NKeySeedFile(c.DataDir, role); fileExists(dev) {
+		if dev := c.Dev().NATSSeeds[role]; fileExists(dev) {
 			seed = dev
 		}
 	}
@@ -155,31 +161,6 @@ func fileExists(path string) bool {
 	return err == nil
 }
 
-// dedupWindow is how long JetStream remembers a Nats-Msg-Id. It must outlast any retry of the
-// same publication: an activity retried after its worker died, a publisher resending an event.
-const dedupWindow = 24 * time.Hour
-
-// EnsureStreams creates or updates the enrollment and journey streams. Both are file-backed and
-// keep every message (limits retention, no age limit): an inbound event is the record of what
-// careclock was told, a journey event the record of what it said.
-func EnsureStreams(ctx context.Context, js jetstream.JetStream, replicas int) error {
-	for _, s := range []jetstream.StreamConfig{
-		{Name: events.EnrollmentStream, Subjects: []string{events.EnrollmentSubjects},
-			Description: "Inbound enrollment, care-management and claims events, and their dead letters"},
-		{Name: events.JourneyStream, Subjects: []string{events.JourneySubjects},
-			Description: "Journey events published by careclock"},
-	} {
-		s.Storage = jetstream.FileStorage
-		s.Retention = jetstream.LimitsPolicy
-		s.Replicas = replicas
-		s.Duplicates = dedupWindow
-		if _, err := js.CreateOrUpdateStream(ctx, s); err != nil {
-			return fmt.Errorf("stream %s: %w", s.Name, err)
-		}
-	}
-	return nil
-}
-
 // EnsureSearchAttributes registers careclock's custom search attributes in the namespace, adding
 // only those that are missing.
 func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
@@ -201,16 +182,6 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 	})
 	if err != nil {
 		return fmt.Errorf("add search attributes: %w", err)
-	}
-	return nil
-}
-
-// CheckStreams fails with a clear message when the streams careclock uses do not exist.
-func CheckStreams(ctx context.Context, js jetstream.JetStream) error {
-	for _, name := range []string{events.EnrollmentStream, events.JourneyStream} {
-		if _, err := js.Stream(ctx, name); err != nil {
-			return fmt.Errorf("stream %s: %w (create the streams with `starter setup`)", name, err)
-		}
 	}
 	return nil
 }

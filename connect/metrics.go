@@ -1,4 +1,4 @@
-package config
+package connect
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/metrics"
 	"github.com/careclock/careclock/workflows"
 )
@@ -21,7 +22,7 @@ const (
 
 // ServeMetrics serves m's /metrics, and /healthz from checks, on CARECLOCK_METRICS_ADDR, or def
 // when it is unset, until ctx ends. It returns the address served ("" when off).
-func (c Config) ServeMetrics(ctx context.Context, m *metrics.Metrics, def string, log zerolog.Logger, checks ...metrics.Check) (string, error) {
+func ServeMetrics(ctx context.Context, c config.Config, m *metrics.Metrics, def string, log zerolog.Logger, checks ...metrics.Check) (string, error) {
 	addr := c.MetricsAddr
 	if addr == "" {
 		addr = def

@@ -1,4 +1,4 @@
-package config
+package connect
 
 import (
 	"errors"
@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/client"
 
+	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/privacy"
 )
 
@@ -40,32 +41,21 @@ func TestFailuresAreEncrypted(t *testing.T) {
 	}
 }
 
-func TestKeyringSources(t *testing.T) {
+func TestClientOptionsEncrypt(t *testing.T) {
 	dir := t.TempDir()
-	c := Config{CodecKeysFile: filepath.Join(dir, "codec.keys")}
-	t.Setenv("CARECLOCK_CODEC_KEYS_FILE", "")
-	if _, err := c.Keyring(false); err == nil || !strings.Contains(err.Error(), "CARECLOCK_CODEC_KEYS_FILE") {
-		t.Errorf("missing key file: %v", err)
+	path := filepath.Join(dir, "codec.keys")
+	if err := os.WriteFile(path, []byte(testKeys+"\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	created, err := c.Keyring(true) // the dev stack creates it
+	opts, err := ClientOptions(config.Config{CodecKeysFile: path, TemporalAddress: "temporal.example:7233", TemporalNamespace: "careclock"}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if loaded, err := c.Keyring(false); err != nil || loaded.Current() != created.Current() {
-		t.Errorf("reload: %v %v", loaded.Current(), err)
+	if opts.HostPort != "temporal.example:7233" || opts.Namespace != "careclock" {
+		t.Errorf("address %q namespace %q", opts.HostPort, opts.Namespace)
 	}
-	c.CodecKeys = testKeys // the environment wins over the file
-	if r, err := c.Keyring(false); err != nil || r.Current() != "k1" {
-		t.Errorf("inline keys: %v %v", r.Current(), err)
-	}
-	c.CodecKeys = "k1:00"
-	if _, err := c.Keyring(false); err == nil || !strings.HasPrefix(err.Error(), "CARECLOCK_CODEC_KEYS: ") {
-		t.Errorf("bad inline keys: %v", err)
-	}
-	if _, err := os.Stat(c.CodecKeysFile); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := (Config{CodecKeysFile: c.CodecKeysFile}).ClientOptions(zerolog.Nop()); err != nil {
-		t.Errorf("client options: %v", err)
+	p, err := opts.DataConverter.ToPayload("M-100512")
+	if err != nil || string(p.GetMetadata()["encoding"]) != privacy.EncodingEncrypted {
+		t.Fatalf("data converter does not encrypt: %v %v", p, err)
 	}
 }

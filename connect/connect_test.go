@@ -1,4 +1,4 @@
-package config
+package connect
 
 import (
 	"strings"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/internal/testkit"
 )
 
@@ -24,7 +25,7 @@ func TestNATSDisconnectIsAWarningOnlyWhenNATSGoesAway(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ns := testkit.StartNATS(t)
 			var logs testkit.LockedBuffer
-			nc, _, err := Config{NATSURL: ns.ClientURL()}.ConnectNATS(RoleAdmin, zerolog.New(&logs).Level(zerolog.DebugLevel))
+			nc, _, err := NATS(config.Config{NATSURL: ns.ClientURL()}, config.RoleAdmin, zerolog.New(&logs).Level(zerolog.DebugLevel))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,0 +1,126 @@
+package connect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/careclock/careclock/activities"
+	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/listener"
+	"github.com/careclock/careclock/metrics"
+	"github.com/careclock/careclock/privacy"
+	"github.com/careclock/careclock/rules"
+	"github.com/careclock/careclock/workflows"
+)
+
+// Process is what a careclock process runs on: its configuration, logger, metrics, Temporal
+// client and NATS connection. The worker and `starter listen` make it with Start; the dev stack
+// makes its parts with the same functions (NewWorker, NewListener, NATS).
+type Process struct {
+	Config   config.Config
+	Log      zerolog.Logger
+	Metrics  *metrics.Metrics
+	Temporal client.Client
+	NC       *nats.Conn
+	JS       jetstream.JetStream
+}
+
+// Start is the start-up of a deployed process: it warns of settings left to the dev stack's
+// defaults, dials Temporal with the payload keys (reporting to a new metrics registry), counts
+// open journeys for careclock_journeys_open, connects to NATS as role and checks that the streams
+// exist. On error, what was opened is closed.
+func Start(ctx context.Context, cfg config.Config, process, role string, log zerolog.Logger) (p *Process, err error) {
+	cfg.WarnDevDefaults(process, log)
+	p = &Process{Config: cfg, Log: log, Metrics: metrics.New()}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	if p.Temporal, err = Temporal(ctx, cfg, log, p.Metrics); err != nil {
+		return nil, err
+	}
+	if err := CountOpenJourneys(p.Metrics, p.Temporal); err != nil {
+		return nil, err
+	}
+	if p.NC, p.JS, err = NATS(cfg, role, log); err != nil {
+		return nil, err
+	}
+	if err := events.CheckStreams(ctx, p.JS); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ServeMetrics serves the process's /metrics and /healthz (Temporal and NATS answer) on
+// CARECLOCK_METRICS_ADDR, else on def, until ctx ends.
+func (p *Process) ServeMetrics(ctx context.Context, def string) (string, error) {
+	return ServeMetrics(ctx, p.Config, p.Metrics, def, p.Log, TemporalHealthy(p.Temporal), NATSHealthy(p.NC))
+}
+
+// Close closes the connections and the metrics registry.
+func (p *Process) Close() {
+	if p.NC != nil {
+		p.NC.Close()
+	}
+	if p.Temporal != nil {
+		p.Temporal.Close()
+	}
+	if err := p.Metrics.Close(); err != nil {
+		p.Log.Warn().Err(err).Msg("close metrics")
+	}
+}
+
+// NewWorker returns a worker of every journey and the publish activity on tc, publishing with
+// js; opts are the worker's options (workflows.WorkerOptions, with the versions it prefers).
+// The journeys' cache size is set first: it is the process's, so the first worker sets it.
+func NewWorker(cfg config.Config, tc client.Client, js jetstream.JetStream, m *metrics.Metrics, opts worker.Options) worker.Worker {
+	workflows.SetCacheSize(cfg.WorkflowCacheSize)
+	return workflows.NewWorker(tc, cfg.TaskQueue, &activities.Activities{JS: js, Metrics: m}, opts)
+}
+
+// NewListener returns the enrollment listener with the configuration's settings.
+func NewListener(cfg config.Config, tc client.Client, js jetstream.JetStream, keyer privacy.Keyer, policy rules.Policy, log zerolog.Logger, m *metrics.Metrics) *listener.Listener {
+	return &listener.Listener{
+		Temporal: tc, JS: js, Keyer: keyer, Policy: policy, TaskQueue: cfg.TaskQueue, Consumer: cfg.Consumer, Log: log, Metrics: m,
+		Concurrency: cfg.ListenerConcurrency, AckWait: cfg.ListenerAckWait, MaxAckPending: cfg.ListenerMaxAckPending,
+		NotFoundAttempts: cfg.ListenerNotFoundAttempts, RetryDelay: cfg.ListenerRetryDelay,
+	}
+}
+
+// RunWorker runs the journeys until ctx ends.
+func (p *Process) RunWorker(ctx context.Context) error {
+	w := NewWorker(p.Config, p.Temporal, p.JS, p.Metrics, workflows.WorkerOptions())
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	p.Log.Info().Str("task_queue", p.Config.TaskQueue).Msg("worker running")
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}
+
+// RunListener runs the enrollment listener until ctx ends.
+func (p *Process) RunListener(ctx context.Context) error {
+	policy, err := p.Config.Policy()
+	if err != nil {
+		return err
+	}
+	keyer, err := p.Config.Keyer(false)
+	if err != nil {
+		return err
+	}
+	err = NewListener(p.Config, p.Temporal, p.JS, keyer, policy, p.Log, p.Metrics).Run(ctx)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,44 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// dedupWindow is how long JetStream remembers a Nats-Msg-Id. It must outlast any retry of the
+// same publication: an activity retried after its worker died, a publisher resending an event.
+const dedupWindow = 24 * time.Hour
+
+// EnsureStreams creates or updates the enrollment and journey streams. Both are file-backed and
+// keep every message (limits retention, no age limit): an inbound event is the record of what
+// careclock was told, a journey event the record of what it said.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, replicas int) error {
+	for _, s := range []jetstream.StreamConfig{
+		{Name: EnrollmentStream, Subjects: []string{EnrollmentSubjects},
+			Description: "Inbound enrollment, care-management and claims events, and their dead letters"},
+		{Name: JourneyStream, Subjects: []string{JourneySubjects},
+			Description: "Journey events published by careclock"},
+	} {
+		s.Storage = jetstream.FileStorage
+		s.Retention = jetstream.LimitsPolicy
+		s.Replicas = replicas
+		s.Duplicates = dedupWindow
+		if _, err := js.CreateOrUpdateStream(ctx, s); err != nil {
+			return fmt.Errorf("stream %s: %w", s.Name, err)
+		}
+	}
+	return nil
+}
+
+// CheckStreams fails with a clear message when the streams careclock uses do not exist.
+func CheckStreams(ctx context.Context, js jetstream.JetStream) error {
+	for _, name := range []string{EnrollmentStream, JourneyStream} {
+		if _, err := js.Stream(ctx, name); err != nil {
+			return fmt.Errorf("stream %s: %w (create the streams with `starter setup`)", name, err)
+		}
+	}
+	return nil
+}
