@@ -1,8 +1,10 @@
 package events
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
+	"regexp"
 	"strings"
 	"time"
 
@@ -48,13 +50,26 @@ type Occurrence struct {
 	MemberID   string
 	Type       string
 	// Key distinguishes this occurrence within the journey (its type and scheduled date).
-	Key      string
+	Key string
+	// ID is the journey event's id and Nats-Msg-Id (JourneyEventID); empty: WorkflowID:Key, the
+	// form of journeys started before changeEventIDs.
+	ID       string
 	On       rules.Date
 	Deadline rules.Date
 	Late     bool
 	At       time.Time
 	Fields   map[string]any
 }
+
+// JourneyEventID is a journey event's id, and its Nats-Msg-Id: the journey's workflow id, the
+// event's type and date, and n, which counts the journey's events of that type and date from 1.
+// A scheduled notice is #1; a second event of one type on one day (two county transfers) is #2.
+func JourneyEventID(workflowID, eventType string, on rules.Date, n int) string {
+	return fmt.Sprintf("%s:%s@%s#%d", workflowID, eventType, on, n)
+}
+
+// JourneyEventIDPattern matches JourneyEventID's form (docs/architecture.md, Journey event ids).
+var JourneyEventIDPattern = regexp.MustCompile(`^[a-z-]+-[0-9a-f]{32}:[a-z_.]+@[0-9]{4}-[0-9]{2}-[0-9]{2}#[1-9][0-9]*$`)
 
 // NewJourneyEvent builds the CloudEvent for an occurrence. Fields never override the common
 // data every journey event carries.
@@ -70,7 +85,7 @@ func NewJourneyEvent(o Occurrence) JourneyEvent {
 	data["late"] = o.Late
 	return JourneyEvent{
 		SpecVersion:     "1.0",
-		ID:              o.WorkflowID + ":" + o.Key,
+		ID:              cmp.Or(o.ID, o.WorkflowID+":"+o.Key),
 		Source:          "/careclock/journeys/" + o.Journey,
 		Type:            o.Type,
 		Subject:         o.WorkflowID,

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/careclock/careclock/events"
@@ -92,6 +93,31 @@ func TestCCSReferralTransferredToADependentCounty(t *testing.T) {
 		"2027-01-10T10:00 ccs.referral.closed 2027-01-10 outcome=eligible",
 		"2027-01-10T10:00 ccs.network.assignment_required 2027-01-10 conditionCode=Z94.1 network=CCN",
 	)
+}
+
+// Two county changes effective on one day publish two transfers; their ids differ by the count
+// the id ends with (docs/architecture.md, Journey event ids), so JetStream keeps both.
+func TestTwoTransfersOnOneDayHaveTwoIDs(t *testing.T) {
+	jt := newJourneyTest(t, "2026-11-02T10:00:00-08:00")
+	jt.signalAt("2026-11-20T10:00:00-08:00", events.MemberCountyChanged, "e-move-1",
+		map[string]any{"memberId": "M-5001", "county": "Alpine", "countyModel": "dependent", "effectiveDate": "2026-11-20"})
+	jt.signalAt("2026-11-20T15:00:00-08:00", events.MemberCountyChanged, "e-move-2",
+		map[string]any{"memberId": "M-5001", "county": "Yolo", "countyModel": "independent", "effectiveDate": "2026-11-20"})
+	jt.signalAt("2026-11-25T10:00:00-08:00", events.CCSEligibilityDetermined, "e-det", determined("ineligible", "2026-11-25"))
+	jt.run(events.CCSReferralSubmitted, referral("2015-05-05", "Yolo", "independent", true, "E84.0"))
+	id := WorkflowID(testKeyer, JourneyCCSReferral, "R-5001")
+	var ids []string
+	for _, ev := range jt.events {
+		ids = append(ids, ev.ID)
+	}
+	want := []string{
+		id + ":ccs.referral.opened@2026-11-02#1", id + ":ccs.referral.application_reminder@2026-11-17#1",
+		id + ":ccs.referral.transferred@2026-11-20#1", id + ":ccs.referral.transferred@2026-11-20#2",
+		id + ":ccs.referral.closed@2026-11-25#1",
+	}
+	if !slices.Equal(ids, want) {
+		t.Errorf("ids:\n  %s\nwant:\n  %s", strings.Join(ids, "\n  "), strings.Join(want, "\n  "))
+	}
 }
 
 func TestCCSReferralCancelledOnDisenrollment(t *testing.T) {

@@ -63,6 +63,8 @@ type journeyTest struct {
 	// merged in; a run continued as new keeps them.
 	visible map[temporal.SearchAttributeKey]any
 	queries []*pendingQuery
+	// oldIDs allows the ids of journeys started before changeEventIDs.
+	oldIDs bool
 }
 
 // pendingQuery is a state query made at an instant, and its answer.
@@ -108,6 +110,9 @@ func (jt *journeyTest) newEnv(journey string, start time.Time) *testsuite.TestWo
 				}
 			}
 			jt.via = append(jt.via, how)
+			if how == "activity" && !events.JourneyEventIDPattern.MatchString(ev.ID) && !jt.oldIDs {
+				jt.t.Errorf("journey event id %q is not of the documented form <workflowId>:<type>@<date>#<n>", ev.ID)
+			}
 			jt.events = append(jt.events, ev)
 			jt.published = append(jt.published, describe(env.Now(), ev))
 			jt.publishedAt = append(jt.publishedAt, env.Now())

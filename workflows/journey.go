@@ -137,7 +137,7 @@ func (s State[F]) withVersions(v map[string]workflow.Version) any {
 // CurrentVersions are the change versions a journey starts with today: publishing through the
 // publish activity, and facts first.
 func CurrentVersions() map[string]workflow.Version {
-	return map[string]workflow.Version{changeLocalPublish: versionChangedUpserts, changeFactsFirst: versionFactsFirst}
+	return map[string]workflow.Version{changeLocalPublish: versionChangedUpserts, changeFactsFirst: versionFactsFirst, changeEventIDs: versionNumberedIDs}
 }
 
 // WithVersions returns the start with its journey's change versions in its input.

@@ -60,6 +60,7 @@ var paidLateEvents = []string{
 func paidLate(t *testing.T, prefer worker.PreferredVersionProvider, localDown bool) *journeyTest {
 	jt := newJourneyTest(t, submittedAt)
 	jt.preferVersions, jt.localDown = prefer, localDown
+	jt.oldIDs = prefer != nil // the workers of journeys started before changeEventIDs
 	jt.signalAt("2027-02-10T15:00:00-08:00", events.ReimbursementPaid, "e-paid",
 		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-02-10"})
 	jt.run(events.ReimbursementSubmitted, claim)
@@ -278,5 +279,30 @@ func assertVia(t *testing.T, jt *journeyTest, how string) {
 	t.Helper()
 	if want := slices.Repeat([]string{how}, len(jt.published)); len(jt.published) == 0 || !slices.Equal(jt.via, want) {
 		t.Errorf("%d journey events published via %v, want all %s", len(jt.published), jt.via, how)
+	}
+}
+
+// Every journey event's id is <workflowId>:<type>@<date>#<n>, for a scheduled notice and for an
+// event published at once alike; a journey started before changeEventIDs keeps the old forms.
+func TestJourneyEventIDs(t *testing.T) {
+	id := WorkflowID(testKeyer, JourneyReimbursement, "CLM-1001")
+	var ids []string
+	for _, ev := range paidLate(t, nil, false).events {
+		ids = append(ids, ev.ID)
+	}
+	want := []string{
+		id + ":reimbursement.due_soon@2027-01-14#1", id + ":reimbursement.due_soon@2027-01-24#1",
+		id + ":reimbursement.overdue@2027-01-30#1", id + ":reimbursement.overdue@2027-02-06#1",
+		id + ":reimbursement.closed@2027-02-10#1",
+	}
+	if !slices.Equal(ids, want) {
+		t.Errorf("ids:\n  %s\nwant:\n  %s", strings.Join(ids, "\n  "), strings.Join(want, "\n  "))
+	}
+	ids = nil
+	for _, ev := range paidLate(t, preferVersions(true), true).events {
+		ids = append(ids, ev.ID)
+	}
+	if len(ids) != 5 || ids[0] != id+":reimbursement.due_soon@2027-01-14" || ids[4] != id+":reimbursement.closed@2027-02-10#2.0" {
+		t.Errorf("a journey on local publish: ids %q", ids)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/privacy"
 )
 
@@ -61,13 +62,14 @@ func TestReplayRecordedHistories(t *testing.T) {
 }
 
 // recordedVersions are the folders of recorded histories, each with the versions its journeys
-// run: changeLocalPublish's, and changeFactsFirst's.
-var recordedVersions = map[string]struct{ publish, factsFirst workflow.Version }{
-	"testdata": {versionChangedUpserts, versionFactsFirst},
-	filepath.Join("testdata", "versions-by-marker"):   {versionChangedUpserts, versionFactsFirst},
-	filepath.Join("testdata", "before-facts-first"):   {versionChangedUpserts, workflow.DefaultVersion},
-	filepath.Join("testdata", "local-publish"):        {versionLocalPublish, workflow.DefaultVersion},
-	filepath.Join("testdata", "before-local-publish"): {workflow.DefaultVersion, workflow.DefaultVersion},
+// run: changeLocalPublish's, changeFactsFirst's and changeEventIDs'.
+var recordedVersions = map[string]struct{ publish, factsFirst, eventIDs workflow.Version }{
+	"testdata": {versionChangedUpserts, versionFactsFirst, versionNumberedIDs},
+	filepath.Join("testdata", "before-event-ids"):     {versionChangedUpserts, versionFactsFirst, workflow.DefaultVersion},
+	filepath.Join("testdata", "versions-by-marker"):   {versionChangedUpserts, versionFactsFirst, workflow.DefaultVersion},
+	filepath.Join("testdata", "before-facts-first"):   {versionChangedUpserts, workflow.DefaultVersion, workflow.DefaultVersion},
+	filepath.Join("testdata", "local-publish"):        {versionLocalPublish, workflow.DefaultVersion, workflow.DefaultVersion},
+	filepath.Join("testdata", "before-local-publish"): {workflow.DefaultVersion, workflow.DefaultVersion, workflow.DefaultVersion},
 }
 
 // Each set of recorded histories is of the version it is named for, and publishes as that
@@ -99,14 +101,23 @@ func TestRecordedHistoriesAreOfTheirVersion(t *testing.T) {
 			if err := dc.FromPayloads(h.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes().GetInput(), &input); err != nil {
 				t.Fatalf("%s: input: %v", f, err)
 			}
-			for _, id := range []string{changeLocalPublish, changeFactsFirst} {
+			for _, id := range []string{changeLocalPublish, changeFactsFirst, changeEventIDs} {
 				if v, ok := input.Versions[id]; ok {
 					versions = append(versions, fmt.Sprintf("%s=%d", id, v))
 				}
 			}
+			numbered, published := 0, 0
 			for _, ev := range h.GetEvents() {
-				if ev.GetActivityTaskScheduledEventAttributes() != nil {
+				if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
 					activities++
+					var je events.JourneyEvent
+					if err := dc.FromPayloads(a.GetInput(), &je); err != nil {
+						t.Fatalf("%s: publish input: %v", f, err)
+					}
+					published++
+					if events.JourneyEventIDPattern.MatchString(je.ID) {
+						numbered++
+					}
 				}
 				m := ev.GetMarkerRecordedEventAttributes()
 				switch m.GetMarkerName() {
@@ -131,6 +142,13 @@ func TestRecordedHistoriesAreOfTheirVersion(t *testing.T) {
 			if v.factsFirst != workflow.DefaultVersion {
 				want = append(want, fmt.Sprintf("%s=%d", changeFactsFirst, v.factsFirst))
 			}
+			if v.eventIDs != workflow.DefaultVersion {
+				want = append(want, fmt.Sprintf("%s=%d", changeEventIDs, v.eventIDs))
+			}
+			// Every id is of the numbered form from versionNumberedIDs, and none before it.
+			if wantNumbered := map[bool]int{true: published, false: 0}[v.eventIDs >= versionNumberedIDs]; numbered != wantNumbered {
+				t.Errorf("%s: %d of %d journey event ids of the form <workflowId>:<type>@<date>#<n>, want %d", f, numbered, published, wantNumbered)
+			}
 			if !slices.Equal(versions, want) || (markers > 0) != local || (activities > 0) == local {
 				t.Errorf("%s: versions %v, %d local activity markers, %d activity tasks; want versions %v and publication only by %s",
 					f, versions, markers, activities, want, map[bool]string{true: "local activity", false: "activity task"}[local])
@@ -145,7 +163,7 @@ func TestReplayRefusesAChangedJourney(t *testing.T) {
 	r.RegisterWorkflowWithOptions(func(ctx workflow.Context, _ State[ReimbursementFacts]) error {
 		return workflow.Sleep(ctx, time.Hour) // a timer where the history has a publication
 	}, workflow.RegisterOptions{Name: JourneyReimbursement})
-	err := r.ReplayWorkflowHistoryFromJSONFile(quietLogger{}, "testdata/reimbursement.json")
+	err := r.ReplayWorkflowHistoryFromJSONFile(quietLogger{}, "testdata/before-event-ids/reimbursement.json")
 	if err == nil || !strings.Contains(err.Error(), "TMPRL1100") {
 		t.Fatalf("a changed reimbursement journey replayed its recorded history: %v; want a nondeterminism error (TMPRL1100)", err)
 	}

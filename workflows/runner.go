@@ -65,6 +65,18 @@ const (
 	versionFactsFirst = workflow.Version(1)
 )
 
+// changeEventIDs versions the form of a journey event's id (its Nats-Msg-Id). Before it, a
+// scheduled event's id was <workflowId>:<type>@<date>, and an event published at once for an
+// inbound event (opened, transferred, closed…) <workflowId>:<type>@<date>#<seq>.<index>. From
+// versionNumberedIDs every event's id is events.JourneyEventID: <workflowId>:<type>@<date>#<n>,
+// n counting the journey's published events of that type and date. Journeys that publish by
+// local activity keep the old form: their publication is not in the history until its marker,
+// and a worker that took one over mid-publication must send the id the first one sent.
+const (
+	changeEventIDs     = "event-ids"
+	versionNumberedIDs = workflow.Version(1)
+)
+
 // settleLate is how long a journey started late waits before publishing what is already late:
 // a producer that sends a start and its back-dated close together has the close applied first.
 // The events are late already; a few seconds more cost nothing.
@@ -82,6 +94,8 @@ type runner[F any, PF interface {
 	version workflow.Version
 	// factsFirst is its changeFactsFirst version, once asked (isFactsFirst).
 	factsFirst *workflow.Version
+	// eventIDs is its changeEventIDs version, once asked (eventID).
+	eventIDs *workflow.Version
 }
 
 func (r *runner[F, PF]) facts() PF { return PF(&r.s.Facts) }
@@ -136,6 +150,9 @@ func (r *runner[F, PF]) run(ctx workflow.Context) error {
 	}
 	if v, ok := r.s.Versions[changeFactsFirst]; ok {
 		r.factsFirst = &v
+	}
+	if v, ok := r.s.Versions[changeEventIDs]; ok {
+		r.eventIDs = &v
 	}
 	ctx = workflow.WithActivityOptions(ctx, publishOptions)
 	ctx = workflow.WithLocalActivityOptions(ctx, localPublishOptions)
@@ -446,12 +463,36 @@ func (r *runner[F, PF]) publish(ctx workflow.Context, o events.Occurrence) error
 	o.Journey = r.journey
 	o.WorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID
 	o.MemberID = r.facts().memberID()
+	o.ID = r.eventID(ctx, o)
 	ev := events.NewJourneyEvent(o)
 	if err := r.send(ctx, ev); err != nil {
 		return fmt.Errorf("publish %s: %w", o.Type, err)
 	}
 	r.s.Published = append(r.s.Published, Record{Key: o.Key, Type: o.Type, On: o.On, At: o.At, Late: o.Late})
 	return nil
+}
+
+// eventID is the id of the journey event o: events.JourneyEventID from versionNumberedIDs,
+// else "" (NewJourneyEvent's old form). A journey started before the change asks GetVersion at
+// its first publication in a new workflow task; its recorded history, replayed, keeps the old form.
+func (r *runner[F, PF]) eventID(ctx workflow.Context, o events.Occurrence) string {
+	if r.version >= versionLocalPublish {
+		return ""
+	}
+	if r.eventIDs == nil {
+		v := workflow.GetVersion(ctx, changeEventIDs, workflow.DefaultVersion, versionNumberedIDs)
+		r.eventIDs = &v
+	}
+	if *r.eventIDs < versionNumberedIDs {
+		return ""
+	}
+	n := 1
+	for _, p := range r.s.Published {
+		if p.Type == o.Type && p.On == o.On {
+			n++
+		}
+	}
+	return events.JourneyEventID(o.WorkflowID, o.Type, o.On, n)
 }
 
 // send publishes a journey event: at versionLocalPublish by a local activity first, and

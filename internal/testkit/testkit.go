@@ -101,11 +101,16 @@ func (c *NATSCluster) Start(i int) {
 	}
 }
 
-// WaitForLeader waits until the cluster has a JetStream meta leader.
+// WaitForLeader waits until the cluster has a JetStream meta leader that sees every node.
 func (c *NATSCluster) WaitForLeader(within time.Duration) {
 	c.t.Helper()
 	deadline := time.Now().Add(within)
-	for !slices.ContainsFunc(c.Nodes, func(ns *server.Server) bool { return ns.JetStreamIsLeader() }) {
+	// A leader that sees every node online with its stats: before that, a 3-replica stream
+	// is refused with "no suitable peers for placement".
+	ready := func(ns *server.Server) bool {
+		return ns.JetStreamIsLeader() && len(ns.JetStreamClusterPeers()) == len(c.Nodes)
+	}
+	for !slices.ContainsFunc(c.Nodes, ready) {
 		if time.Now().After(deadline) {
 			c.t.Fatal("the NATS cluster has no meta leader")
 		}
