@@ -48,12 +48,12 @@ report=$(mktemp)
 trap 'rm -f "$report"' EXIT
 CARECLOCK_RELIABILITY_REPORT=$report go test -count=1 -timeout 30m ./...
 
-step "reliability figures (README, Reliability)"
+step "reliability figures (docs/reliability.md)"
 echo "| scenario | inbound sent | distinct | applied | dead-lettered | applied twice | lost | journey events expected | published once | duplicated | missing |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 cat "$report"
 
-step "bench smoke run (20 workflows; the real run is go run ./bench, see README, Performance)"
+step "bench smoke run (20 workflows; the real run is go run ./bench, see docs/performance.md)"
 bench_out=$(mktemp -d)
 go run ./bench -n 20 -scenarios starts,ingest,cost -stock=false -out "$bench_out" 2>/dev/null
 rm -rf "$bench_out"

@@ -1,11 +1,15 @@
 package codecserver
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // CodecPath is where Front serves the codec, on the UI's own origin. The Temporal UI's codec
@@ -20,10 +24,22 @@ const HealthPath = "/healthz"
 // served at CodecPath and everything else is proxied to the UI. The stock Temporal UI has no
 // password of its own without an OIDC provider; through Front it shows journeys decrypted only
 // to whoever knows one.
-func Front(ui *url.URL, codec http.Handler, tokens []string, realm string) http.Handler {
+//
+// A request the UI does not answer gets 502, logged on log as a warning; one its browser gave up
+// on (a page left, a poll cancelled) is routine and logged at debug.
+func Front(ui *url.URL, codec http.Handler, tokens []string, realm string, log zerolog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(CodecPath+"/", codec)
-	mux.Handle("/", httputil.NewSingleHostReverseProxy(ui))
+	proxy := httputil.NewSingleHostReverseProxy(ui)
+	proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		if errors.Is(err, context.Canceled) || r.Context().Err() != nil {
+			log.Debug().Err(err).Str("path", r.URL.Path).Msg("ui request cancelled by its caller")
+			return
+		}
+		log.Warn().Err(err).Str("path", r.URL.Path).Msg("the temporal ui did not answer")
+		w.WriteHeader(http.StatusBadGateway)
+	}
+	mux.Handle("/", proxy)
 	return withHealth(passwordProtected(mux, tokens, realm), uiAnswers(ui))
 }
 

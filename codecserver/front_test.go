@@ -1,11 +1,18 @@
 package codecserver
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/careclock/careclock/internal/testkit"
 )
 
 func TestFrontGuardsTheUIAndServesTheCodecOnItsOrigin(t *testing.T) {
@@ -18,7 +25,7 @@ func TestFrontGuardsTheUIAndServesTheCodecOnItsOrigin(t *testing.T) {
 		t.Fatal(err)
 	}
 	codec := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "codec "+r.URL.Path) })
-	front := httptest.NewServer(Front(upstream, codec, []string{token}, "test"))
+	front := httptest.NewServer(Front(upstream, codec, []string{token}, "test", zerolog.Nop()))
 	defer front.Close()
 
 	get := func(path string, password string) (int, string, string) {
@@ -70,7 +77,7 @@ func TestFrontIsHealthyOnlyWhileTheUIAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	front := httptest.NewServer(Front(upstream, http.NotFoundHandler(), []string{token}, "test"))
+	front := httptest.NewServer(Front(upstream, http.NotFoundHandler(), []string{token}, "test", zerolog.Nop()))
 	defer front.Close()
 	status := func() int {
 		t.Helper()
@@ -89,5 +96,61 @@ func TestFrontIsHealthyOnlyWhileTheUIAnswers(t *testing.T) {
 	ui.Close()
 	if got := status(); got != http.StatusServiceUnavailable {
 		t.Errorf("UI down: %d, want 503", got)
+	}
+}
+
+// A UI request its caller gives up on is logged at debug through careclock's logger, not as
+// a bare "http: proxy error" line on stderr inside a JSON log; a UI that is down is a warning.
+func TestFrontLogsProxyErrorsAsJSON(t *testing.T) {
+	release := make(chan struct{})
+	ui := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	defer ui.Close()
+	defer close(release)
+	upstream, err := url.Parse(ui.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs testkit.LockedBuffer
+	front := httptest.NewServer(Front(upstream, http.NotFoundHandler(), []string{token}, "test", zerolog.New(&logs).Level(zerolog.DebugLevel)))
+	defer front.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, front.URL+"/namespaces/default/workflows", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("operator", token)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatal("the request was not cancelled")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(string(logs.Bytes()), "cancelled by its caller") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(string(logs.Bytes()), `"level":"debug"`) || strings.Contains(string(logs.Bytes()), `"level":"warn"`) {
+		t.Errorf("cancelled request logged as:\n%s", string(logs.Bytes()))
+	}
+
+	down, err := url.Parse("http://127.0.0.1:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var downLogs testkit.LockedBuffer
+	gone := httptest.NewServer(Front(down, http.NotFoundHandler(), []string{token}, "test", zerolog.New(&downLogs)))
+	defer gone.Close()
+	req, err = http.NewRequest(http.MethodGet, gone.URL+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("operator", token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(downLogs.Bytes()), `"level":"warn"`) {
+		t.Errorf("UI down: %d, logged %s", resp.StatusCode, downLogs.Bytes())
 	}
 }

@@ -207,8 +207,10 @@ func (l *Listener) execute(j job) {
 		return
 	}
 	seq := meta.Sequence.Stream
+	// The type as the metrics label it: a type careclock does not know is "unknown", so nothing a
+	// producer writes reaches a log line.
 	log := l.Log.With().Uint64("seq", seq).Uint64("delivery", meta.NumDelivered).
-		Str("type", j.ev.Type).Logger()
+		Str("type", j.typeLabel()).Logger()
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
 

@@ -47,6 +47,7 @@ type line struct {
 	Seq      uint64  `json:"seq"`
 	Delivery uint64  `json:"delivery"`
 	Outcome  string  `json:"outcome"`
+	Type     string  `json:"type"`
 	Reason   string  `json:"reason"`
 	RetryIn  float64 `json:"retry_in"` // milliseconds
 	Message  string  `json:"message"`
@@ -240,6 +241,16 @@ func TestEveryOutcome(t *testing.T) {
 	}) {
 		if got, _ := h.settled(seq, 10*time.Second); got != want[seq] {
 			t.Errorf("event %d: %s, want %s", seq, got, want[seq])
+		}
+	}
+	// A dead letter's log line carries the type its metric is labelled with: "unknown" for a type
+	// careclock does not know or an event it cannot read, never what the producer wrote.
+	for seq, label := range map[uint64]string{
+		started: events.ReimbursementSubmitted, notJSON: events.ReimbursementPaid, unknownType: "unknown",
+		badDate: events.ReimbursementPaid,
+	} {
+		if _, l := h.settled(seq, time.Second); l.Type != label {
+			t.Errorf("event %d logged with type %q, want the metric's label %q", seq, l.Type, label)
 		}
 	}
 	runs, applied := h.temporal.runsOf(claimID("CLM-1"))

@@ -58,7 +58,7 @@ func (c codecCmd) Run(cfg *config.Config) error {
 		if err != nil || upstream.Host == "" {
 			return fmt.Errorf("--ui %q: want the UI's URL, e.g. http://temporal-ui:8080", *ui)
 		}
-		h = codecserver.Front(upstream, h, tokens, "careclock: a token in "+tokensFile)
+		h = codecserver.Front(upstream, h, tokens, "careclock: a token in "+tokensFile, log)
 	} else {
 		h = codecserver.WithHealth(h)
 	}

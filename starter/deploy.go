@@ -16,7 +16,7 @@ import (
 
 // secrets creates, under --dir, every secret a deployment needs that does not exist yet, and
 // writes the NATS servers' authorization (public keys and the roles' permissions) to
-// --nats-auth. It never replaces a secret: rotation is deliberate (README, Security).
+// --nats-auth. It never replaces a secret: rotation is deliberate (docs/security.md).
 type secretsCmd struct {
 	Dir      string `required:"" placeholder:"DIR" help:"Folder for the secrets."`
 	NATSAuth string `name:"nats-auth" placeholder:"FILE" help:"File for the NATS servers' authorization block (public keys only)."`

@@ -38,10 +38,9 @@ func NewWorker(c client.Client, taskQueue string, a *activities.Activities, opts
 //     instant is not held back by polling round trips;
 //   - a sticky schedule-to-start timeout of 30 s (the SDK's is 5 s). When a storm queues more
 //     workflow tasks on a worker's sticky queue than it is handed in 5 s, each of them times
-//     out, is written again to the shared queue, and the extra writes slow the storm further:
-//     bench measured 68 journey events/s with 5 s and 164/s with 30 s (journeys publishing by
-//     local activity, storm-only runs). A worker that is gone costs no 30 s wait for new
-//     tasks: the server stops using a sticky queue that has had no poller for 10 s;
+//     out, is written again to the shared queue, and the extra writes slow the storm further
+//     (docs/performance.md, Tuning). A worker that is gone costs no 30 s wait for new tasks:
+//     the server stops using a sticky queue that has had no poller for 10 s;
 //   - new journeys publish through activity tasks (PreferVersions).
 func WorkerOptions() worker.Options {
 	return worker.Options{
@@ -55,8 +54,8 @@ func WorkerOptions() worker.Options {
 // PreferVersions is the PreferredVersionProvider of careclock's workers: the version a new
 // journey records for each change. It starts journeys at versionChangedUpserts, publishing
 // through activity tasks. Publishing by local activity (versionLocalPublish) was an option
-// until bench found it slower in storms on the dev stack and no faster on PostgreSQL (README,
-// Performance); journeys started with it keep it, and the code stays for them.
+// until bench found it slower in storms on the dev stack and no faster on PostgreSQL
+// (docs/performance.md); journeys started with it keep it, and the code stays for them.
 func PreferVersions() worker.PreferredVersionProvider { return preferVersions(false) }
 
 // preferVersions is PreferVersions, or with localPublish the preference of the workers that
@@ -71,8 +70,9 @@ func preferVersions(localPublish bool) worker.PreferredVersionProvider {
 }
 
 // DefaultCacheSize is how many journeys a worker process keeps in memory between their workflow
-// tasks: the SDK's sticky cache, whose own default is 10,000. Each cached journey costs about
-// 30 KB of heap (bench's memory scenario), so the SDK's default alone would hold some 300 MB.
+// tasks: the SDK's sticky cache, whose own default is 10,000. Each cached journey costs heap
+// (docs/performance.md, Tuning), so the SDK's default would let a worker's memory grow with
+// every journey it runs.
 // A journey sleeps for days between tasks and is seldom still cached when it wakes; one that is
 // not replays its history, a few dozen events, which is cheap.
 const DefaultCacheSize = 2000

@@ -28,7 +28,7 @@ import (
 // (testdata/local-publish, also before it) and those recorded before changeLocalPublish
 // (testdata/before-local-publish), when every step upserted every search attribute: journeys
 // running then go on as they began. A change that would break running journeys fails here; see
-// README, "Changing a journey safely". Re-record the current ones with
+// docs/changing-a-journey.md. Re-record the current ones with
 //
 //	go test ./devstack/stack -run 'TestRecordHistories|TestContinueAsNewKeepsState' -record [-local-publish]
 func TestReplayRecordedHistories(t *testing.T) {

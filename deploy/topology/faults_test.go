@@ -14,7 +14,7 @@ import (
 // The fault matrix on the production topology: each scenario on a topology of its own, events
 // arriving while a process is killed or stopped and started again on its files, as compose's
 // restart policy would. Every row: nothing lost, nothing applied or published twice. The rows
-// join the README's Reliability table as cluster rows (test.sh prints them).
+// join docs/reliability.md's table as cluster rows (test.sh prints them).
 
 // producer sends overdue claims at a steady pace from its own goroutine, like an enrollment
 // system that goes on while careclock has a fault.

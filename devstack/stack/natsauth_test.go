@@ -126,3 +126,37 @@ func TestNATSPermissions(t *testing.T) {
 		t.Error("a reader created a consumer on the enrollment stream")
 	}
 }
+
+// A client written by others (the nats CLI, a downstream system's own code) must use its role's
+// inbox prefix (docs/clients.md): with the library's default _INBOX, the JetStream API's replies
+// cannot reach it and its first request fails; with --inbox-prefix _INBOX_reader it works.
+func TestAThirdPartyClientNeedsTheRolesInboxPrefix(t *testing.T) {
+	s := startStack(t)
+	seed, err := nats.NkeyOptionFromSeed(s.NKeySeedFile(config.RoleReader))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		opts []nats.Option
+		ok   bool
+	}{
+		{[]nats.Option{seed}, false},
+		{[]nats.Option{seed, nats.CustomInboxPrefix("_INBOX_" + config.RoleReader)}, true},
+	} {
+		nc, err := nats.Connect(s.NATSURL(), c.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err = js.Stream(ctx, events.JourneyStream)
+		cancel()
+		nc.Close()
+		if (err == nil) != c.ok {
+			t.Errorf("inbox prefix given %v: stream info error %v", c.ok, err)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package stack
 
 import (
+	"strings"
+	"sync/atomic"
+
 	"github.com/rs/zerolog"
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/log/tag"
@@ -8,33 +11,78 @@ import (
 
 // serverLogger writes the embedded Temporal server's logs through zerolog, so the dev stack has
 // one log output. The server logs hashed workflow ids and its own internals, never payloads.
-type serverLogger struct{ z zerolog.Logger }
+//
+// What the server says as a matter of course is lowered to debug, so that a warning in the dev
+// stack's log means something: while it starts, its services dial each other before they listen;
+// while it stops, its internal workers' polls and its matching service fail by design; and it
+// always notes that Nexus has no HTTP port and that the UI reads long histories.
+type serverLogger struct {
+	z     zerolog.Logger
+	phase *atomic.Int32
+}
+
+// The server's phases, as serverLogger knows them.
+const (
+	phaseStarting int32 = iota
+	phaseRunning
+	phaseStopping
+)
 
 var _ log.Logger = serverLogger{}
 
-func (l serverLogger) event(e *zerolog.Event, msg string, tags []tag.Tag) {
+func newServerLogger(z zerolog.Logger) serverLogger {
+	return serverLogger{z: z, phase: new(atomic.Int32)}
+}
+
+// routine lists the messages lowered to debug in any phase.
+var routine = []string{
+	"HTTP API port has not been set", // Nexus over HTTP, which careclock does not use
+	"GetHistory page size is larger than threshold",
+}
+
+// quieter is the level a warning or an error msg is written at.
+func (l serverLogger) quieter(level zerolog.Level, msg string) zerolog.Level {
+	switch phase := l.phase.Load(); {
+	case phase == phaseStopping:
+		return zerolog.DebugLevel
+	case phase == phaseStarting && msg == "network dial error":
+		return zerolog.DebugLevel
+	}
+	for _, r := range routine {
+		if strings.HasPrefix(msg, r) {
+			return zerolog.DebugLevel
+		}
+	}
+	return level
+}
+
+func (l serverLogger) event(level zerolog.Level, msg string, tags []tag.Tag) {
+	if level >= zerolog.WarnLevel && level < zerolog.FatalLevel {
+		level = l.quieter(level, msg)
+	}
+	e := l.z.WithLevel(level)
 	for _, t := range tags {
 		e = e.Interface(t.Key(), t.Value())
 	}
 	e.Msg(msg)
 }
 
-func (l serverLogger) Debug(msg string, tags ...tag.Tag)  { l.event(l.z.Debug(), msg, tags) }
-func (l serverLogger) Info(msg string, tags ...tag.Tag)   { l.event(l.z.Info(), msg, tags) }
-func (l serverLogger) Warn(msg string, tags ...tag.Tag)   { l.event(l.z.Warn(), msg, tags) }
-func (l serverLogger) Error(msg string, tags ...tag.Tag)  { l.event(l.z.Error(), msg, tags) }
-func (l serverLogger) DPanic(msg string, tags ...tag.Tag) { l.event(l.z.Error(), msg, tags) }
+func (l serverLogger) Debug(msg string, tags ...tag.Tag)  { l.event(zerolog.DebugLevel, msg, tags) }
+func (l serverLogger) Info(msg string, tags ...tag.Tag)   { l.event(zerolog.InfoLevel, msg, tags) }
+func (l serverLogger) Warn(msg string, tags ...tag.Tag)   { l.event(zerolog.WarnLevel, msg, tags) }
+func (l serverLogger) Error(msg string, tags ...tag.Tag)  { l.event(zerolog.ErrorLevel, msg, tags) }
+func (l serverLogger) DPanic(msg string, tags ...tag.Tag) { l.event(zerolog.ErrorLevel, msg, tags) }
 func (l serverLogger) Panic(msg string, tags ...tag.Tag) {
-	l.event(l.z.Error(), msg, tags)
+	l.event(zerolog.ErrorLevel, msg, tags)
 	panic(msg)
 }
-func (l serverLogger) Fatal(msg string, tags ...tag.Tag) { l.event(l.z.Fatal(), msg, tags) }
+func (l serverLogger) Fatal(msg string, tags ...tag.Tag) { l.event(zerolog.FatalLevel, msg, tags) }
 
-// With keeps the tags of a derived logger.
+// With keeps the tags of a derived logger, and its phase.
 func (l serverLogger) With(tags ...tag.Tag) log.Logger {
 	c := l.z.With()
 	for _, t := range tags {
 		c = c.Interface(t.Key(), t.Value())
 	}
-	return serverLogger{c.Logger()}
+	return serverLogger{z: c.Logger(), phase: l.phase}
 }

@@ -217,7 +217,7 @@ func (s *Stack) startServers(o *Options, component func(string) zerolog.Logger) 
 	}
 	if s.UI, err = StartUI(UIOptions{
 		TemporalHostPort: s.Temporal.HostPort(), Namespace: s.Temporal.Namespace(), Host: o.Host, Port: port,
-		Codec: privacy.Codec{Keys: s.Keyring}, Tokens: tokens, Log: component("temporal-ui"),
+		Codec: privacy.Codec{Keys: s.Keyring}, Tokens: tokens, TokensFile: s.UIPasswordFile, Log: component("temporal-ui"),
 	}); err != nil {
 		return err
 	}

@@ -38,14 +38,13 @@ type TemporalConfig struct {
 	// DynamicConfig overrides server settings; nil keeps the defaults.
 	DynamicConfig dynamicconfig.StaticClient
 	// Synchronous is SQLite's synchronous setting: NORMAL (default) or FULL (every commit
-	// fsynced; survives a power loss, about five times slower on timer storms).
+	// fsynced; survives a power loss, much slower on timer storms: docs/performance.md).
 	Synchronous string
 	// Connections is how many SQLite connections the server opens (default 1). More make
 	// writers collide: Temporal's transactions start as readers, and one that then writes after
 	// another connection has committed fails at once with SQLITE_BUSY (busy_timeout cannot
-	// help), which the server turns into retries and, on a shard update, a lost shard. bench
-	// measured a 1,000-timer storm at 197/s with 1 connection and no such error; with 4, 653
-	// SQLITE_BUSY errors and 36/s (README, Performance).
+	// help), which the server turns into retries and, on a shard update, a lost shard
+	// (docs/performance.md, Tuning).
 	Connections int
 	// Stock runs the server with the in-process defaults (one SQLite connection, rollback
 	// journal) instead of the dev stack's tuning, for the benchmark's comparison.
@@ -62,6 +61,7 @@ type Temporal struct {
 	hostPort  string
 	config    TemporalConfig
 	namespace string
+	log       serverLogger
 }
 
 // StartTemporal creates the schema and namespace when the database is new, then starts all
@@ -104,7 +104,7 @@ func StartTemporal(cfg TemporalConfig, log zerolog.Logger) (*Temporal, error) {
 		// timeout makes a connection wait for a lock instead of failing.
 		// synchronous=NORMAL fsyncs the log at checkpoints rather than at every commit: nothing
 		// is lost when a process crashes, but a power loss can undo the last commits. FULL keeps
-		// them, at about a fifth of the timer throughput (README, Performance).
+		// them, at a cost in timer throughput (docs/performance.md, Tuning).
 		sync := cmp.Or(cfg.Synchronous, "NORMAL")
 		if sync != "NORMAL" && sync != "FULL" {
 			return nil, fmt.Errorf("sqlite synchronous %q: NORMAL or FULL", sync)
@@ -194,10 +194,11 @@ func StartTemporal(cfg TemporalConfig, log zerolog.Logger) (*Temporal, error) {
 	for k, v := range cfg.DynamicConfig {
 		dc[k] = v
 	}
+	slog := newServerLogger(log)
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(serverCfg),
 		temporal.ForServices(temporal.DefaultServices),
-		temporal.WithLogger(serverLogger{log}),
+		temporal.WithLogger(slog),
 		temporal.WithDynamicConfigClient(dc),
 	)
 	if err != nil {
@@ -206,7 +207,8 @@ func StartTemporal(cfg TemporalConfig, log zerolog.Logger) (*Temporal, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal server: %w", err)
 	}
-	return &Temporal{server: srv, hostPort: frontend, config: cfg, namespace: cfg.Namespace}, nil
+	slog.phase.Store(phaseRunning)
+	return &Temporal{server: srv, hostPort: frontend, config: cfg, namespace: cfg.Namespace, log: slog}, nil
 }
 
 // HostPort is the frontend address for SDK clients.
@@ -215,8 +217,12 @@ func (t *Temporal) HostPort() string { return t.hostPort }
 // Namespace is the namespace the server was started with.
 func (t *Temporal) Namespace() string { return t.namespace }
 
-// Stop shuts the server down.
-func (t *Temporal) Stop() error { return t.server.Stop() }
+// Stop shuts the server down. What its services report while they stop is expected, and logged
+// at debug.
+func (t *Temporal) Stop() error {
+	t.log.phase.Store(phaseStopping)
+	return t.server.Stop()
+}
 
 // WaitReady dials the frontend until it answers, or ctx ends.
 func (t *Temporal) WaitReady(ctx context.Context, opts client.Options) (client.Client, error) {

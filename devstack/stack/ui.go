@@ -32,9 +32,11 @@ type UIOptions struct {
 	// Host and Port the UI is served on.
 	Host string
 	Port int
-	// Codec decodes payloads for the UI; Tokens are the passwords (any user name) it accepts.
-	Codec  converter.PayloadCodec
-	Tokens []string
+	// Codec decodes payloads for the UI; Tokens are the passwords (any user name) it accepts,
+	// read from TokensFile, which the browser's password prompt names.
+	Codec      converter.PayloadCodec
+	Tokens     []string
+	TokensFile string
 	Log    zerolog.Logger
 }
 
@@ -73,7 +75,7 @@ func StartUI(o UIOptions) (*UI, error) {
 		}
 	}()
 	upstream := &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(internal[0]))}
-	handler := codecserver.Front(upstream, codec, o.Tokens, "careclock dev stack: DATA/ui.token")
+	handler := codecserver.Front(upstream, codec, o.Tokens, "careclock dev stack: the password in "+o.TokensFile, o.Log)
 	front := &http.Server{Addr: addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

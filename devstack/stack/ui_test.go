@@ -60,8 +60,18 @@ func TestUIPasswordAndCodec(t *testing.T) {
 		}
 		return resp.StatusCode, b
 	}
-	if code, _ := do(http.MethodGet, "/", nil, false); code != http.StatusUnauthorized {
-		t.Errorf("UI without the password: %d", code)
+	req, err := http.NewRequest(http.MethodGet, s.UIURL()+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// The browser's prompt names the real file, not a placeholder.
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), s.UIPasswordFile) {
+		t.Errorf("UI without the password: %d, %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
 	if code, b := do(http.MethodGet, "/api/v1/settings", nil, true); code != http.StatusOK || !strings.Contains(string(b), `"Endpoint":"`+codecserver.CodecPath+`"`) {
 		t.Errorf("UI settings with the password: %d %s; want the codec endpoint %s", code, b, codecserver.CodecPath)
@@ -76,5 +86,23 @@ func TestUIPasswordAndCodec(t *testing.T) {
 	}
 	if !bytes.Contains(decoded.GetPayloads()[0].GetData(), []byte(`"memberId":"M-UI-1"`)) {
 		t.Errorf("decoded input %s", decoded.GetPayloads()[0].GetData())
+	}
+
+	// As the temporal CLI calls it (docs/clients.md): --codec-endpoint UI/codec and
+	// --codec-auth "Bearer TOKEN", which it sends as the Authorization header, with X-Namespace.
+	req, err = http.NewRequest(http.MethodPost, s.UIURL()+codecserver.CodecPath+"/decode", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(password)))
+	req.Header.Set("X-Namespace", s.Temporal.Namespace())
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if b, err := io.ReadAll(resp.Body); err != nil || resp.StatusCode != http.StatusOK || !bytes.Contains(b, []byte(`"payloads"`)) {
+		t.Errorf("codec with a bearer token: %d %s %v", resp.StatusCode, b, err)
 	}
 }

@@ -1,6 +1,6 @@
 // Package reliability counts what became of every inbound event and every journey event in a
 // fault test, on the dev stack and on the production topology alike, and reports each scenario
-// as a row of the reliability table (docs: README, Reliability). Only tests import it.
+// as a row of the reliability table (docs/reliability.md). Only tests import it.
 //
 // With CARECLOCK_RELIABILITY_REPORT set to a file, Report appends each row to it (test.sh
 // prints the file).
@@ -41,7 +41,7 @@ func (f Figures) Lost() int { return max(0, f.Distinct-f.Applied-f.DeadLettered)
 // Twice is applied or dead-lettered events beyond the distinct ones.
 func (f Figures) Twice() int { return max(0, f.Applied+f.DeadLettered-f.Distinct) }
 
-// Row is the figures as a row of the README's table.
+// Row is the figures as a row of docs/reliability.md's table.
 func (f Figures) Row() string {
 	return fmt.Sprintf("| %s | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d |", f.Scenario,
 		f.Sent, f.Distinct, f.Applied, f.DeadLettered, f.Twice(), f.Lost(),
