@@ -37,7 +37,7 @@ type UIOptions struct {
 	Codec      converter.PayloadCodec
 	Tokens     []string
 	TokensFile string
-	Log    zerolog.Logger
+	Log        zerolog.Logger
 }
 
 // StartUI serves the Temporal UI on Host:Port: HTTP Basic authentication for every request, the
