@@ -59,7 +59,7 @@ go run ./bench -n 20 -scenarios starts,ingest,cost -stock=false -out "$bench_out
 rm -rf "$bench_out"
 
 step "go test -race (packages without the embedded servers)"
-go test -count=1 -race ./activities/... ./codecserver/... ./rules/... ./events/... ./privacy/... ./workflows/... ./listener/... ./starter/... ./metrics/...
+go test -count=1 -race ./activities/... ./codecserver/... ./rules/... ./events/... ./privacy/... ./workflows/... ./listener/... ./starter/... ./metrics/... ./config/... ./connect/...
 
 step "fuzz the event decoder, 500,000 inputs (seeds: samples/ and events/testdata/fuzz)"
 # A count, not a duration: Go 1.26's fuzz coordinator can fail a duration-bounded run with a bare

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -20,6 +19,8 @@ import (
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/rules"
 	"github.com/careclock/careclock/workflows"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 )
 
 // memory runs careclock's worker as a process of its own, built from ./worker and configured
@@ -137,7 +138,9 @@ func (b *bench) waitFirstTasks(ctx context.Context, addr string, n int, within t
 	}
 }
 
-// scrape reads a Prometheus text endpoint and sums each metric's series by name.
+// scrape reads a Prometheus text endpoint with Prometheus's own parser and sums each metric's
+// series by name: a counter's or gauge's value under its name, a histogram's or summary's count
+// and sum under name_count and name_sum, as the text format names them.
 func scrape(addr string) (map[string]float64, error) {
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
@@ -147,25 +150,36 @@ func scrape(addr string) (map[string]float64, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("worker metrics: %s", resp.Status)
 	}
-	sums := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		name, rest, ok := strings.Cut(line, " ")
-		if i := strings.IndexByte(line, '{'); i >= 0 {
-			name = line[:i]
-			_, rest, ok = strings.Cut(line[strings.LastIndexByte(line, '}'):], " ")
-		}
-		v, err := strconv.ParseFloat(strings.Fields(rest + " 0")[0], 64)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("worker metrics: cannot read %q", line)
-		}
-		sums[name] += v
+	var parser expfmt.TextParser
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("worker metrics: %w", err)
 	}
-	return sums, sc.Err()
+	return sumFamilies(families), nil
+}
+
+// sumFamilies sums each family's series.
+func sumFamilies(families map[string]*dto.MetricFamily) map[string]float64 {
+	sums := map[string]float64{}
+	for name, f := range families {
+		for _, m := range f.GetMetric() {
+			switch {
+			case m.GetCounter() != nil:
+				sums[name] += m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				sums[name] += m.GetGauge().GetValue()
+			case m.GetUntyped() != nil:
+				sums[name] += m.GetUntyped().GetValue()
+			case m.GetHistogram() != nil:
+				sums[name+"_count"] += float64(m.GetHistogram().GetSampleCount())
+				sums[name+"_sum"] += m.GetHistogram().GetSampleSum()
+			case m.GetSummary() != nil:
+				sums[name+"_count"] += float64(m.GetSummary().GetSampleCount())
+				sums[name+"_sum"] += m.GetSummary().GetSampleSum()
+			}
+		}
+	}
+	return sums
 }
 
 // residentBytes is a process's resident set size, from /proc (Linux).

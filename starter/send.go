@@ -53,6 +53,9 @@ func (c sendCmd) Run(cfg *config.Config, st *streams) error {
 			return fmt.Errorf("%s: publish %s: %w", name, msg.Subject, err)
 		}
 		fmt.Fprintf(st.out, "%s → %s (stream %s, seq %d, duplicate %v)\n", name, msg.Subject, ack.Stream, ack.Sequence, ack.Duplicate)
+		if ack.Duplicate {
+			fmt.Fprintf(st.out, "  not stored again: the stream already holds an event with id %q from the last 24 hours; a corrected event needs an id of its own (docs/dead-letters.md)\n", id)
+		}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -20,6 +21,7 @@ import (
 // following what careclock publishes or dead-letters.
 type watchCmd struct {
 	Subject string `default:"journeys.>" help:"Subject filter: journeys.> or enrollment.deadletter, for example."`
+	Save    string `placeholder:"DIR" help:"Also write each message's body, byte for byte, to DIR/<stream sequence>.json (a dead letter to fix and send again; it holds PHI: delete it after)."`
 }
 
 func (c watchCmd) Run(cfg *config.Config, st *streams) error {
@@ -41,14 +43,19 @@ func (c watchCmd) Run(cfg *config.Config, st *streams) error {
 	if err != nil {
 		return fmt.Errorf("no stream holds %s: %w", *filter, err)
 	}
-	return watchStream(ctx, js, stream, *filter, st.out)
+	if c.Save != "" {
+		if err := os.MkdirAll(c.Save, 0o700); err != nil {
+			return err
+		}
+	}
+	return watchStream(ctx, js, stream, *filter, st.out, c.Save)
 }
 
 // watchStream prints the messages of stream on subjects matching filter to w until ctx ends. It
 // reads them with an ordered consumer's message iterator, which keeps one pull open. Calling
 // the ordered consumer's Next in a loop sets up a fresh pull for every message; on a 3-node
 // cluster that failed with "no responders available for request" after a few dozen messages.
-func watchStream(ctx context.Context, js jetstream.JetStream, stream, filter string, w io.Writer) error {
+func watchStream(ctx context.Context, js jetstream.JetStream, stream, filter string, w io.Writer, saveDir string) error {
 	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
 	if err != nil {
 		return err
@@ -73,5 +80,16 @@ func watchStream(ctx context.Context, js jetstream.JetStream, stream, filter str
 			fmt.Fprintln(w, msg.Subject())
 		}
 		fmt.Fprintf(w, "  %s\n", msg.Data())
+		if saveDir != "" {
+			meta, err := msg.Metadata()
+			if err != nil {
+				return err
+			}
+			path := filepath.Join(saveDir, fmt.Sprintf("%d.json", meta.Sequence.Stream))
+			if err := os.WriteFile(path, msg.Data(), 0o600); err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "  saved to %s\n", path)
+		}
 	}
 }

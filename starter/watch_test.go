@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -35,9 +37,10 @@ func TestWatchReadsEveryMessageOnACluster(t *testing.T) {
 	publish(0, 100)
 
 	var out testkit.LockedBuffer
+	saved := t.TempDir()
 	watchCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- watchStream(watchCtx, js, events.JourneyStream, events.JourneySubjects, &out) }()
+	go func() { done <- watchStream(watchCtx, js, events.JourneyStream, events.JourneySubjects, &out, saved) }()
 	publish(100, 150)
 	deadline := time.Now().Add(30 * time.Second)
 	for strings.Count(string(out.Bytes()), "journeys.reimbursement.overdue\n") < 150 && time.Now().Before(deadline) {
@@ -59,5 +62,12 @@ func TestWatchReadsEveryMessageOnACluster(t *testing.T) {
 	}
 	if n := strings.Count(text, "journeys.reimbursement.overdue\n"); n != 150 {
 		t.Errorf("%d messages printed, want 150", n)
+	}
+	// --save writes each body byte for byte, named by its stream sequence.
+	for _, seq := range []int{1, 150} {
+		b, err := os.ReadFile(filepath.Join(saved, fmt.Sprintf("%d.json", seq)))
+		if err != nil || string(b) != fmt.Sprintf(`{"n":%d}`, seq-1) {
+			t.Errorf("saved %d: %q %v", seq, b, err)
+		}
 	}
 }
