@@ -24,10 +24,13 @@ import (
 type commandLine struct {
 	config.Config `embed:""`
 
-	Host              string `default:"127.0.0.1" env:"CARECLOCK_DEVSTACK_HOST" group:"Dev stack" help:"Address every server listens on."`
-	TemporalPort      int    `default:"7233" env:"CARECLOCK_DEVSTACK_TEMPORAL_PORT" group:"Dev stack" help:"Temporal frontend port."`
-	UIPort            int    `name:"ui-port" default:"8233" env:"CARECLOCK_DEVSTACK_UI_PORT" group:"Dev stack" help:"Temporal UI port."`
-	NATSPort          int    `name:"nats-port" default:"4222" env:"CARECLOCK_DEVSTACK_NATS_PORT" group:"Dev stack" help:"NATS port."`
+	// Where the dev stack listens.
+	Host         string `default:"127.0.0.1" env:"CARECLOCK_DEVSTACK_HOST" group:"Dev stack" help:"Address every server listens on."`
+	TemporalPort int    `default:"7233" env:"CARECLOCK_DEVSTACK_TEMPORAL_PORT" group:"Dev stack" help:"Temporal frontend port."`
+	UIPort       int    `name:"ui-port" default:"8233" env:"CARECLOCK_DEVSTACK_UI_PORT" group:"Dev stack" help:"Temporal UI port."`
+	NATSPort     int    `name:"nats-port" default:"4222" env:"CARECLOCK_DEVSTACK_NATS_PORT" group:"Dev stack" help:"NATS port."`
+
+	// How it keeps its data and serves NATS.
 	SQLiteSynchronous string `name:"sqlite-synchronous" default:"NORMAL" enum:"NORMAL,FULL" env:"CARECLOCK_DEVSTACK_SQLITE_SYNCHRONOUS" group:"Dev stack" help:"FULL fsyncs every Temporal commit (survives a power loss; timer storms much slower: docs/performance.md)."`
 	NATSTLSCert       string `name:"nats-tls-cert" placeholder:"FILE" env:"CARECLOCK_DEVSTACK_NATS_TLS_CERT" group:"Dev stack" help:"Serve NATS over TLS with this certificate (clients then need NATS_CA_FILE)."`
 	NATSTLSKey        string `name:"nats-tls-key" placeholder:"FILE" env:"CARECLOCK_DEVSTACK_NATS_TLS_KEY" group:"Dev stack" help:"The key of --nats-tls-cert."`

@@ -21,15 +21,18 @@ const description = `careclock's front door. Every flag is also an environment v
 type commandLine struct {
 	config.Config `embed:""`
 
-	Listen   listenCmd   `cmd:"" group:"Run" help:"Run the enrollment listener (enrollment.> → journeys) until interrupted."`
-	Codec    codecCmd    `cmd:"" group:"Run" help:"Serve the payload codec for the Temporal UI; with --ui, the UI too, behind the same token."`
-	Setup    setupCmd    `cmd:"" group:"Set up" help:"Register the namespace and search attributes, and create the NATS streams (idempotent)."`
-	Secrets  secretsCmd  `cmd:"" group:"Set up" help:"Create a deployment's missing keys, tokens and NATS seeds; write the NATS servers' authorization."`
-	Health   healthCmd   `cmd:"" group:"Set up" help:"Exit 0 if a careclock /healthz answers 200 (container health checks)."`
-	Plan     planCmd     `cmd:"" group:"Events" help:"Print the journeys an event would start, with their dated events, without starting anything."`
-	Send     sendCmd     `cmd:"" group:"Events" help:"Publish inbound events (CloudEvents JSON) to NATS."`
-	Watch    watchCmd    `cmd:"" group:"Events" help:"Print what arrives on a subject (journey events, dead letters) until interrupted."`
-	Replan   replanCmd   `cmd:"" group:"Events" help:"Send the current policy to running journeys, which re-plan."`
+	Listen listenCmd `cmd:"" group:"Run" help:"Run the enrollment listener (enrollment.> → journeys) until interrupted."`
+	Codec  codecCmd  `cmd:"" group:"Run" help:"Serve the payload codec for the Temporal UI; with --ui, the UI too, behind the same token."`
+
+	Setup   setupCmd   `cmd:"" group:"Set up" help:"Register the namespace and search attributes, and create the NATS streams (idempotent)."`
+	Secrets secretsCmd `cmd:"" group:"Set up" help:"Create a deployment's missing keys, tokens and NATS seeds; write the NATS servers' authorization."`
+	Health  healthCmd  `cmd:"" group:"Set up" help:"Exit 0 if a careclock /healthz answers 200 (container health checks)."`
+
+	Plan   planCmd   `cmd:"" group:"Events" help:"Print the journeys an event would start, with their dated events, without starting anything."`
+	Send   sendCmd   `cmd:"" group:"Events" help:"Publish inbound events (CloudEvents JSON) to NATS."`
+	Watch  watchCmd  `cmd:"" group:"Events" help:"Print what arrives on a subject (journey events, dead letters) until interrupted."`
+	Replan replanCmd `cmd:"" group:"Events" help:"Send the current policy to running journeys, which re-plan."`
+
 	List     listCmd     `cmd:"" group:"Operators" help:"Open journeys, next event first, with a link to each in the UI."`
 	Describe describeCmd `cmd:"" group:"Operators" help:"A journey's facts, what it published and skipped, and what is ahead."`
 	Find     findCmd     `cmd:"" group:"Operators" help:"Every journey of members whose ids are read from standard input (one per line), or --member."`

@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/careclock/careclock/events"
@@ -105,19 +104,10 @@ func TestTwoTransfersOnOneDayHaveTwoIDs(t *testing.T) {
 		map[string]any{"memberId": "M-5001", "county": "Yolo", "countyModel": "independent", "effectiveDate": "2026-11-20"})
 	jt.signalAt("2026-11-25T10:00:00-08:00", events.CCSEligibilityDetermined, "e-det", determined("ineligible", "2026-11-25"))
 	jt.run(events.CCSReferralSubmitted, referral("2015-05-05", "Yolo", "independent", true, "E84.0"))
-	id := WorkflowID(testKeyer, JourneyCCSReferral, "R-5001")
-	var ids []string
-	for _, ev := range jt.events {
-		ids = append(ids, ev.ID)
-	}
-	want := []string{
-		id + ":ccs.referral.opened@2026-11-02#1", id + ":ccs.referral.application_reminder@2026-11-17#1",
-		id + ":ccs.referral.transferred@2026-11-20#1", id + ":ccs.referral.transferred@2026-11-20#2",
-		id + ":ccs.referral.closed@2026-11-25#1",
-	}
-	if !slices.Equal(ids, want) {
-		t.Errorf("ids:\n  %s\nwant:\n  %s", strings.Join(ids, "\n  "), strings.Join(want, "\n  "))
-	}
+	jt.expectIDs(WorkflowID(testKeyer, JourneyCCSReferral, "R-5001"),
+		"ccs.referral.opened@2026-11-02#1", "ccs.referral.application_reminder@2026-11-17#1",
+		"ccs.referral.transferred@2026-11-20#1", "ccs.referral.transferred@2026-11-20#2",
+		"ccs.referral.closed@2026-11-25#1")
 }
 
 func TestCCSReferralCancelledOnDisenrollment(t *testing.T) {

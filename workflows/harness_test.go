@@ -360,3 +360,15 @@ func (quietLogger) Debug(string, ...any) {}
 func (quietLogger) Info(string, ...any)  {}
 func (quietLogger) Warn(string, ...any)  {}
 func (quietLogger) Error(string, ...any) {}
+
+// expectIDs asserts the ids of the journey events published, each after "<workflowID>:".
+func (jt *journeyTest) expectIDs(workflowID string, want ...string) {
+	jt.t.Helper()
+	var got []string
+	for _, ev := range jt.events {
+		got = append(got, strings.TrimPrefix(ev.ID, workflowID+":"))
+	}
+	if !slices.Equal(got, want) {
+		jt.t.Errorf("journey event ids after %s:\n  %s\nwant:\n  %s", workflowID, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
