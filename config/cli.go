@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/alecthomas/kong"
+	"github.com/willabides/kongplete"
 )
 
 // CommandLine is a program's command line: a struct that embeds Config, with the program's own
@@ -36,6 +37,9 @@ func ParseArgs(cli CommandLine, name, description string, args []string, out io.
 	if err != nil {
 		return nil, fmt.Errorf("command line: %w", err) // a declaration bug, caught by the tests
 	}
+	// A shell asking for completions (complete -C, which sets COMP_LINE) gets them and the
+	// program exits; otherwise this does nothing.
+	kongplete.Complete(k, kongplete.WithExitFunc(exit))
 	unsetEmpty(k.Model.Node)
 	ctx, err := k.Parse(args)
 	if err != nil {

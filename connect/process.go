@@ -22,8 +22,8 @@ import (
 )
 
 // Process is what a careclock process runs on: its configuration, logger, metrics, Temporal
-// client and NATS connection. The worker and `starter listen` make it with Start; the dev stack
-// makes its parts with the same functions (NewWorker, NewListener, NATS).
+// client and NATS connection. The worker, `starter listen` and the dev stack's worker all make it
+// with Start, and run journeys and the listener with NewWorker and NewListener.
 type Process struct {
 	Config   config.Config
 	Log      zerolog.Logger
@@ -33,8 +33,8 @@ type Process struct {
 	JS       jetstream.JetStream
 }
 
-// Start is the start-up of a deployed process: it warns of settings left to the dev stack's
-// defaults, dials Temporal with the payload keys (reporting to a new metrics registry), counts
+// Start is careclock's start-up: it warns of the settings process (Needs' name; "" for the dev
+// stack, which runs on its own defaults by design) was not given, dials Temporal with the payload keys (reporting to a new metrics registry), counts
 // open journeys for careclock_journeys_open, connects to NATS as role and checks that the streams
 // exist. On error, what was opened is closed.
 func Start(ctx context.Context, cfg config.Config, process, role string, log zerolog.Logger) (p *Process, err error) {

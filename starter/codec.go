@@ -27,8 +27,7 @@ type codecCmd struct {
 // Run serves the payload codec for the Temporal UI until interrupted; with --ui, it also
 // proxies the UI behind the same password, on one origin.
 func (c codecCmd) Run(cfg *config.Config) error {
-	addr, ui, cert, key := &c.Addr, &c.UI, &c.TLSCert, &c.TLSKey
-	if (*cert == "") != (*key == "") {
+	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
 	log := cfg.Logger("codec")
@@ -53,16 +52,16 @@ func (c codecCmd) Run(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	if *ui != "" {
-		upstream, err := url.Parse(*ui)
+	if c.UI != "" {
+		upstream, err := url.Parse(c.UI)
 		if err != nil || upstream.Host == "" {
-			return fmt.Errorf("--ui %q: want the UI's URL, e.g. http://temporal-ui:8080", *ui)
+			return fmt.Errorf("--ui %q: want the UI's URL, e.g. http://temporal-ui:8080", c.UI)
 		}
 		h = codecserver.Front(upstream, h, tokens, "careclock: a token in "+tokensFile, log)
 	} else {
 		h = codecserver.WithHealth(h)
 	}
-	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Addr: c.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -71,9 +70,9 @@ func (c codecCmd) Run(cfg *config.Config) error {
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
 	}()
-	log.Info().Str("addr", *addr).Strs("origins", origins).Str("key", ring.Current()).Bool("tls", *cert != "").Str("ui", *ui).Msg("codec server running")
-	if *cert != "" {
-		err = srv.ListenAndServeTLS(*cert, *key)
+	log.Info().Str("addr", c.Addr).Strs("origins", origins).Str("key", ring.Current()).Bool("tls", c.TLSCert != "").Str("ui", c.UI).Msg("codec server running")
+	if c.TLSCert != "" {
+		err = srv.ListenAndServeTLS(c.TLSCert, c.TLSKey)
 	} else {
 		err = srv.ListenAndServe()
 	}

@@ -24,8 +24,8 @@ type secretsCmd struct {
 }
 
 func (c secretsCmd) Run(st *streams) error {
-	dir, natsAuth, showToken, stdout := &c.Dir, &c.NATSAuth, &c.UIToken, st.out
-	layout := config.SecretsIn(*dir)
+	stdout := st.out
+	layout := config.SecretsIn(c.Dir)
 	files := []string{layout.HMACKey, layout.CodecKeys, layout.UIToken}
 	for _, role := range config.Roles {
 		files = append(files, layout.NATSSeeds[role])
@@ -51,7 +51,7 @@ func (c secretsCmd) Run(st *streams) error {
 			return fmt.Errorf("%s: %w", role, err)
 		}
 	}
-	if *showToken {
+	if c.UIToken {
 		tokens, err := codecserver.LoadTokens(layout.UIToken)
 		if err != nil {
 			return err
@@ -66,7 +66,7 @@ func (c secretsCmd) Run(st *streams) error {
 		}
 		fmt.Fprintf(stdout, "%-7s %s\n", state, f)
 	}
-	if *natsAuth == "" {
+	if c.NATSAuth == "" {
 		return nil
 	}
 	conf, err := config.NATSAuthConf(keys)
@@ -74,17 +74,17 @@ func (c secretsCmd) Run(st *streams) error {
 		return err
 	}
 	// Public keys only: readable by the NATS servers, whatever user they run as.
-	if err := os.MkdirAll(filepath.Dir(*natsAuth), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(c.NATSAuth), 0o755); err != nil {
 		return err
 	}
-	tmp := *natsAuth + ".tmp"
+	tmp := c.NATSAuth + ".tmp"
 	if err := os.WriteFile(tmp, conf, 0o644); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, *natsAuth); err != nil {
+	if err := os.Rename(tmp, c.NATSAuth); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote   %s\n", *natsAuth)
+	fmt.Fprintf(stdout, "wrote   %s\n", c.NATSAuth)
 	return nil
 }
 

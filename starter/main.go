@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/alecthomas/kong"
+	"github.com/willabides/kongplete"
 
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/workflows"
@@ -36,6 +37,8 @@ type commandLine struct {
 	List     listCmd     `cmd:"" group:"Operators" help:"Open journeys, next event first, with a link to each in the UI."`
 	Describe describeCmd `cmd:"" group:"Operators" help:"A journey's facts, what it published and skipped, and what is ahead."`
 	Find     findCmd     `cmd:"" group:"Operators" help:"Every journey of members whose ids are read from standard input (one per line), or --member."`
+
+	InstallCompletions kongplete.InstallCompletions `cmd:"" help:"Print the shell code that completes starter's commands and flags (bash, zsh or fish, your login shell); add it to your shell's start-up file."`
 }
 
 // vars are the values starter's help quotes.

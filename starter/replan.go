@@ -23,8 +23,7 @@ type replanCmd struct {
 }
 
 func (c replanCmd) Run(cfg *config.Config, st *streams) error {
-	journey := &c.Journey
-	if *journey != "" && !slices.Contains(workflows.Journeys, *journey) {
+	if c.Journey != "" && !slices.Contains(workflows.Journeys, c.Journey) {
 		return fmt.Errorf("--journey: want one of %v", workflows.Journeys)
 	}
 	policy, err := cfg.Policy()
@@ -49,7 +48,7 @@ func (c replanCmd) Run(cfg *config.Config, st *streams) error {
 	}
 	defer tc.Close()
 
-	found, err := workflows.List(ctx, tc, workflows.Filter{Journey: *journey, Open: true}, nil)
+	found, err := workflows.List(ctx, tc, workflows.Filter{Journey: c.Journey, Open: true}, nil)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,6 @@ type sendCmd struct {
 }
 
 func (c sendCmd) Run(cfg *config.Config, st *streams) error {
-	subject := &c.Subject
 	log := cfg.Logger("starter")
 	nc, js, err := connect.NATS(*cfg, config.RoleProducer, log)
 	if err != nil {
@@ -37,7 +36,7 @@ func (c sendCmd) Run(cfg *config.Config, st *streams) error {
 			return err
 		}
 		id, typeSubject, err := events.Peek(raw)
-		msg := &nats.Msg{Subject: *subject, Data: raw, Header: nats.Header{}}
+		msg := &nats.Msg{Subject: c.Subject, Data: raw, Header: nats.Header{}}
 		// With --subject, an unparsable file is sent as it is: the listener dead-letters it.
 		if msg.Subject == "" {
 			if err != nil {

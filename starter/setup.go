@@ -26,17 +26,16 @@ type setupCmd struct {
 }
 
 func (c setupCmd) Run(cfg *config.Config, st *streams) error {
-	wait, retention := &c.Wait, &c.Retention
 	log := cfg.Logger("setup")
 	cfg.WarnDevDefaults(config.ProcessSetup, log)
-	ctx, cancel := context.WithTimeout(context.Background(), *wait+time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), c.Wait+time.Minute)
 	defer cancel()
 	opts, err := connect.TemporalOptions(*cfg, log)
 	if err != nil {
 		return err
 	}
 	ns := namespaceOf(opts.Namespace)
-	deadline := time.Now().Add(*wait)
+	deadline := time.Now().Add(c.Wait)
 	var tc client.Client
 	err = retry(ctx, deadline, log, "temporal", func(ctx context.Context) (err error) {
 		tc, err = connect.Dial(ctx, opts)
@@ -47,9 +46,9 @@ func (c setupCmd) Run(cfg *config.Config, st *streams) error {
 	}
 	defer tc.Close()
 	err = retry(ctx, deadline, log, "namespace", func(ctx context.Context) error {
-		created, err := connect.EnsureNamespace(ctx, tc, ns, *retention)
+		created, err := connect.EnsureNamespace(ctx, tc, ns, c.Retention)
 		if created {
-			log.Info().Str("namespace", ns).Dur("retention", *retention).Msg("namespace registered")
+			log.Info().Str("namespace", ns).Dur("retention", c.Retention).Msg("namespace registered")
 		}
 		return err
 	})
@@ -58,7 +57,7 @@ func (c setupCmd) Run(cfg *config.Config, st *streams) error {
 	}
 	// A new namespace reaches every Temporal service within seconds; until then adding search
 	// attributes fails with namespace not found.
-	err = retry(ctx, time.Now().Add(max(*wait, 30*time.Second)), log, "search attributes", func(ctx context.Context) error {
+	err = retry(ctx, time.Now().Add(max(c.Wait, 30*time.Second)), log, "search attributes", func(ctx context.Context) error {
 		return connect.EnsureSearchAttributes(ctx, tc, ns)
 	})
 	if err != nil {

@@ -25,11 +25,10 @@ type watchCmd struct {
 }
 
 func (c watchCmd) Run(cfg *config.Config, st *streams) error {
-	filter := &c.Subject
 	// Journey events are what downstream readers may see; anything else (dead letters) takes
 	// the admin role.
 	role := config.RoleAdmin
-	if strings.HasPrefix(*filter, "journeys.") {
+	if strings.HasPrefix(c.Subject, "journeys.") {
 		role = config.RoleReader
 	}
 	nc, js, err := connect.NATS(*cfg, role, cfg.Logger("starter"))
@@ -39,16 +38,16 @@ func (c watchCmd) Run(cfg *config.Config, st *streams) error {
 	defer nc.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	stream, err := js.StreamNameBySubject(ctx, *filter)
+	stream, err := js.StreamNameBySubject(ctx, c.Subject)
 	if err != nil {
-		return fmt.Errorf("no stream holds %s: %w", *filter, err)
+		return fmt.Errorf("no stream holds %s: %w", c.Subject, err)
 	}
 	if c.Save != "" {
 		if err := os.MkdirAll(c.Save, 0o700); err != nil {
 			return err
 		}
 	}
-	return watchStream(ctx, js, stream, *filter, st.out, c.Save)
+	return watchStream(ctx, js, stream, c.Subject, st.out, c.Save)
 }
 
 // watchStream prints the messages of stream on subjects matching filter to w until ctx ends. It

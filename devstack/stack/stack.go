@@ -105,7 +105,7 @@ type Stack struct {
 // Start brings up NATS, Temporal, the UI, the streams and search attributes, the worker and the
 // listener, in that order. On error, whatever was started is stopped.
 func Start(ctx context.Context, o Options) (s *Stack, err error) {
-	s = &Stack{Metrics: metrics.New()}
+	s = &Stack{}
 	base := o.Config.Logger("")
 	if o.Log != nil {
 		base = *o.Log
@@ -131,43 +131,44 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if s.Keyring, err = o.Config.Keyring(true); err != nil {
 		return s, err
 	}
-	clientOpts := client.Options{Logger: config.SDKLogger(component("temporal-sdk")), MetricsHandler: s.Metrics.SDK()}
-	connect.Encrypt(&clientOpts, s.Keyring)
 	readyCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	namespace, replicas := "", 1
 	if x := o.External; x != nil {
-		namespace, replicas, o.Config.NATSURL = x.Namespace, x.StreamReplicas, x.NATSURL
-		clientOpts.HostPort, clientOpts.Namespace = x.TemporalAddress, x.Namespace
-		if s.Client, err = connect.Dial(readyCtx, clientOpts); err != nil {
-			return s, err
-		}
+		namespace, replicas = x.Namespace, x.StreamReplicas
+		o.Config.TemporalAddress, o.Config.NATSURL = x.TemporalAddress, x.NATSURL
 	} else {
 		if err := s.startServers(&o, component); err != nil {
 			return s, err
 		}
-		namespace, o.Config.NATSURL = s.Temporal.Namespace(), s.NATS.ClientURL()
-		if s.Client, err = s.Temporal.WaitReady(readyCtx, clientOpts); err != nil {
+		namespace = s.Temporal.Namespace()
+		o.Config.TemporalAddress, o.Config.NATSURL = s.Temporal.HostPort(), s.NATS.ClientURL()
+		ready, err := s.Temporal.WaitReady(readyCtx, client.Options{Logger: config.SDKLogger(component("temporal-sdk"))})
+		if err != nil {
 			return s, err
 		}
+		ready.Close()
 	}
-	if err := connect.CountOpenJourneys(s.Metrics, s.Client); err != nil {
-		return s, err
-	}
-	if err := connect.EnsureSearchAttributes(readyCtx, s.Client, namespace); err != nil {
-		return s, err
-	}
+	o.Config.TemporalNamespace = namespace
 	s.cfg, s.natsClientLog = o.Config, component("nats-client")
+	// What starter setup does in a deployment: the streams, then the search attributes.
 	if s.NC, s.JS, err = s.ConnectNATS(config.RoleAdmin); err != nil {
 		return s, err
 	}
-	if s.workerNC, s.workerJS, err = s.ConnectNATS(config.RoleWorker); err != nil {
+	if err := events.EnsureStreams(readyCtx, s.JS, replicas); err != nil {
+		return s, err
+	}
+	// The worker's start-up, as the worker program's: its Temporal client (with the payload keys
+	// and the metrics registry the listener shares), its NATS connection, the streams checked.
+	p, err := connect.Start(readyCtx, o.Config, "", config.RoleWorker, component("worker"))
+	if err != nil {
+		return s, err
+	}
+	s.Client, s.Metrics, s.workerNC, s.workerJS = p.Temporal, p.Metrics, p.NC, p.JS
+	if err := connect.EnsureSearchAttributes(readyCtx, s.Client, namespace); err != nil {
 		return s, err
 	}
 	if s.listenerNC, s.listenerJS, err = s.ConnectNATS(config.RoleListener); err != nil {
-		return s, err
-	}
-	if err := events.EnsureStreams(readyCtx, s.JS, replicas); err != nil {
 		return s, err
 	}
 	if err := s.StartWorker(); err != nil {
