@@ -179,7 +179,7 @@ func TestSubmittedReimbursementPublishesItsPastDueEventLate(t *testing.T) {
 			t.Errorf("data.%s = %v, want %v", k, ev.Data[k], want)
 		}
 	}
-	if ev.ID != ev.Subject+":reimbursement.overdue@"+wantDate || m.Headers().Get(jetstream.MsgIDHeader) != ev.ID {
+	if ev.ID != ev.Subject+":reimbursement.overdue@"+wantDate+"#1" || m.Headers().Get(jetstream.MsgIDHeader) != ev.ID {
 		t.Errorf("id %q, Nats-Msg-Id %q, subject %q", ev.ID, m.Headers().Get(jetstream.MsgIDHeader), ev.Subject)
 	}
 	if !ev.Time.Equal(p.At(rules.MustDate(wantDate))) {
