@@ -23,14 +23,20 @@ import (
 // commandLine is careclock's settings and the dev stack's own.
 type commandLine struct {
 	config.Config `embed:""`
+	Listen        listenFlags `embed:""`
+	Store         storeFlags  `embed:""`
+}
 
-	// Where the dev stack listens.
+// listenFlags say where the dev stack listens.
+type listenFlags struct {
 	Host         string `default:"127.0.0.1" env:"CARECLOCK_DEVSTACK_HOST" group:"Dev stack" help:"Address every server listens on."`
 	TemporalPort int    `default:"7233" env:"CARECLOCK_DEVSTACK_TEMPORAL_PORT" group:"Dev stack" help:"Temporal frontend port."`
 	UIPort       int    `name:"ui-port" default:"8233" env:"CARECLOCK_DEVSTACK_UI_PORT" group:"Dev stack" help:"Temporal UI port."`
 	NATSPort     int    `name:"nats-port" default:"4222" env:"CARECLOCK_DEVSTACK_NATS_PORT" group:"Dev stack" help:"NATS port."`
+}
 
-	// How it keeps its data and serves NATS.
+// storeFlags say how it keeps its data and serves NATS.
+type storeFlags struct {
 	SQLiteSynchronous string `name:"sqlite-synchronous" default:"NORMAL" enum:"NORMAL,FULL" env:"CARECLOCK_DEVSTACK_SQLITE_SYNCHRONOUS" group:"Dev stack" help:"FULL fsyncs every Temporal commit (survives a power loss; timer storms much slower: docs/performance.md)."`
 	NATSTLSCert       string `name:"nats-tls-cert" placeholder:"FILE" env:"CARECLOCK_DEVSTACK_NATS_TLS_CERT" group:"Dev stack" help:"Serve NATS over TLS with this certificate (clients then need NATS_CA_FILE)."`
 	NATSTLSKey        string `name:"nats-tls-key" placeholder:"FILE" env:"CARECLOCK_DEVSTACK_NATS_TLS_KEY" group:"Dev stack" help:"The key of --nats-tls-cert."`
@@ -46,14 +52,15 @@ func main() {
 }
 
 func run(cli commandLine) error {
-	if (cli.NATSTLSCert == "") != (cli.NATSTLSKey == "") {
+	l, st := cli.Listen, cli.Store
+	if (st.NATSTLSCert == "") != (st.NATSTLSKey == "") {
 		return errors.New("--nats-tls-cert and --nats-tls-key go together")
 	}
 	cfg := cli.Config
 	cfg.MetricsAddr = cmp.Or(cfg.MetricsAddr, connect.MetricsWorker)
 	opts := stack.Options{
-		Config: cfg, Host: cli.Host, TemporalPort: cli.TemporalPort, UIPort: cli.UIPort, NATSPort: cli.NATSPort,
-		SQLiteSynchronous: cli.SQLiteSynchronous, NATSTLSCert: cli.NATSTLSCert, NATSTLSKey: cli.NATSTLSKey,
+		Config: cfg, Host: l.Host, TemporalPort: l.TemporalPort, UIPort: l.UIPort, NATSPort: l.NATSPort,
+		SQLiteSynchronous: st.SQLiteSynchronous, NATSTLSCert: st.NATSTLSCert, NATSTLSKey: st.NATSTLSKey,
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
