@@ -92,8 +92,10 @@ type bench struct {
 	pgData string
 	// external marks a run against servers that are not the dev stack's.
 	external bool
-	results  []Result
-	log      zerolog.Logger
+	// workerBin is careclock's worker, built before the first scenario when memory runs.
+	workerBin string
+	results   []Result
+	log       zerolog.Logger
 }
 
 func run() error {
@@ -146,6 +148,18 @@ func run() error {
 	}
 	b := &bench{rounds: *rounds, n: *n, storm: *storm, spread: *spread, open: *open, c: *c, log: log, sync: *sync, conns: *conns, eager: *eager, natsNoSync: !*natsSync}
 	ctx := context.Background()
+	if slices.Contains(want, "memory") {
+		// Built first, so that a tree that does not build stops the run before it measures
+		// anything, not half an hour in.
+		dir, err := os.MkdirTemp("", "careclock-bench-worker-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		if b.workerBin, err = buildWorker(ctx, dir); err != nil {
+			return err
+		}
+	}
 	tuned := func(s *stack.Stack) error {
 		b.s = s
 		for _, sc := range []struct {

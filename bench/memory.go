@@ -29,12 +29,7 @@ import (
 // after each step, once the worker has run every journey's first task, reads the worker's
 // resident set size (/proc) and Go heap in use (its metrics).
 func (b *bench) memory(ctx context.Context) (err error) {
-	bin := filepath.Join(b.s.DataDir(), "worker")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./worker")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("build ./worker (run bench from the repository root): %w", err)
-	}
+	bin := b.workerBin
 	addr, err := freeAddr()
 	if err != nil {
 		return err
@@ -180,6 +175,17 @@ func sumFamilies(families map[string]*dto.MetricFamily) map[string]float64 {
 		}
 	}
 	return sums
+}
+
+// buildWorker builds ./worker into dir and returns the program's path.
+func buildWorker(ctx context.Context, dir string) (string, error) {
+	bin := filepath.Join(dir, "worker")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./worker")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return "", fmt.Errorf("build ./worker (run bench from the repository root): %w", err)
+	}
+	return bin, nil
 }
 
 // residentBytes is a process's resident set size, from /proc (Linux).

@@ -364,6 +364,11 @@ func (s *Stack) NATSURL() string { return s.cfg.NATSURL }
 
 // Stop shuts everything down in the reverse order of Start.
 func (s *Stack) Stop() error {
+	if s.Temporal != nil {
+		// From here the server's own complaints (polls cancelled as the worker and client go)
+		// are the stop itself: logged at debug.
+		s.Temporal.log.phase.Store(phaseStopping)
+	}
 	var errs []error
 	if err := s.StopListener(); err != nil {
 		errs = append(errs, err)
