@@ -5,7 +5,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -57,7 +56,6 @@ func run(cli commandLine) error {
 		return errors.New("--nats-tls-cert and --nats-tls-key go together")
 	}
 	cfg := cli.Config
-	cfg.MetricsAddr = cmp.Or(cfg.MetricsAddr, connect.MetricsWorker)
 	opts := stack.Options{
 		Config: cfg, Host: l.Host, TemporalPort: l.TemporalPort, UIPort: l.UIPort, NATSPort: l.NATSPort,
 		SQLiteSynchronous: st.SQLiteSynchronous, NATSTLSCert: st.NATSTLSCert, NATSTLSKey: st.NATSTLSKey,

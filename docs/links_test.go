@@ -3,6 +3,7 @@ package docs
 
 import (
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -60,8 +61,8 @@ func TestLinksStayInTheRepository(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s: unreadable", page)
 		}
-		if strings.Contains(text, "../shared") {
-			t.Errorf("%s refers to ../shared, which a clone does not have", page)
+		if outside := path.Join("..", "shared"); strings.Contains(text, outside) {
+			t.Errorf("%s refers to %s, which a clone does not have", page, outside)
 		}
 		for _, m := range link.FindAllStringSubmatch(text, -1) {
 			target := m[1]

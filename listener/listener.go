@@ -209,8 +209,9 @@ func (l *Listener) execute(j job) {
 	seq := meta.Sequence.Stream
 	// The type as the metrics label it: a type careclock does not know is "unknown", so nothing a
 	// producer writes reaches a log line.
+	label := j.typeLabel()
 	log := l.Log.With().Uint64("seq", seq).Uint64("delivery", meta.NumDelivered).
-		Str("type", j.typeLabel()).Logger()
+		Str("type", label).Logger()
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
 
@@ -220,7 +221,7 @@ func (l *Listener) execute(j job) {
 		delay := l.backoff(meta.NumDelivered)
 		log.Debug().Uint64("after", before).Dur("retry_in", delay).Str("outcome", OutcomeRetried).
 			Msg("waiting for an earlier event of its journey")
-		l.Metrics.Consumed(j.typeLabel(), OutcomeRetried)
+		l.Metrics.Consumed(label, OutcomeRetried)
 		if err := j.msg.NakWithDelay(delay); err != nil {
 			log.Warn().Err(err).Msg("nak; redelivered after the ack wait instead")
 		}
@@ -248,7 +249,7 @@ func (l *Listener) execute(j job) {
 	}
 	if err != nil {
 		log.Warn().Err(err).Dur("retry_in", delay).Str("outcome", OutcomeRetried).Msg("not applied; will be redelivered")
-		l.Metrics.Consumed(j.typeLabel(), OutcomeRetried)
+		l.Metrics.Consumed(label, OutcomeRetried)
 		if err := j.msg.NakWithDelay(delay); err != nil {
 			log.Warn().Err(err).Msg("nak; redelivered after the ack wait instead")
 		}
@@ -263,7 +264,7 @@ func (l *Listener) execute(j job) {
 		log.Warn().Err(err).Str("outcome", outcome).Msg("ack not sent; the event will come again")
 		return
 	}
-	l.Metrics.Consumed(j.typeLabel(), outcome)
+	l.Metrics.Consumed(label, outcome)
 	ev := log.Info()
 	switch outcome {
 	case OutcomeDeadLettered:

@@ -40,8 +40,8 @@ var routine = []string{
 	"GetHistory page size is larger than threshold",
 }
 
-// quieter is the level a warning or an error msg is written at.
-func (l serverLogger) quieter(level zerolog.Level, msg string) zerolog.Level {
+// levelFor is the level a warning or an error msg is written at.
+func (l serverLogger) levelFor(level zerolog.Level, msg string) zerolog.Level {
 	switch phase := l.phase.Load(); {
 	case phase == phaseStopping:
 		return zerolog.DebugLevel
@@ -58,7 +58,7 @@ func (l serverLogger) quieter(level zerolog.Level, msg string) zerolog.Level {
 
 func (l serverLogger) event(level zerolog.Level, msg string, tags []tag.Tag) {
 	if level >= zerolog.WarnLevel && level < zerolog.FatalLevel {
-		level = l.quieter(level, msg)
+		level = l.levelFor(level, msg)
 	}
 	e := l.z.WithLevel(level)
 	for _, t := range tags {
