@@ -96,6 +96,9 @@ func (d *Date) UnmarshalText(b []byte) error {
 
 func (d Date) utc() time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC) }
 
+// Weekday is the day of the week of d.
+func (d Date) Weekday() time.Weekday { return d.utc().Weekday() }
+
 // Before reports whether d is earlier than o.
 func (d Date) Before(o Date) bool { return d.utc().Before(o.utc()) }
 

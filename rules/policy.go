@@ -36,6 +36,10 @@ type Policy struct {
 	AgeOut              AgeOutPolicy        `json:"ageout"`
 	Postpartum          NoticeDaysPolicy    `json:"postpartum"`
 	Reimbursement       ReimbursementPolicy `json:"reimbursement"`
+	Authorization       AuthorizationPolicy `json:"authorization"`
+	// Holidays are the policy file's changes to the default holiday calendar, which counts
+	// business days (calendar.go).
+	Holidays Holidays `json:"holidays"`
 }
 
 // CCSReferralPolicy is docs/rules.md §1.
@@ -76,6 +80,25 @@ type ReimbursementPolicy struct {
 	OverdueRepeatDays  int   `json:"overdueRepeatDays"`
 }
 
+// AuthorizationPolicy is docs/rules.md §6.
+type AuthorizationPolicy struct {
+	// StandardBusinessDays is the standard decision's turnaround once the information is
+	// complete; StandardMaxDays caps it in calendar days from receipt.
+	StandardBusinessDays int `json:"standardBusinessDays"`
+	StandardMaxDays      int `json:"standardMaxDays"`
+	// ExpeditedHours is the expedited decision's turnaround from the instant of receipt.
+	ExpeditedHours int `json:"expeditedHours"`
+	// ExtensionDays moves the deadline once (an instant deadline by as many 24 hours).
+	ExtensionDays int `json:"extensionDays"`
+	// Warnings before the deadline: business days before a standard one, hours before an
+	// expedited one.
+	WarnBusinessDaysBefore []int `json:"warnBusinessDaysBefore"`
+	WarnHoursBefore        []int `json:"warnHoursBefore"`
+	// NoticeBusinessDays is the written notice of a denial or modification's turnaround from the
+	// decision.
+	NoticeBusinessDays int `json:"noticeBusinessDays"`
+}
+
 // DefaultPolicy returns the defaults of docs/rules.md.
 func DefaultPolicy() Policy {
 	return Policy{
@@ -90,6 +113,10 @@ func DefaultPolicy() Policy {
 		AgeOut:        AgeOutPolicy{NoticeMonthsBefore: []int{12, 6, 3, 1}},
 		Postpartum:    NoticeDaysPolicy{NoticeDaysBefore: []int{60, 30}},
 		Reimbursement: ReimbursementPolicy{DueDays: 60, ReminderDaysBefore: []int{15, 5}, OverdueRepeatDays: 7},
+		Authorization: AuthorizationPolicy{
+			StandardBusinessDays: 5, StandardMaxDays: 14, ExpeditedHours: 72, ExtensionDays: 14,
+			WarnBusinessDaysBefore: []int{1}, WarnHoursBefore: []int{24, 4}, NoticeBusinessDays: 2,
+		},
 	}
 }
 
@@ -155,6 +182,15 @@ func (p Policy) Validate() error {
 	days("reimbursement.dueDays", p.Reimbursement.DueDays)
 	offsets("reimbursement.reminderDaysBefore", p.Reimbursement.ReminderDaysBefore, p.Reimbursement.DueDays, "days")
 	days("reimbursement.overdueRepeatDays", p.Reimbursement.OverdueRepeatDays)
+	a := p.Authorization
+	check(a.StandardBusinessDays >= 1 && a.StandardBusinessDays <= 60, "authorization.standardBusinessDays", "a whole number of business days from 1 to 60")
+	days("authorization.standardMaxDays", a.StandardMaxDays)
+	check(a.ExpeditedHours >= 1 && a.ExpeditedHours <= 720, "authorization.expeditedHours", "a whole number of hours from 1 to 720")
+	days("authorization.extensionDays", a.ExtensionDays)
+	offsets("authorization.warnBusinessDaysBefore", a.WarnBusinessDaysBefore, a.StandardBusinessDays, "business days")
+	offsets("authorization.warnHoursBefore", a.WarnHoursBefore, a.ExpeditedHours-1, "hours")
+	check(a.NoticeBusinessDays >= 1 && a.NoticeBusinessDays <= 60, "authorization.noticeBusinessDays", "a whole number of business days from 1 to 60")
+	errs = append(errs, p.Holidays.validate()...)
 	return errors.Join(errs...)
 }
 

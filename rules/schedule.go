@@ -21,6 +21,13 @@ type Due struct {
 	Reminder bool
 	// Final ends the journey once published.
 	Final bool
+	// At, when set, is the exact instant the event is due (an hour clock: docs/rules.md,
+	// Instants), and Date is its date in the policy's zone; otherwise the event fires at the
+	// notice hour on Date. An event due at an instant does not repeat.
+	At time.Time
+	// DeadlineAt, when set, is the instant Deadline is about: a reminder of it is skipped once
+	// that instant has passed, rather than once its date has.
+	DeadlineAt time.Time
 	// Fields returns the event-specific data for the occurrence on a date; nil means none.
 	Fields func(on Date) map[string]any
 }
@@ -31,6 +38,33 @@ type Occurrence struct {
 	On   Date
 	At   time.Time
 	Late bool
+	// Superseded marks a missed advance notice skipped because a later notice of its series is
+	// published instead (Step.Supersede).
+	Superseded bool
+}
+
+// InstantGrace is how long after its instant an event due at an instant may be published and
+// still not be late: the time a timer takes to fire and a worker to pick it up.
+const InstantGrace = time.Minute
+
+// lateness says whether o, due at or before now, is published late, or skipped: a reminder
+// whose deadline has passed by now (an instant deadline, once it is reached). A dated event is late once its date has passed; one due at
+// an instant, once InstantGrace has.
+func (p Policy) lateness(o Occurrence, now time.Time) (late, skip bool) {
+	today := p.Today(now)
+	if o.Due.At.IsZero() {
+		late = o.On.Before(today)
+	} else {
+		late = now.Sub(o.At) > InstantGrace
+	}
+	if o.Reminder {
+		if o.DeadlineAt.IsZero() {
+			skip = o.Deadline.Before(today)
+		} else {
+			skip = !o.DeadlineAt.After(now)
+		}
+	}
+	return late, skip
 }
 
 // Key identifies an occurrence within its journey: the event type and its scheduled date. It is
@@ -64,8 +98,8 @@ func (p Policy) Step(dues []Due, done func(key string) bool, now time.Time) Step
 			if done(o.Key()) {
 				return
 			}
-			o.Late = o.On.Before(today)
-			if o.Reminder && o.Deadline.Before(today) {
+			var skip bool
+			if o.Late, skip = p.lateness(o, now); skip {
 				s.Skip = append(s.Skip, o)
 			} else {
 				s.Publish = append(s.Publish, o)
@@ -79,7 +113,7 @@ func (p Policy) Step(dues []Due, done func(key string) bool, now time.Time) Step
 	}
 	for _, d := range dues {
 		first := p.occurrence(d, d.Date)
-		if d.EveryDays <= 0 || first.At.After(now) {
+		if d.EveryDays <= 0 || !d.At.IsZero() || first.At.After(now) {
 			consider(first)
 			continue
 		}
@@ -93,13 +127,41 @@ func (p Policy) Step(dues []Due, done func(key string) bool, now time.Time) Step
 		consider(last)
 		consider(p.occurrence(d, d.Date.AddDays((k+1)*d.EveryDays)))
 	}
-	byDate := func(a, b Occurrence) int { return cmp.Compare(a.At.UnixNano(), b.At.UnixNano()) }
-	slices.SortStableFunc(s.Publish, byDate)
-	slices.SortStableFunc(s.Skip, byDate)
+	slices.SortStableFunc(s.Publish, byInstant)
+	slices.SortStableFunc(s.Skip, byInstant)
 	return s
 }
 
+// Supersede applies docs/rules.md's rule for several missed advance notices of one series (a
+// journey started late): of the reminders of one type published late, only the latest is
+// published; the earlier ones move to Skip, marked Superseded, so that a family does not get
+// three letters on one day.
+func (s *Step) Supersede() {
+	latest := map[string]time.Time{}
+	for _, o := range s.Publish {
+		if o.Reminder && o.Late && o.At.After(latest[o.Type]) {
+			latest[o.Type] = o.At
+		}
+	}
+	publish := s.Publish[:0:0]
+	for _, o := range s.Publish {
+		if o.Reminder && o.Late && o.At.Before(latest[o.Type]) {
+			o.Superseded = true
+			s.Skip = append(s.Skip, o)
+			continue
+		}
+		publish = append(publish, o)
+	}
+	s.Publish = publish
+	slices.SortStableFunc(s.Skip, byInstant)
+}
+
+func byInstant(a, b Occurrence) int { return cmp.Compare(a.At.UnixNano(), b.At.UnixNano()) }
+
 func (p Policy) occurrence(d Due, on Date) Occurrence {
+	if !d.At.IsZero() {
+		return Occurrence{Due: d, On: DateOf(d.At.In(p.location())), At: d.At}
+	}
 	return Occurrence{Due: d, On: on, At: p.At(on)}
 }
 
@@ -111,23 +173,43 @@ type Planned struct {
 	RepeatEveryDays int       `json:"repeatEveryDays,omitempty"`
 	Late            bool      `json:"late,omitempty"`
 	Skipped         bool      `json:"skipped,omitempty"`
+	// Superseded marks a skipped advance notice whose series has a later one published late.
+	Superseded bool `json:"superseded,omitempty"`
 }
 
 // Preview lists dues in date order at their first date, marked late or skipped relative to now
-// by the same rules as Step.
+// by the same rules as Step, superseded notices included.
 func (p Policy) Preview(dues []Due, now time.Time) []Planned {
-	today := p.Today(now)
+	var due Step
 	out := make([]Planned, 0, len(dues))
 	for _, d := range dues {
-		pl := Planned{Type: d.Type, Date: d.Date, At: p.At(d.Date), RepeatEveryDays: d.EveryDays}
-		if d.Date.Before(today) {
-			pl.Skipped = d.Reminder && d.Deadline.Before(today)
-			pl.Late = !pl.Skipped
+		o := p.occurrence(d, d.Date)
+		if o.At.After(now) {
+			out = append(out, planned(o))
+			continue
 		}
+		var skip bool
+		if o.Late, skip = p.lateness(o, now); skip {
+			due.Skip = append(due.Skip, o)
+		} else {
+			due.Publish = append(due.Publish, o)
+		}
+	}
+	due.Supersede()
+	for _, o := range due.Publish {
+		out = append(out, planned(o))
+	}
+	for _, o := range due.Skip {
+		pl := planned(o)
+		pl.Late, pl.Skipped, pl.Superseded = false, true, o.Superseded
 		out = append(out, pl)
 	}
 	slices.SortStableFunc(out, func(a, b Planned) int { return cmp.Compare(a.At.UnixNano(), b.At.UnixNano()) })
 	return out
+}
+
+func planned(o Occurrence) Planned {
+	return Planned{Type: o.Type, Date: o.On, At: o.At, RepeatEveryDays: o.EveryDays, Late: o.Late}
 }
 
 // Ahead lists, in date order, the next occurrence after now of each of dues: what a journey
@@ -137,7 +219,7 @@ func (p Policy) Ahead(dues []Due, now time.Time) []Planned {
 	var out []Planned
 	for _, d := range dues {
 		o := p.occurrence(d, d.Date)
-		if d.EveryDays > 0 && !o.At.After(now) {
+		if d.EveryDays > 0 && d.At.IsZero() && !o.At.After(now) {
 			k := today.DaysSince(d.Date) / d.EveryDays
 			if o = p.occurrence(d, d.Date.AddDays(k*d.EveryDays)); !o.At.After(now) {
 				o = p.occurrence(d, d.Date.AddDays((k+1)*d.EveryDays))

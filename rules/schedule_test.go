@@ -154,3 +154,72 @@ func TestAhead(t *testing.T) {
 		}
 	}
 }
+
+// Missed advance notices of one series (docs/rules.md, Time): only the latest is published late,
+// the earlier ones are skipped as superseded; reminders of another series are not touched.
+func TestSupersede(t *testing.T) {
+	p := DefaultPolicy()
+	s := p.Step(samplePlan(), func(string) bool { return false }, at("2027-01-29T10:00:00-08:00"))
+	s.Supersede()
+	if got, want := keys(s.Publish), []string{"due_soon@2027-01-24 late"}; !equal(got, want) {
+		t.Errorf("publish %v, want %v", got, want)
+	}
+	if got, want := keys(s.Skip), []string{"due_soon@2027-01-14 late"}; !equal(got, want) || !s.Skip[0].Superseded {
+		t.Errorf("skip %v (superseded %v), want %v superseded", got, len(s.Skip) > 0 && s.Skip[0].Superseded, want)
+	}
+	// On time, two notices of a series are never both due: nothing is superseded.
+	s = p.Step(samplePlan(), func(string) bool { return false }, at("2027-01-14T09:00:00-08:00"))
+	s.Supersede()
+	if got := keys(s.Publish); !equal(got, []string{"due_soon@2027-01-14"}) || len(s.Skip) != 0 {
+		t.Errorf("on time: publish %v, skip %v", got, keys(s.Skip))
+	}
+	// A late notice that is not a reminder (an overdue event) is never superseded.
+	plan := append(samplePlan(), Due{Type: "other_soon", Date: MustDate("2027-01-20"), Deadline: MustDate("2027-01-29"), Reminder: true})
+	s = p.Step(plan, func(string) bool { return false }, at("2027-01-29T10:00:00-08:00"))
+	s.Supersede()
+	if got, want := keys(s.Publish), []string{"other_soon@2027-01-20 late", "due_soon@2027-01-24 late"}; !equal(got, want) {
+		t.Errorf("two series: publish %v, want %v", got, want)
+	}
+	pv := p.Preview(samplePlan(), at("2027-01-29T10:00:00-08:00"))
+	if !pv[0].Skipped || !pv[0].Superseded || pv[1].Skipped || !pv[1].Late {
+		t.Errorf("preview: %+v", pv)
+	}
+}
+
+// An event due at an instant fires at it exactly, not at the notice hour; it is late once
+// InstantGrace has passed; a reminder of an instant deadline is skipped once the instant has.
+func TestStepAtInstants(t *testing.T) {
+	p := DefaultPolicy()
+	deadline := at("2027-03-16T11:00:00-07:00")
+	plan := []Due{
+		{Type: "due_soon", At: deadline.Add(-24 * time.Hour), Deadline: DateOf(deadline), DeadlineAt: deadline, Reminder: true},
+		{Type: "due_soon", At: deadline.Add(-4 * time.Hour), Deadline: DateOf(deadline), DeadlineAt: deadline, Reminder: true},
+		{Type: "missed", At: deadline, Deadline: DateOf(deadline), DeadlineAt: deadline},
+	}
+	none := func(string) bool { return false }
+	s := p.Step(plan, none, at("2027-03-15T10:59:59-07:00"))
+	if s.Next == nil || !s.Next.At.Equal(at("2027-03-15T11:00:00-07:00")) || s.Next.On != MustDate("2027-03-15") {
+		t.Fatalf("next %+v, want due_soon at 2027-03-15T11:00:00-07:00", s.Next)
+	}
+	s = p.Step(plan, none, at("2027-03-15T11:00:30-07:00"))
+	if got := keys(s.Publish); !equal(got, []string{"due_soon@2027-03-15"}) {
+		t.Errorf("30 s after its instant: %v, want on time", got)
+	}
+	s = p.Step(plan, none, at("2027-03-15T11:01:01-07:00"))
+	if got := keys(s.Publish); !equal(got, []string{"due_soon@2027-03-15 late"}) {
+		t.Errorf("61 s after its instant: %v, want late", got)
+	}
+	s = p.Step(plan, none, at("2027-03-16T11:00:00-07:00"))
+	s.Supersede()
+	if got := keys(s.Publish); !equal(got, []string{"missed@2027-03-16"}) {
+		t.Errorf("at the deadline: publish %v, want the miss on time", got)
+	}
+	if got := keys(s.Skip); !equal(got, []string{"due_soon@2027-03-15 late", "due_soon@2027-03-16 late"}) {
+		t.Errorf("at the deadline: skip %v, want both warnings", got)
+	}
+	s = p.Step(plan, none, at("2027-03-16T10:00:00-07:00"))
+	s.Supersede()
+	if got := keys(s.Publish); !equal(got, []string{"due_soon@2027-03-16 late"}) || len(s.Skip) != 1 || !s.Skip[0].Superseded {
+		t.Errorf("an hour before the deadline: publish %v, skip %v; want the 4-hour warning late, the 24-hour one superseded", got, keys(s.Skip))
+	}
+}

@@ -172,9 +172,10 @@ func TestDuplicateDeliveries(t *testing.T) {
 		t.Errorf("claim applied %d inbound events, want 2 (submitted, approved once)", st.Applied)
 	}
 
+	applied, dead := fates(t, s, 3)
 	report(t, figures{
 		Scenario: "duplicates: 5 copies of an enrollment (1 redelivered after a listener crash), a decision sent twice",
-		Sent:     5 + 1 + 2, Distinct: 3, Applied: appliedInbound(t, s), DeadLettered: len(deadLetters(t, s)),
+		Sent:     5 + 1 + 2, Distinct: 3, Applied: applied, DeadLettered: dead,
 		Journey: tallyJourneys(t, s, want, time.Minute),
 	})
 }
@@ -274,7 +275,7 @@ func TestMixedBatchIsStartedOrDeadLettered(t *testing.T) {
 	}
 	report(t, figures{
 		Scenario: fmt.Sprintf("bad input: %d good and %d bad events in one batch", goodOnes, badOnes),
-		Sent:     len(batch), Distinct: len(batch), Applied: appliedInbound(t, s), DeadLettered: deadLettered,
+		Sent:     len(batch), Distinct: len(batch), Applied: reliability.AppliedInbound(t, s.Client, len(batch)-deadLettered), DeadLettered: deadLettered,
 	})
 	if started != goodOnes {
 		t.Errorf("%d journeys started for %d good events", started, goodOnes)
@@ -323,9 +324,10 @@ func TestNATSRestartWhilePublishing(t *testing.T) {
 	for i := range members {
 		retried += publishRetries(t, s, workflows.WorkflowID(s.Keyer, workflows.JourneyAgeOut, fmt.Sprintf("M-NATS-%d", i)))
 	}
+	applied, dead := fates(t, s, members)
 	report(t, figures{
 		Scenario: fmt.Sprintf("NATS restart: stopped for 3 s with %d of %d journey events published (%d publish attempts retried)", before, len(want), retried),
-		Sent:     members, Distinct: members, Applied: appliedInbound(t, s), DeadLettered: len(deadLetters(t, s)),
+		Sent:     members, Distinct: members, Applied: applied, DeadLettered: dead,
 		Journey: tally,
 	})
 }
@@ -458,9 +460,10 @@ func TestWorkerCrashMidJourney(t *testing.T) {
 	if got, want := publications(t, s, first.WorkflowID), []publication{{attempt: 2}}; !slices.Equal(got, want) {
 		t.Errorf("the interrupted journey's history records publications %+v, want %+v", got, want)
 	}
+	applied, dead := fates(t, s, 3)
 	report(t, figures{
 		Scenario: "worker crash: killed while publishing, 2 events arrive while no worker runs",
-		Sent:     3, Distinct: 3, Applied: appliedInbound(t, s), DeadLettered: len(deadLetters(t, s)),
+		Sent:     3, Distinct: 3, Applied: applied, DeadLettered: dead,
 		Journey: tally,
 	})
 }
@@ -604,9 +607,10 @@ func TestTemporalRestartKeepsSchedules(t *testing.T) {
 	publish(t, s.JS, events.Subject(events.ReimbursementSubmitted), "clm-4", body)
 	waitAcked(t, s.JS, 5)
 	want := append([]expect{overdue, overdue4, {WorkflowID: fresh, EventType: "reimbursement.closed", On: today, Late: false}}, notices...)
+	applied, dead := fates(t, s, 5)
 	report(t, figures{
 		Scenario: "Temporal restart: 3 journeys open, then a payment and a new claim",
-		Sent:     5, Distinct: 5, Applied: appliedInbound(t, s), DeadLettered: len(deadLetters(t, s)),
+		Sent:     5, Distinct: 5, Applied: applied, DeadLettered: dead,
 		Journey: tallyJourneys(t, s, want, time.Minute),
 	})
 }
@@ -673,9 +677,10 @@ func TestListenerWaitsForTemporal(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitAcked(t, s.JS, 8) // 7 inbound and a dead letter
+	applied, dead := fates(t, s, 7)
 	report(t, figures{
 		Scenario: fmt.Sprintf("Temporal unreachable for 12 s while 6 events arrive (%v deliveries retried)", retried),
-		Sent:     7, Distinct: 7, Applied: appliedInbound(t, s), DeadLettered: len(deadLetters(t, s)),
+		Sent:     7, Distinct: 7, Applied: applied, DeadLettered: dead,
 		Journey: tallyJourneys(t, s, want, time.Minute),
 	})
 }
@@ -720,9 +725,10 @@ func TestContinueAsNewKeepsState(t *testing.T) {
 	if st := stateOf(t, s, id); st.Applied != 3 || st.Status != workflows.StatusClosed {
 		t.Errorf("after continue-as-new: applied %d (want 3: submitted, approved, paid), status %s", st.Applied, st.Status)
 	}
+	applied, dead := fates(t, s, 3)
 	report(t, figures{
 		Scenario: "continue-as-new between a decision and its second delivery",
-		Sent:     4, Distinct: 3, Applied: appliedInbound(t, s), DeadLettered: len(deadLetters(t, s)),
+		Sent:     4, Distinct: 3, Applied: applied, DeadLettered: dead,
 		Journey: tallyJourneys(t, s, []expect{
 			{WorkflowID: id, EventType: "reimbursement.approved", On: today}, {WorkflowID: id, EventType: "reimbursement.closed", On: today},
 		}, time.Minute),

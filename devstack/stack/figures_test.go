@@ -28,9 +28,12 @@ func tallyJourneys(t *testing.T, s *stack.Stack, want []expect, within time.Dura
 	return reliability.JourneyEvents(t, s.JS, want, within)
 }
 
-func appliedInbound(t *testing.T, s *stack.Stack) int {
+// fates counts what became of distinct inbound events: dead letters first, then the events
+// applied, waiting for the rest.
+func fates(t *testing.T, s *stack.Stack, distinct int) (applied, deadLettered int) {
 	t.Helper()
-	return reliability.AppliedInbound(t, s.Client)
+	deadLettered = len(deadLetters(t, s))
+	return reliability.AppliedInbound(t, s.Client, distinct-deadLettered), deadLettered
 }
 
 func stateOf(t *testing.T, s *stack.Stack, workflowID string) journeyState {

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"fmt"
 	"strings"
 	"sync/atomic"
 
@@ -40,13 +41,23 @@ var routine = []string{
 	"GetHistory page size is larger than threshold",
 }
 
+// notReady is the error the frontend answers with until its own start-up is done. The server's
+// internal worker service dials it as the frontend starts, and again as it stops; the dev stack
+// waits for the frontend itself, so this error on its own is never news.
+const notReady = "Frontend is not healthy yet"
+
 // levelFor is the level a warning or an error msg is written at.
-func (l serverLogger) levelFor(level zerolog.Level, msg string) zerolog.Level {
+func (l serverLogger) levelFor(level zerolog.Level, msg string, tags []tag.Tag) zerolog.Level {
 	switch phase := l.phase.Load(); {
 	case phase == phaseStopping:
 		return zerolog.DebugLevel
 	case phase == phaseStarting && msg == "network dial error":
 		return zerolog.DebugLevel
+	}
+	for _, t := range tags {
+		if t.Key() == "error" && strings.Contains(fmt.Sprint(t.Value()), notReady) {
+			return zerolog.DebugLevel
+		}
 	}
 	for _, r := range routine {
 		if strings.HasPrefix(msg, r) {
@@ -58,7 +69,7 @@ func (l serverLogger) levelFor(level zerolog.Level, msg string) zerolog.Level {
 
 func (l serverLogger) event(level zerolog.Level, msg string, tags []tag.Tag) {
 	if level >= zerolog.WarnLevel && level < zerolog.FatalLevel {
-		level = l.levelFor(level, msg)
+		level = l.levelFor(level, msg, tags)
 	}
 	e := l.z.WithLevel(level)
 	for _, t := range tags {

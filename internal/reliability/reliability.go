@@ -170,7 +170,24 @@ func read(ctx context.Context, cons jetstream.Consumer, out chan<- jetstream.Msg
 
 // AppliedInbound counts the inbound events Temporal applied: for every journey (the current run
 // of each workflow id), the events in its state's applied list, its start event included.
-func AppliedInbound(t testing.TB, c client.Client) int {
+//
+// A listener acknowledges an event once Temporal has accepted it, and Temporal lists a journey
+// and applies a signal a moment after that (longer just after the server restarts), so it counts
+// again until it finds want or 30 s have passed, and returns what it found last: fewer than want
+// is an event lost, more is one applied twice.
+func AppliedInbound(t testing.TB, c client.Client, want int) int {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n := appliedNow(t, c)
+		if n >= want || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func appliedNow(t testing.TB, c client.Client) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
