@@ -111,7 +111,14 @@ func decodeData(eventType string, raw json.RawMessage, today rules.Date) (any, e
 	return v, nil
 }
 
-var dateType = reflect.TypeFor[rules.Date]()
+var (
+	dateType = reflect.TypeFor[rules.Date]()
+	timeType = reflect.TypeFor[time.Time]()
+)
+
+// badTimestamp is the error for a timestamp that is not RFC 3339 with an offset. It does not
+// repeat the value.
+const badTimestamp = "must be an RFC 3339 timestamp with its offset, such as 2027-03-13T10:00:00-08:00"
 
 // decodeStruct fills the struct rv from the JSON object raw field by field, so that every error
 // names the field that is wrong: missing, of the wrong type, or failing its `cc` rule.
@@ -145,6 +152,9 @@ func decodeStruct(raw json.RawMessage, rv reflect.Value, path string, today rule
 				}
 			}
 		} else if err := json.Unmarshal(val, fv.Addr().Interface()); err != nil {
+			if f.Type == timeType {
+				return fmt.Errorf("%s: %s", at, badTimestamp)
+			}
 			return fmt.Errorf("%s: %s", at, typeError(err))
 		}
 		if err := checkRule(f, fv, at, today); err != nil {
@@ -160,6 +170,9 @@ func checkRule(f reflect.StructField, fv reflect.Value, at string, today rules.D
 	}
 	if f.Type == dateType && fv.Interface().(rules.Date).IsZero() {
 		return fmt.Errorf("%s: required", at)
+	}
+	if f.Type == timeType && fv.Interface().(time.Time).IsZero() {
+		return fmt.Errorf("%s: %s", at, badTimestamp)
 	}
 	rule := f.Tag.Get("cc")
 	if rule == "countyModel" {

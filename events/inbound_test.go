@@ -89,6 +89,12 @@ func TestDecodeRejectsWithAReasonThatNamesTheFieldNotTheValue(t *testing.T) {
 		{"missing boolean", envelope(MemberEnrolled, `{"memberId":"M-1","dateOfBirth":"2010-01-01","enrollmentDate":"2026-01-01","county":"Yolo","countyModel":"independent","fullScopeMediCal":true}`), "data.ccsEligible: required"},
 		{"no providers", envelope(WCMTransitioned, `{"memberId":"M-1","transitionDate":"2019-07-01","providers":[]}`), "data.providers: must not be empty"},
 		{"provider without id", envelope(WCMTransitioned, `{"memberId":"M-1","transitionDate":"2019-07-01","providers":[{"contracted":false}]}`), "data.providers[0].providerId: required"},
+		{"timestamp without its offset", envelope(AuthorizationRequested, `{"requestId":"PA-1","memberId":"M-1","receivedAt":"2027-04-02T10:00:00","urgency":"expedited","infoComplete":true,"serviceCode":"97110"}`), "data.receivedAt: must be an RFC 3339 timestamp with its offset"},
+		{"timestamp as a date", envelope(AuthorizationDecided, `{"requestId":"PA-1","decision":"approved","decidedAt":"2027-04-02"}`), "data.decidedAt: must be an RFC 3339 timestamp with its offset"},
+		{"timestamp as a number", envelope(AuthorizationDecided, `{"requestId":"PA-1","decision":"approved","decidedAt":1795000000}`), "data.decidedAt: must be an RFC 3339 timestamp with its offset"},
+		{"missing timestamp", envelope(AuthorizationDecided, `{"requestId":"PA-1","decision":"approved"}`), "data.decidedAt: required"},
+		{"bad urgency", envelope(AuthorizationRequested, `{"requestId":"PA-1","memberId":"M-1","receivedAt":"2027-03-13T10:00:00-08:00","urgency":"urgent","infoComplete":true,"serviceCode":"97110"}`), "data.urgency: must be one of standard, expedited"},
+		{"bad decision", envelope(AuthorizationDecided, `{"requestId":"PA-1","decision":"pended","decidedAt":"2027-03-13T10:00:00-08:00"}`), "data.decision: must be one of approved, denied, modified"},
 		{"bad outcome", envelope(CCSEligibilityDetermined, `{"referralId":"R-1","outcome":"maybe","determinationDate":"2026-11-01"}`), "data.outcome: must be one of eligible, ineligible"},
 	}
 	for _, c := range cases {
@@ -97,7 +103,7 @@ func TestDecodeRejectsWithAReasonThatNamesTheFieldNotTheValue(t *testing.T) {
 			if err == nil || !strings.HasPrefix(err.Error(), c.reason) {
 				t.Fatalf("error %v, want %q", err, c.reason)
 			}
-			for _, phi := range []string{"M-1", "C-1", "2026-02-31", "2026-11-23", "Yolo", "11/30/2026"} {
+			for _, phi := range []string{"M-1", "C-1", "PA-1", "2027-04-02", "2026-02-31", "2026-11-23", "Yolo", "11/30/2026"} {
 				if strings.Contains(err.Error(), phi) {
 					t.Errorf("reason %q repeats the value %q", err, phi)
 				}

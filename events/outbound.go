@@ -58,7 +58,10 @@ type Occurrence struct {
 	Deadline rules.Date
 	Late     bool
 	At       time.Time
-	Fields   map[string]any
+	// DeadlineAt is set for a journey whose clock is an instant (an expedited authorization):
+	// the event then carries deadlineAt and eventAt (its instant), in DeadlineAt's zone.
+	DeadlineAt time.Time
+	Fields     map[string]any
 }
 
 // JourneyEventID is a journey event's id, and its Nats-Msg-Id: the journey's workflow id, the
@@ -83,6 +86,10 @@ func NewJourneyEvent(o Occurrence) JourneyEvent {
 	data["eventDate"] = o.On.String()
 	data["deadline"] = o.Deadline.String()
 	data["late"] = o.Late
+	if !o.DeadlineAt.IsZero() {
+		data["deadlineAt"] = o.DeadlineAt.Format(time.RFC3339)
+		data["eventAt"] = o.At.In(o.DeadlineAt.Location()).Format(time.RFC3339)
+	}
 	return JourneyEvent{
 		SpecVersion:     "1.0",
 		ID:              cmp.Or(o.ID, o.WorkflowID+":"+o.Key),

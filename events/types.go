@@ -1,6 +1,10 @@
 package events
 
-import "github.com/careclock/careclock/rules"
+import (
+	"time"
+
+	"github.com/careclock/careclock/rules"
+)
 
 // Inbound event types (events.md, "Inbound").
 const (
@@ -20,6 +24,12 @@ const (
 	ReimbursementResubmitted  = "reimbursement.resubmitted"
 	ReimbursementDecided      = "reimbursement.decided"
 	ReimbursementPaid         = "reimbursement.paid"
+	AuthorizationRequested    = "authorization.requested"
+	AuthorizationInfoReceived = "authorization.info_received"
+	AuthorizationExtended     = "authorization.extended"
+	AuthorizationDecided      = "authorization.decided"
+	AuthorizationNoticeSent   = "authorization.notice_sent"
+	AuthorizationWithdrawn    = "authorization.withdrawn"
 )
 
 // The data of each inbound type. Every field is required unless its json tag says omitempty
@@ -133,6 +143,49 @@ type ReimbursementPaidData struct {
 	PaidDate rules.Date `json:"paidDate"`
 }
 
+// Authorization urgencies.
+const (
+	UrgencyStandard  = "standard"
+	UrgencyExpedited = "expedited"
+)
+
+// A timestamp (time.Time) is RFC 3339 with its offset: 2027-03-13T10:00:00-08:00.
+
+type AuthorizationRequestedData struct {
+	RequestID    string    `json:"requestId"`
+	MemberID     string    `json:"memberId"`
+	ReceivedAt   time.Time `json:"receivedAt"`
+	Urgency      string    `json:"urgency" cc:"oneof=standard expedited"`
+	InfoComplete *bool     `json:"infoComplete"`
+	ServiceCode  string    `json:"serviceCode"`
+}
+
+type AuthorizationInfoReceivedData struct {
+	RequestID    string     `json:"requestId"`
+	ReceivedDate rules.Date `json:"receivedDate"`
+}
+
+type AuthorizationExtendedData struct {
+	RequestID  string     `json:"requestId"`
+	ExtendedOn rules.Date `json:"extendedOn"`
+}
+
+type AuthorizationDecidedData struct {
+	RequestID string    `json:"requestId"`
+	Decision  string    `json:"decision" cc:"oneof=approved denied modified"`
+	DecidedAt time.Time `json:"decidedAt"`
+}
+
+type AuthorizationNoticeSentData struct {
+	RequestID string     `json:"requestId"`
+	SentDate  rules.Date `json:"sentDate"`
+}
+
+type AuthorizationWithdrawnData struct {
+	RequestID     string     `json:"requestId"`
+	WithdrawnDate rules.Date `json:"withdrawnDate"`
+}
+
 // dataTypes maps each inbound type to a constructor of its data.
 var dataTypes = map[string]func() any{
 	MemberEnrolled:            func() any { return new(MemberEnrolledData) },
@@ -151,6 +204,12 @@ var dataTypes = map[string]func() any{
 	ReimbursementResubmitted:  func() any { return new(ReimbursementResubmittedData) },
 	ReimbursementDecided:      func() any { return new(ReimbursementDecidedData) },
 	ReimbursementPaid:         func() any { return new(ReimbursementPaidData) },
+	AuthorizationRequested:    func() any { return new(AuthorizationRequestedData) },
+	AuthorizationInfoReceived: func() any { return new(AuthorizationInfoReceivedData) },
+	AuthorizationExtended:     func() any { return new(AuthorizationExtendedData) },
+	AuthorizationDecided:      func() any { return new(AuthorizationDecidedData) },
+	AuthorizationNoticeSent:   func() any { return new(AuthorizationNoticeSentData) },
+	AuthorizationWithdrawn:    func() any { return new(AuthorizationWithdrawnData) },
 }
 
 // Known reports whether t is an inbound event type.

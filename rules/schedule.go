@@ -47,10 +47,10 @@ type Occurrence struct {
 // still not be late: the time a timer takes to fire and a worker to pick it up.
 const InstantGrace = time.Minute
 
-// lateness says whether o, due at or before now, is published late, or skipped: a reminder
+// Lateness says whether o, due at or before now, is published late, or skipped: a reminder
 // whose deadline has passed by now (an instant deadline, once it is reached). A dated event is late once its date has passed; one due at
 // an instant, once InstantGrace has.
-func (p Policy) lateness(o Occurrence, now time.Time) (late, skip bool) {
+func (p Policy) Lateness(o Occurrence, now time.Time) (late, skip bool) {
 	today := p.Today(now)
 	if o.Due.At.IsZero() {
 		late = o.On.Before(today)
@@ -67,9 +67,15 @@ func (p Policy) lateness(o Occurrence, now time.Time) (late, skip bool) {
 	return late, skip
 }
 
-// Key identifies an occurrence within its journey: the event type and its scheduled date. It is
-// how a journey knows what it has already published, and part of the published event's id.
-func (o Occurrence) Key() string { return OccurrenceKey(o.Type, o.On) }
+// Key identifies an occurrence within its journey: the event type and its scheduled date, or for
+// an event due at an instant, that instant in UTC (two warnings of one type can fall on one
+// day). It is how a journey knows what it has already published.
+func (o Occurrence) Key() string {
+	if !o.Due.At.IsZero() {
+		return o.Type + "@" + o.At.UTC().Format(time.RFC3339)
+	}
+	return OccurrenceKey(o.Type, o.On)
+}
 
 // OccurrenceKey is Occurrence.Key for a type and date.
 func OccurrenceKey(eventType string, on Date) string { return eventType + "@" + on.String() }
@@ -99,7 +105,7 @@ func (p Policy) Step(dues []Due, done func(key string) bool, now time.Time) Step
 				return
 			}
 			var skip bool
-			if o.Late, skip = p.lateness(o, now); skip {
+			if o.Late, skip = p.Lateness(o, now); skip {
 				s.Skip = append(s.Skip, o)
 			} else {
 				s.Publish = append(s.Publish, o)
@@ -189,7 +195,7 @@ func (p Policy) Preview(dues []Due, now time.Time) []Planned {
 			continue
 		}
 		var skip bool
-		if o.Late, skip = p.lateness(o, now); skip {
+		if o.Late, skip = p.Lateness(o, now); skip {
 			due.Skip = append(due.Skip, o)
 		} else {
 			due.Publish = append(due.Publish, o)

@@ -202,24 +202,24 @@ func TestStepAtInstants(t *testing.T) {
 		t.Fatalf("next %+v, want due_soon at 2027-03-15T11:00:00-07:00", s.Next)
 	}
 	s = p.Step(plan, none, at("2027-03-15T11:00:30-07:00"))
-	if got := keys(s.Publish); !equal(got, []string{"due_soon@2027-03-15"}) {
+	if got := keys(s.Publish); !equal(got, []string{"due_soon@2027-03-15T18:00:00Z"}) {
 		t.Errorf("30 s after its instant: %v, want on time", got)
 	}
 	s = p.Step(plan, none, at("2027-03-15T11:01:01-07:00"))
-	if got := keys(s.Publish); !equal(got, []string{"due_soon@2027-03-15 late"}) {
+	if got := keys(s.Publish); !equal(got, []string{"due_soon@2027-03-15T18:00:00Z late"}) {
 		t.Errorf("61 s after its instant: %v, want late", got)
 	}
 	s = p.Step(plan, none, at("2027-03-16T11:00:00-07:00"))
 	s.Supersede()
-	if got := keys(s.Publish); !equal(got, []string{"missed@2027-03-16"}) {
+	if got := keys(s.Publish); !equal(got, []string{"missed@2027-03-16T18:00:00Z"}) {
 		t.Errorf("at the deadline: publish %v, want the miss on time", got)
 	}
-	if got := keys(s.Skip); !equal(got, []string{"due_soon@2027-03-15 late", "due_soon@2027-03-16 late"}) {
+	if got := keys(s.Skip); !equal(got, []string{"due_soon@2027-03-15T18:00:00Z late", "due_soon@2027-03-16T14:00:00Z late"}) {
 		t.Errorf("at the deadline: skip %v, want both warnings", got)
 	}
 	s = p.Step(plan, none, at("2027-03-16T10:00:00-07:00"))
 	s.Supersede()
-	if got := keys(s.Publish); !equal(got, []string{"due_soon@2027-03-16 late"}) || len(s.Skip) != 1 || !s.Skip[0].Superseded {
+	if got := keys(s.Publish); !equal(got, []string{"due_soon@2027-03-16T14:00:00Z late"}) || len(s.Skip) != 1 || !s.Skip[0].Superseded {
 		t.Errorf("an hour before the deadline: publish %v, skip %v; want the 4-hour warning late, the 24-hour one superseded", got, keys(s.Skip))
 	}
 }

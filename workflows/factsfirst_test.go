@@ -9,9 +9,10 @@ import (
 	"github.com/careclock/careclock/events"
 )
 
-// beforeFactsFirst is a worker that starts journeys as they were before changeFactsFirst.
+// beforeFactsFirst is a worker that starts journeys as they were before changeFactsFirst (and
+// changeSuperseded, which came after it).
 func beforeFactsFirst(in worker.PreferredVersionProviderInput) *worker.VersionPreference {
-	if in.ChangeID == changeFactsFirst {
+	if in.ChangeID == changeFactsFirst || in.ChangeID == changeSuperseded {
 		return &worker.VersionPreference{Version: workflow.DefaultVersion}
 	}
 	return PreferVersions()(in)

@@ -247,6 +247,12 @@ func (jt *journeyTest) signalAt(when, eventType, id string, data any) {
 // route decodes a start event as the listener does and returns the journeys it starts.
 func (jt *journeyTest) route(eventType string, data any) []Start {
 	jt.t.Helper()
+	return jt.routeAll(eventType, data).Starts
+}
+
+// routeAll decodes an event as the listener does and returns its route.
+func (jt *journeyTest) routeAll(eventType string, data any) Route {
+	jt.t.Helper()
 	raw, err := json.Marshal(data)
 	if err != nil {
 		jt.t.Fatal(err)
@@ -261,7 +267,7 @@ func (jt *journeyTest) route(eventType string, data any) []Start {
 	if err != nil {
 		jt.t.Fatalf("route: %v", err)
 	}
-	return route.Starts
+	return route
 }
 
 // run starts the one journey of the given start event and runs it to its end.

@@ -38,10 +38,11 @@ const (
 	JourneyAgeOut        = "ageout"
 	JourneyPostpartum    = "postpartum"
 	JourneyReimbursement = "reimbursement"
+	JourneyAuthorization = "authorization"
 )
 
 // Journeys lists every journey name.
-var Journeys = []string{JourneyCCSReferral, JourneyCoC, JourneyAgeOut, JourneyPostpartum, JourneyReimbursement}
+var Journeys = []string{JourneyCCSReferral, JourneyCoC, JourneyAgeOut, JourneyPostpartum, JourneyReimbursement, JourneyAuthorization}
 
 // Search attributes every journey keeps current. They hold no PHI: the member key is a keyed
 // hash, the rest are journey facts that identify nobody.
@@ -94,6 +95,39 @@ type facts interface {
 	memberID() string
 }
 
+// instantClock is what a journey whose deadline can be an instant adds to facts (an expedited
+// authorization: docs/rules.md, Instants).
+type instantClock interface {
+	// deadlineAt is the deadline instant, or zero while the deadline is a date.
+	deadlineAt(p rules.Policy) time.Time
+}
+
+// deadlineAt is f's deadline instant, or zero for a journey whose deadline is a date.
+func deadlineAt(f facts, p rules.Policy) time.Time {
+	if c, ok := f.(instantClock); ok {
+		return c.deadlineAt(p)
+	}
+	return time.Time{}
+}
+
+// deadlineInstant is the instant kept in AttrDeadline: the deadline instant, or the notice hour
+// on the deadline date.
+func deadlineInstant(p rules.Policy, deadline rules.Date, at time.Time) time.Time {
+	if !at.IsZero() {
+		return at
+	}
+	return p.At(deadline)
+}
+
+// showDeadline is a deadline as people read it: a date, or an instant in the policy's zone with
+// its hour.
+func showDeadline(p rules.Policy, deadline rules.Date, at time.Time) string {
+	if at.IsZero() {
+		return deadline.String()
+	}
+	return at.In(p.Zone()).Format("2006-01-02 15:04 MST")
+}
+
 // Notice is what a journey does at once, at its start or in answer to an inbound event:
 // publish an event, or, when Start is set, start another journey (if it is not already there).
 type Notice struct {
@@ -137,7 +171,10 @@ func (s State[F]) withVersions(v map[string]workflow.Version) any {
 // CurrentVersions are the change versions a journey starts with today: publishing through the
 // publish activity, and facts first.
 func CurrentVersions() map[string]workflow.Version {
-	return map[string]workflow.Version{changeLocalPublish: versionChangedUpserts, changeFactsFirst: versionFactsFirst, changeEventIDs: versionNumberedIDs}
+	return map[string]workflow.Version{
+		changeLocalPublish: versionChangedUpserts, changeFactsFirst: versionFactsFirst, changeEventIDs: versionNumberedIDs,
+		changeSuperseded: versionSuperseded,
+	}
 }
 
 // WithVersions returns the start with its journey's change versions in its input.
@@ -157,6 +194,8 @@ type Record struct {
 	On   rules.Date `json:"date"`
 	At   time.Time  `json:"at"`
 	Late bool       `json:"late,omitempty"`
+	// Superseded marks a skipped notice whose series had a later one published late.
+	Superseded bool `json:"superseded,omitempty"`
 }
 
 // View is what the state query answers, for operators: the journey's facts and status, what it
@@ -195,7 +234,9 @@ type Start struct {
 	// publishes at once, the date it is about, and its dated events.
 	Opening  []Notice
 	Deadline rules.Date
-	Dues     []rules.Due
+	// DeadlineAt is the deadline instant of a journey whose clock is one, else zero.
+	DeadlineAt time.Time
+	Dues       []rules.Due
 	// policy is the journey's policy, for its search attributes at start.
 	policy rules.Policy
 	// reopenFrom, when set, is the date of the fact that starts the journey (an enrollment
@@ -238,6 +279,7 @@ func newStart[F any, PF interface {
 		MemberKey:  memberKey,
 		Opening:    pf.begin(p),
 		Deadline:   pf.deadline(p),
+		DeadlineAt: deadlineAt(pf, p),
 		Dues:       pf.plan(p),
 		policy:     p,
 	}
@@ -256,8 +298,8 @@ func withProvider[F any](s Start, providerKey string) Start {
 // in between.
 func (s Start) searchAttributes(now time.Time) temporal.SearchAttributes {
 	a := attrs{
-		journey: s.Journey, status: openStatus(s.policy, s.Deadline, now), memberKey: s.MemberKey,
-		providerKey: s.ProviderKey, deadline: s.policy.At(s.Deadline),
+		journey: s.Journey, status: openStatus(s.policy, s.Deadline, s.DeadlineAt, now), memberKey: s.MemberKey,
+		providerKey: s.ProviderKey, deadline: deadlineInstant(s.policy, s.Deadline, s.DeadlineAt),
 	}
 	if next := s.policy.Step(s.Dues, func(string) bool { return false }, now).Next; next != nil {
 		a.next = next.At
@@ -265,9 +307,10 @@ func (s Start) searchAttributes(now time.Time) temporal.SearchAttributes {
 	return temporal.NewSearchAttributes(a.set()...)
 }
 
-// openStatus is the status of an open journey at now: overdue once its deadline has passed.
-func openStatus(p rules.Policy, deadline rules.Date, now time.Time) string {
-	if p.Today(now).After(deadline) {
+// openStatus is the status of an open journey at now: overdue once its deadline has passed (a
+// deadline instant, once it is reached).
+func openStatus(p rules.Policy, deadline rules.Date, at, now time.Time) string {
+	if at.IsZero() && p.Today(now).After(deadline) || !at.IsZero() && !now.Before(at) {
 		return StatusOverdue
 	}
 	return StatusWaiting
@@ -340,12 +383,13 @@ var deadlineNames = map[string]string{
 	JourneyAgeOut:        "21st birthday",
 	JourneyPostpartum:    "last covered day",
 	JourneyReimbursement: "due",
+	JourneyAuthorization: "decision due",
 }
 
 // summary is the journey's one-line summary in the UI's workflow list. It is a payload, so it
 // goes through the client's payload codec; it names no member and no claim.
 func (s Start) summary() string {
-	return fmt.Sprintf("%s · %s %s", s.Journey, deadlineNames[s.Journey], s.Deadline)
+	return fmt.Sprintf("%s · %s %s", s.Journey, deadlineNames[s.Journey], showDeadline(s.policy, s.Deadline, s.DeadlineAt))
 }
 
 // StartOptions are the options a journey is started with. A second start of the same journey,

@@ -23,6 +23,7 @@ func Register(r Registry) {
 	r.RegisterWorkflowWithOptions(AgeOut, workflow.RegisterOptions{Name: JourneyAgeOut})
 	r.RegisterWorkflowWithOptions(Postpartum, workflow.RegisterOptions{Name: JourneyPostpartum})
 	r.RegisterWorkflowWithOptions(Reimbursement, workflow.RegisterOptions{Name: JourneyReimbursement})
+	r.RegisterWorkflowWithOptions(Authorization, workflow.RegisterOptions{Name: JourneyAuthorization})
 }
 
 // NewWorker returns a worker on taskQueue with every journey and the activities registered.

@@ -35,9 +35,10 @@ func RouteEvent(ev events.Event, payload any, k privacy.Keyer, p rules.Policy) (
 		}
 		return Route{Starts: []Start{reopenAgeOut(startAgeOut(ev, d.MemberID, d.DateOfBirth, k, p), d.EnrollmentDate)}}, nil
 	case *events.MemberDisenrolledData:
-		// Every open journey of the member except reimbursements: the plan still owes the member.
+		// Every open journey of the member except reimbursements and authorizations: the plan
+		// still owes the member a payment or a decision.
 		return Route{Queries: []string{openJourneysOf(MemberKey(k, d.MemberID),
-			fmt.Sprintf("%s != '%s'", AttrJourney.GetName(), JourneyReimbursement))}}, nil
+			fmt.Sprintf("%s NOT IN ('%s', '%s')", AttrJourney.GetName(), JourneyReimbursement, JourneyAuthorization))}}, nil
 	case *events.MemberCountyChangedData:
 		return Route{Queries: []string{openJourneysOf(MemberKey(k, d.MemberID),
 			fmt.Sprintf("%s = '%s'", AttrJourney.GetName(), JourneyCCSReferral))}}, nil
@@ -78,6 +79,20 @@ func RouteEvent(ev events.Event, payload any, k privacy.Keyer, p rules.Policy) (
 		return Route{Signals: []string{WorkflowID(k, JourneyReimbursement, d.ClaimID)}}, nil
 	case *events.ReimbursementPaidData:
 		return Route{Signals: []string{WorkflowID(k, JourneyReimbursement, d.ClaimID)}}, nil
+
+	// §6 Prior authorization.
+	case *events.AuthorizationRequestedData:
+		return Route{Starts: []Start{startAuthorization(ev, *d, k, p)}}, nil
+	case *events.AuthorizationInfoReceivedData:
+		return Route{Signals: []string{WorkflowID(k, JourneyAuthorization, d.RequestID)}}, nil
+	case *events.AuthorizationExtendedData:
+		return Route{Signals: []string{WorkflowID(k, JourneyAuthorization, d.RequestID)}}, nil
+	case *events.AuthorizationDecidedData:
+		return Route{Signals: []string{WorkflowID(k, JourneyAuthorization, d.RequestID)}}, nil
+	case *events.AuthorizationNoticeSentData:
+		return Route{Signals: []string{WorkflowID(k, JourneyAuthorization, d.RequestID)}}, nil
+	case *events.AuthorizationWithdrawnData:
+		return Route{Signals: []string{WorkflowID(k, JourneyAuthorization, d.RequestID)}}, nil
 	}
 	return Route{}, ErrNoJourney
 }

@@ -77,6 +77,16 @@ const (
 	versionNumberedIDs = workflow.Version(1)
 )
 
+// changeSuperseded versions docs/rules.md's rule for several missed advance notices of one
+// series (a journey started late): from versionSuperseded only the latest is published late and
+// the earlier ones are recorded as skipped, superseded (rules.Step.Supersede). Before it, each
+// was published late. A journey asks the version the first time a step has two late notices of
+// one series, so that most journeys never record a marker.
+const (
+	changeSuperseded  = "superseded-notices"
+	versionSuperseded = workflow.Version(1)
+)
+
 // settleLate is how long a journey started late waits before publishing what is already late:
 // a producer that sends a start and its back-dated close together has the close applied first.
 // The events are late already; a few seconds more cost nothing.
@@ -96,6 +106,8 @@ type runner[F any, PF interface {
 	factsFirst *workflow.Version
 	// eventIDs is its changeEventIDs version, once asked (eventID).
 	eventIDs *workflow.Version
+	// superseded is its changeSuperseded version, once asked (supersede).
+	superseded *workflow.Version
 }
 
 func (r *runner[F, PF]) facts() PF { return PF(&r.s.Facts) }
@@ -154,6 +166,9 @@ func (r *runner[F, PF]) run(ctx workflow.Context) error {
 	if v, ok := r.s.Versions[changeEventIDs]; ok {
 		r.eventIDs = &v
 	}
+	if v, ok := r.s.Versions[changeSuperseded]; ok {
+		r.superseded = &v
+	}
 	ctx = workflow.WithActivityOptions(ctx, publishOptions)
 	ctx = workflow.WithLocalActivityOptions(ctx, localPublishOptions)
 	log := workflow.GetLogger(ctx)
@@ -183,9 +198,14 @@ func (r *runner[F, PF]) run(ctx workflow.Context) error {
 				continue // decide again, with what arrived meanwhile
 			}
 			fresh = false
+			r.supersede(ctx, &step)
 			for _, o := range step.Skip {
 				r.s.Skipped = append(r.s.Skipped, record(o))
-				log.Info("reminder skipped: its deadline has passed", "event", o.Type, "date", o.On.String())
+				if o.Superseded {
+					log.Info("notice skipped: a later one of its series is published", "event", o.Type, "date", o.On.String())
+				} else {
+					log.Info("reminder skipped: its deadline has passed", "event", o.Type, "date", o.On.String())
+				}
 			}
 			if err := r.publishDue(ctx, step.Publish); err != nil {
 				return err
@@ -215,6 +235,29 @@ func (r *runner[F, PF]) run(ctx workflow.Context) error {
 	}
 	log.Info("journey ended", "status", r.s.Status)
 	return nil
+}
+
+// supersede applies rules.Step.Supersede to a step from versionSuperseded. It asks the version
+// only when the step has two late notices of one series, the one case where it matters.
+func (r *runner[F, PF]) supersede(ctx workflow.Context, step *rules.Step) {
+	series := map[string]bool{}
+	twice := false
+	for _, o := range step.Publish {
+		if o.Reminder && o.Late {
+			twice = twice || series[o.Type]
+			series[o.Type] = true
+		}
+	}
+	if !twice {
+		return
+	}
+	if r.superseded == nil {
+		v := workflow.GetVersion(ctx, changeSuperseded, workflow.DefaultVersion, versionSuperseded)
+		r.superseded = &v
+	}
+	if *r.superseded >= versionSuperseded {
+		step.Supersede()
+	}
 }
 
 // settle waits settleLate, or until an inbound event arrives, which it applies.
@@ -275,7 +318,7 @@ func (r *runner[F, PF]) apply(ctx workflow.Context, ev events.Event) error {
 	if ev.Type == EventPolicyChanged {
 		return r.changePolicy(ctx, ev)
 	}
-	if on, ok := effectiveDate(ev); ok && r.isFactsFirst(ctx) {
+	if on, ok := effectiveAt(ev, r.s.Policy); ok && r.isFactsFirst(ctx) {
 		if err := r.catchUp(ctx, on); err != nil {
 			return err
 		}
@@ -293,8 +336,25 @@ func (r *runner[F, PF]) apply(ctx workflow.Context, ev events.Event) error {
 	return r.act(ctx, notices, len(r.s.Applied))
 }
 
-// effectiveDate is the date an inbound event's fact took effect, for the facts that have one
-// (docs/rules.md, Time: a fact takes effect on its own date, not on its arrival).
+// effectiveAt is the instant an inbound event's fact took effect, for the facts that have one
+// (docs/rules.md, Time: a fact takes effect on its own date, not on its arrival): the start of
+// its date in the policy's zone, or the instant of a timestamped fact.
+func effectiveAt(ev events.Event, p rules.Policy) (time.Time, bool) {
+	if d, ok := effectiveDate(ev); ok {
+		return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, p.Zone()), true
+	}
+	// Decoding JSON bytes is deterministic (see effectiveDate).
+	payload, err := ev.Payload() //workflowcheck:ignore
+	if err != nil {
+		return time.Time{}, false
+	}
+	if d, ok := payload.(*events.AuthorizationDecidedData); ok {
+		return d.DecidedAt, true
+	}
+	return time.Time{}, false
+}
+
+// effectiveDate is the date a dated fact took effect.
 func effectiveDate(ev events.Event) (rules.Date, bool) {
 	// Decoding JSON bytes is deterministic; workflowcheck cannot see through encoding/json's
 	// reflection (the journeys' apply decodes the event the same way, behind their interface).
@@ -319,37 +379,42 @@ func effectiveDate(ev events.Event) (rules.Date, bool) {
 		return d.DecisionDate, true
 	case *events.ReimbursementPaidData:
 		return d.PaidDate, true
+	case *events.AuthorizationNoticeSentData:
+		return d.SentDate, true
+	case *events.AuthorizationWithdrawnData:
+		return d.WithdrawnDate, true
 	}
 	return rules.Date{}, false
 }
 
-// catchUp publishes, before a fact dated on is applied, what the journey had due on the days
+// catchUp publishes, before a fact that took effect at on is applied, what the journey had due on the days
 // before it and has not published yet (a journey started late, or a worker away): the journey
 // as it stood when the fact took effect. What is published now is late, and a reminder whose
 // deadline has passed by now is skipped, as for any late step. Nothing dated on or after the
 // fact's date is published here; after it is applied, the journey decides the rest.
-func (r *runner[F, PF]) catchUp(ctx workflow.Context, on rules.Date) error {
+func (r *runner[F, PF]) catchUp(ctx workflow.Context, on time.Time) error {
 	now := workflow.Now(ctx)
-	y, m, d := on.Year, on.Month, on.Day
-	until := time.Date(y, m, d, 0, 0, 0, 0, r.s.Policy.Zone()).Add(-time.Nanosecond)
+	until := on.Add(-time.Nanosecond)
 	if until.After(now) {
 		until = now
 	}
-	today := r.s.Policy.Today(now)
 	step := r.s.Policy.Step(r.facts().plan(r.s.Policy), r.done, until)
-	var publish []rules.Occurrence
-	for _, o := range step.Skip {
-		r.s.Skipped = append(r.s.Skipped, record(o))
-	}
+	// Judged at now: what is published now is as late as it is now.
+	due := rules.Step{Skip: step.Skip}
 	for _, o := range step.Publish {
-		o.Late = o.On.Before(today)
-		if o.Reminder && o.Deadline.Before(today) {
-			r.s.Skipped = append(r.s.Skipped, record(o))
+		late, skip := r.s.Policy.Lateness(o, now)
+		o.Late = late
+		if skip {
+			due.Skip = append(due.Skip, o)
 			continue
 		}
-		publish = append(publish, o)
+		due.Publish = append(due.Publish, o)
 	}
-	return r.publishDue(ctx, publish)
+	r.supersede(ctx, &due)
+	for _, o := range due.Skip {
+		r.s.Skipped = append(r.s.Skipped, record(o))
+	}
+	return r.publishDue(ctx, due.Publish)
 }
 
 // act publishes a journey's notices and starts the journeys they name, in order. seq tells apart
@@ -463,6 +528,9 @@ func (r *runner[F, PF]) publish(ctx workflow.Context, o events.Occurrence) error
 	o.Journey = r.journey
 	o.WorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID
 	o.MemberID = r.facts().memberID()
+	if at := r.deadlineAt(); !at.IsZero() {
+		o.DeadlineAt = at.In(r.s.Policy.Zone())
+	}
 	o.ID = r.eventID(ctx, o)
 	ev := events.NewJourneyEvent(o)
 	if err := r.send(ctx, ev); err != nil {
@@ -471,6 +539,9 @@ func (r *runner[F, PF]) publish(ctx workflow.Context, o events.Occurrence) error
 	r.s.Published = append(r.s.Published, Record{Key: o.Key, Type: o.Type, On: o.On, At: o.At, Late: o.Late})
 	return nil
 }
+
+// deadlineAt is the journey's deadline instant when its clock is one, else zero.
+func (r *runner[F, PF]) deadlineAt() time.Time { return deadlineAt(r.facts(), r.s.Policy) }
 
 // eventID is the id of the journey event o: events.JourneyEventID from versionNumberedIDs,
 // else "" (NewJourneyEvent's old form). A journey started before the change asks GetVersion at
@@ -521,11 +592,11 @@ func (r *runner[F, PF]) updateStatus(ctx workflow.Context, next *rules.Occurrenc
 		r.s.Status = r.facts().ended()
 	case r.s.Status == StatusClosed:
 	default:
-		r.s.Status = openStatus(r.s.Policy, deadline, workflow.Now(ctx))
+		r.s.Status = openStatus(r.s.Policy, deadline, r.deadlineAt(), workflow.Now(ctx))
 	}
 	a := attrs{
 		journey: r.journey, status: r.s.Status, memberKey: r.s.MemberKey, providerKey: r.s.ProviderKey,
-		deadline: r.s.Policy.At(deadline),
+		deadline: deadlineInstant(r.s.Policy, deadline, r.deadlineAt()),
 	}
 	if next != nil && !r.ended() {
 		a.next = next.At
@@ -562,7 +633,7 @@ func (r *runner[F, PF]) details(next *rules.Occurrence) string {
 	if next != nil && !r.ended() {
 		d += fmt.Sprintf(" · next %s on %s at %s", next.Type, next.On, next.At.In(r.s.Policy.Zone()).Format("15:04 MST"))
 	}
-	return d + fmt.Sprintf(" · %s %s", deadlineNames[r.journey], r.facts().deadline(r.s.Policy))
+	return d + fmt.Sprintf(" · %s %s", deadlineNames[r.journey], showDeadline(r.s.Policy, r.facts().deadline(r.s.Policy), r.deadlineAt()))
 }
 
 func (r *runner[F, PF]) ended() bool {
@@ -589,5 +660,5 @@ func (r *runner[F, PF]) continueAsNew(ctx workflow.Context) error {
 }
 
 func record(o rules.Occurrence) Record {
-	return Record{Key: o.Key(), Type: o.Type, On: o.On, At: o.At, Late: o.Late}
+	return Record{Key: o.Key(), Type: o.Type, On: o.On, At: o.At, Late: o.Late, Superseded: o.Superseded}
 }

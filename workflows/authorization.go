@@ -1,0 +1,300 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/privacy"
+	"github.com/careclock/careclock/rules"
+)
+
+// Authorization is docs/rules.md §6: a provider asks the plan to approve a service before it is
+// given, and the plan must decide within 5 business days (not more than 14 calendar days) or,
+// when the member's health cannot wait, 72 hours. A decision missed is a denial on that date
+// (42 CFR §438.404(c)(5)); a denial or modification needs its written notice of action within 2
+// business days.
+//
+// Disenrollment does not end it: the plan still owes a decision.
+func Authorization(ctx workflow.Context, s State[AuthorizationFacts]) (Outcome, error) {
+	return run(ctx, JourneyAuthorization, s)
+}
+
+// AuthorizationFacts is what the journey knows about one prior-authorization request.
+type AuthorizationFacts struct {
+	RequestID   string `json:"requestId"`
+	MemberID    string `json:"memberId"`
+	ServiceCode string `json:"serviceCode"`
+	// Urgency is events.UrgencyStandard or events.UrgencyExpedited.
+	Urgency    string    `json:"urgency"`
+	ReceivedAt time.Time `json:"receivedAt"`
+	// InfoComplete is whether the request came with everything needed to decide; InfoReceived
+	// is the day the rest arrived (authorization.info_received).
+	InfoComplete bool       `json:"infoComplete"`
+	InfoReceived rules.Date `json:"infoReceived,omitzero"`
+	// Extended is the day the one extension was taken.
+	Extended rules.Date `json:"extended,omitzero"`
+	// Decision is approved, denied or modified once decided.
+	Decision  string    `json:"decision,omitempty"`
+	DecidedAt time.Time `json:"decidedAt,omitzero"`
+	// NoticeSent is the day the written notice of a denial or modification was sent.
+	NoticeSent rules.Date `json:"noticeSent,omitzero"`
+	// Outcome is "" while open, then approved, denied, modified or withdrawn.
+	Outcome  string     `json:"outcome,omitempty"`
+	ClosedOn rules.Date `json:"closedDate,omitzero"`
+}
+
+// appealDays is the member's window to appeal an adverse decision, from its notice
+// (42 CFR §438.402(c)(2)(ii)): the notice's appealBy.
+const appealDays = 60
+
+// Starts on authorization.requested; the clock starts at receivedAt.
+func startAuthorization(ev events.Event, d events.AuthorizationRequestedData, k privacy.Keyer, p rules.Policy) Start {
+	f := AuthorizationFacts{
+		RequestID: d.RequestID, MemberID: d.MemberID, ServiceCode: d.ServiceCode, Urgency: d.Urgency,
+		ReceivedAt: d.ReceivedAt, InfoComplete: *d.InfoComplete,
+	}
+	id := WorkflowID(k, JourneyAuthorization, d.RequestID)
+	return newStart(JourneyAuthorization, id, f, p, MemberKey(k, d.MemberID), ev.ID)
+}
+
+func (a *AuthorizationFacts) expedited() bool { return a.Urgency == events.UrgencyExpedited }
+
+func (a *AuthorizationFacts) received(p rules.Policy) rules.Date {
+	return rules.DateOf(a.ReceivedAt.In(p.Zone()))
+}
+
+// decisionDue is the standard decision's due date: received date + policy standardBusinessDays
+// (5) business days when the information is complete; while it is not, received date + policy
+// standardMaxDays (14) calendar days; once it arrives on I, the earlier of I + 5 business days
+// and the 14-day cap. One extension adds policy extensionDays (14) calendar days.
+func (a *AuthorizationFacts) decisionDue(p rules.Policy) rules.Date {
+	ap := p.Authorization
+	limit := a.received(p).AddDays(ap.StandardMaxDays)
+	due := limit
+	switch {
+	case a.InfoComplete:
+		due = p.BusinessDaysAfter(a.received(p), ap.StandardBusinessDays)
+	case !a.InfoReceived.IsZero():
+		due = p.BusinessDaysAfter(a.InfoReceived, ap.StandardBusinessDays)
+	}
+	if due.After(limit) {
+		due = limit
+	}
+	if !a.Extended.IsZero() {
+		due = due.AddDays(ap.ExtensionDays)
+	}
+	return due
+}
+
+// deadlineAt is the expedited decision's deadline: receivedAt + policy expeditedHours (72), an
+// instant; an extension adds extensionDays × 24 hours. Zero for a standard request, and once an
+// adverse decision is made (the journey is then about the notice, a date).
+func (a *AuthorizationFacts) deadlineAt(p rules.Policy) time.Time {
+	if !a.expedited() || a.adverse() {
+		return time.Time{}
+	}
+	return a.decisionAt(p)
+}
+
+// decisionDeadline is the decision's deadline as a date (an instant's date in the policy's zone).
+func (a *AuthorizationFacts) decisionDeadline(p rules.Policy) rules.Date {
+	if a.expedited() {
+		return rules.DateOf(a.decisionAt(p))
+	}
+	return a.decisionDue(p)
+}
+
+// decisionAt is the expedited decision's deadline instant, whatever has been decided.
+func (a *AuthorizationFacts) decisionAt(p rules.Policy) time.Time {
+	h := p.Authorization.ExpeditedHours
+	if !a.Extended.IsZero() {
+		h += 24 * p.Authorization.ExtensionDays
+	}
+	return p.HoursAfter(a.ReceivedAt, h)
+}
+
+func (a *AuthorizationFacts) adverse() bool {
+	return a.Decision == "denied" || a.Decision == "modified"
+}
+
+func (a *AuthorizationFacts) decidedOn(p rules.Policy) rules.Date {
+	return rules.DateOf(a.DecidedAt.In(p.Zone()))
+}
+
+// noticeDue is the written notice of action's due date: decision date + policy
+// noticeBusinessDays (2) business days.
+func (a *AuthorizationFacts) noticeDue(p rules.Policy) rules.Date {
+	return p.BusinessDaysAfter(a.decidedOn(p), p.Authorization.NoticeBusinessDays)
+}
+
+// The journey is about the decision until an adverse one is made, then about its notice.
+func (a *AuthorizationFacts) deadline(p rules.Policy) rules.Date {
+	if a.adverse() {
+		return a.noticeDue(p)
+	}
+	return a.decisionDeadline(p)
+}
+
+func (a *AuthorizationFacts) plan(p rules.Policy) []rules.Due {
+	switch {
+	case a.Outcome != "":
+		return nil
+	case a.adverse():
+		// authorization.notice_overdue on the day after the notice was due, unless sent.
+		due := a.noticeDue(p)
+		return []rules.Due{{Type: "authorization.notice_overdue", Date: due.AddDays(1), Deadline: due,
+			Fields: fixed(map[string]any{"noticeDueDate": due.String(), "decision": a.Decision})}}
+	case a.Decision != "":
+		return nil
+	case a.expedited():
+		return a.expeditedPlan(p)
+	}
+	return a.standardPlan(p)
+}
+
+// Standard: authorization.decision_due_soon policy warnBusinessDaysBefore ([1]) business days
+// before the due date; authorization.deemed_denied on due date + 1 at the notice hour.
+func (a *AuthorizationFacts) standardPlan(p rules.Policy) []rules.Due {
+	due := a.decisionDue(p)
+	var plan []rules.Due
+	for _, before := range p.Authorization.WarnBusinessDaysBefore {
+		on := p.BusinessDaysAfter(due, -before)
+		if on.Before(a.received(p)) {
+			continue // a warning before the request arrived warns of nothing
+		}
+		plan = append(plan, rules.Due{
+			Type: "authorization.decision_due_soon", Date: on, Deadline: due, Reminder: true,
+			Fields: fixed(map[string]any{"dueDate": due.String(), "businessDaysBefore": before, "urgency": a.Urgency}),
+		})
+	}
+	return append(plan, rules.Due{
+		Type: "authorization.deemed_denied", Date: due.AddDays(1), Deadline: due,
+		Fields: fixed(map[string]any{"dueDate": due.String(), "urgency": a.Urgency}),
+	})
+}
+
+// Expedited: authorization.decision_due_soon policy warnHoursBefore ([24, 4]) hours before the
+// deadline instant; authorization.deemed_denied at the deadline instant itself.
+func (a *AuthorizationFacts) expeditedPlan(p rules.Policy) []rules.Due {
+	at := a.deadlineAt(p)
+	due := rules.DateOf(at)
+	var plan []rules.Due
+	for _, before := range p.Authorization.WarnHoursBefore {
+		warn := at.Add(-time.Duration(before) * time.Hour)
+		if warn.Before(a.ReceivedAt) {
+			continue
+		}
+		plan = append(plan, rules.Due{
+			Type: "authorization.decision_due_soon", At: warn, Deadline: due, DeadlineAt: at, Reminder: true,
+			Fields: fixed(map[string]any{"hoursBefore": before, "urgency": a.Urgency}),
+		})
+	}
+	return append(plan, rules.Due{
+		Type: "authorization.deemed_denied", At: at, Deadline: due, DeadlineAt: at,
+		Fields: fixed(map[string]any{"urgency": a.Urgency}),
+	})
+}
+
+// Nothing is published at the start.
+func (a *AuthorizationFacts) begin(rules.Policy) []Notice { return nil }
+
+// errIgnored explains an inbound event the journey does not apply; the runner logs it.
+var errIgnored = errors.New("ignored")
+
+func (a *AuthorizationFacts) apply(ev events.Event, p rules.Policy) ([]Notice, error) {
+	switch ev.Type {
+	case events.AuthorizationInfoReceived:
+		d, err := events.As[events.AuthorizationInfoReceivedData](ev)
+		if err != nil {
+			return nil, err
+		}
+		if a.InfoComplete || !a.InfoReceived.IsZero() || a.Decision != "" || a.expedited() {
+			return nil, fmt.Errorf("%w: the information is already complete, or the clock does not wait for it", errIgnored)
+		}
+		a.InfoReceived = d.ReceivedDate
+		return nil, nil
+	case events.AuthorizationExtended:
+		d, err := events.As[events.AuthorizationExtendedData](ev)
+		if err != nil {
+			return nil, err
+		}
+		if !a.Extended.IsZero() || a.Decision != "" {
+			return nil, fmt.Errorf("%w: extended once already, or decided", errIgnored)
+		}
+		// Once: the deadline moves by policy extensionDays; authorization.extension_noticed at
+		// once with the new deadline, for the member's letter.
+		a.Extended = d.ExtendedOn
+		fields := map[string]any{"dueDate": a.decisionDeadline(p).String(), "extensionDays": p.Authorization.ExtensionDays, "urgency": a.Urgency}
+		return []Notice{{Type: "authorization.extension_noticed", On: d.ExtendedOn, Fields: fields}}, nil
+	case events.AuthorizationDecided:
+		d, err := events.As[events.AuthorizationDecidedData](ev)
+		if err != nil {
+			return nil, err
+		}
+		if a.Decision != "" {
+			return nil, fmt.Errorf("%w: already decided", errIgnored)
+		}
+		a.Decision, a.DecidedAt = d.Decision, d.DecidedAt
+		if a.adverse() {
+			return nil, nil // the journey waits for the notice of action
+		}
+		a.Outcome, a.ClosedOn = d.Decision, a.decidedOn(p)
+		return []Notice{{Type: "authorization.closed", On: a.ClosedOn, Fields: a.closedFields(p)}}, nil
+	case events.AuthorizationNoticeSent:
+		d, err := events.As[events.AuthorizationNoticeSentData](ev)
+		if err != nil {
+			return nil, err
+		}
+		if !a.adverse() {
+			return nil, fmt.Errorf("%w: no denial or modification to give notice of", errIgnored)
+		}
+		a.NoticeSent, a.Outcome, a.ClosedOn = d.SentDate, a.Decision, d.SentDate
+		return []Notice{{Type: "authorization.closed", On: d.SentDate, Fields: a.closedFields(p)}}, nil
+	case events.AuthorizationWithdrawn:
+		d, err := events.As[events.AuthorizationWithdrawnData](ev)
+		if err != nil {
+			return nil, err
+		}
+		a.Outcome, a.ClosedOn = "withdrawn", d.WithdrawnDate
+		return []Notice{{Type: "authorization.closed", On: d.WithdrawnDate, Fields: map[string]any{
+			"outcome": "withdrawn", "urgency": a.Urgency,
+		}}}, nil
+	}
+	return nil, fmt.Errorf("authorization does not take %s", ev.Type)
+}
+
+// closedFields are authorization.closed's data after a decision: the outcome, whether the
+// decision was on time and by how much it was late (days for a standard request, hours started
+// for an expedited one), and after a notice of action, whether the notice was on time and the
+// last day to appeal.
+func (a *AuthorizationFacts) closedFields(p rules.Policy) map[string]any {
+	f := map[string]any{"outcome": a.Outcome, "urgency": a.Urgency, "decidedAt": a.DecidedAt.In(p.Zone()).Format(time.RFC3339)}
+	if a.expedited() {
+		at := a.decisionAt(p)
+		late := max(0, int(math.Ceil(a.DecidedAt.Sub(at).Hours())))
+		f["onTime"], f["hoursLate"], f["decisionDeadlineAt"] = !a.DecidedAt.After(at), late, at.Format(time.RFC3339)
+	} else {
+		due := a.decisionDue(p)
+		f["onTime"], f["daysLate"], f["dueDate"] = !a.decidedOn(p).After(due), max(0, a.decidedOn(p).DaysSince(due)), due.String()
+	}
+	if !a.NoticeSent.IsZero() {
+		due := a.noticeDue(p)
+		f["noticeDueDate"], f["noticeOnTime"] = due.String(), !a.NoticeSent.After(due)
+		f["appealBy"] = a.NoticeSent.AddDays(appealDays).String()
+	}
+	return f
+}
+
+func (a *AuthorizationFacts) ended() string {
+	if a.Outcome != "" {
+		return StatusClosed
+	}
+	return ""
+}
+
+func (a *AuthorizationFacts) memberID() string { return a.MemberID }
