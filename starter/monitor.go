@@ -30,6 +30,7 @@ type operator struct {
 	namespace string
 	uiURL     string
 	zone      *time.Location
+	policy    rules.Policy
 	out       io.Writer
 	json      bool
 	// progress reports long listings (on a terminal's stderr), nil: silent.
@@ -48,7 +49,7 @@ func dialOperator(ctx context.Context, cfg config.Config, policy rules.Policy, j
 	}
 	op := &operator{
 		tc: tc, namespace: cmp.Or(opts.Namespace, client.DefaultNamespace), uiURL: cfg.UIURL,
-		zone: policy.Zone(), out: out, json: jsonOut,
+		zone: policy.Zone(), policy: policy, out: out, json: jsonOut,
 	}
 	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 		op.progress = func(n int) { fmt.Fprintf(os.Stderr, "\rlisted %d journeys…", n) }
@@ -219,7 +220,7 @@ func (o *operator) printList(rows []workflows.Listed) error {
 		if r.Execution != "Running" {
 			status += " (" + strings.ToLower(r.Execution) + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Journey, status, o.instant(r.NextAt), o.day(r.Deadline),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Journey, status, o.instant(r.NextAt), o.deadline(r.WorkflowID, r.Deadline),
 			r.WorkflowID, o.link(r.WorkflowID, r.RunID))
 	}
 	fmt.Fprintf(tw, "%d journeys\n", len(rows))
@@ -274,7 +275,11 @@ func (o *operator) printView(id string, v workflows.View[json.RawMessage]) error
 	fmt.Fprintf(tw, "workflow\t%s\n", id)
 	fmt.Fprintf(tw, "ui\t%s\n", link)
 	fmt.Fprintf(tw, "status\t%s\n", v.Status)
-	fmt.Fprintf(tw, "deadline\t%s\n", v.Deadline)
+	if v.DeadlineAt.IsZero() {
+		fmt.Fprintf(tw, "deadline\t%s\n", v.Deadline)
+	} else {
+		fmt.Fprintf(tw, "deadline\t%s\n", o.instant(v.DeadlineAt))
+	}
 	fmt.Fprintf(tw, "events applied\t%d\n", v.Applied)
 	fmt.Fprintln(tw, "facts")
 	for _, k := range slices.Sorted(maps.Keys(facts)) {
@@ -300,6 +305,9 @@ func (o *operator) printView(id string, v workflows.View[json.RawMessage]) error
 			if r.Late {
 				fmt.Fprint(tw, "\tlate")
 			}
+			if r.Superseded {
+				fmt.Fprint(tw, "\tsuperseded")
+			}
 			fmt.Fprintln(tw)
 		}
 	}
@@ -311,6 +319,16 @@ func (o *operator) instant(t time.Time) string {
 		return "-"
 	}
 	return t.In(o.zone).Format("2006-01-02 15:04 MST")
+}
+
+// deadline is a journey's deadline as kept in its search attribute: a day, when the attribute
+// is the notice time of that day (a date deadline), else the instant with its hour (an instant
+// deadline, such as an expedited authorization's).
+func (o *operator) deadline(workflowID string, t time.Time) string {
+	if t.IsZero() || o.policy.ForJourney(workflowID).At(rules.DateOf(t.In(o.zone))).Equal(t) {
+		return o.day(t)
+	}
+	return o.instant(t)
 }
 
 func (o *operator) day(t time.Time) string {

@@ -114,3 +114,40 @@ func TestDescribeText(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
 	}
 }
+
+// An expedited authorization's deadline is an instant: describe and list show its hour in the
+// policy's zone; a date deadline stays a date.
+func TestInstantDeadlinesShowTheirHour(t *testing.T) {
+	p := rules.DefaultPolicy()
+	zone := p.Zone()
+	deadline := time.Date(2027, 3, 16, 11, 0, 0, 0, zone)
+	v := workflows.View[json.RawMessage]{
+		Journey: "authorization", Status: "waiting", Deadline: rules.MustDate("2027-03-16"), DeadlineAt: deadline,
+		Facts:   json.RawMessage(`{"urgency":"expedited"}`),
+		Skipped: []workflows.Record{{Type: "authorization.decision_due_soon", At: deadline.Add(-24 * time.Hour), Late: true, Superseded: true}},
+	}
+	var out bytes.Buffer
+	op := &operator{namespace: "default", uiURL: "http://localhost:8233", zone: zone, policy: p, out: &out}
+	if err := op.printView("authorization-abc", v); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"deadline        2027-03-16 11:00 PDT\n", "  2027-03-15 11:00 PDT  authorization.decision_due_soon  late  superseded\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("describe lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	rows := []workflows.Listed{
+		{Journey: "authorization", WorkflowID: "authorization-abc", Status: "waiting", Execution: "Running", Deadline: deadline},
+		{Journey: "reimbursement", WorkflowID: "reimbursement-abc", Status: "waiting", Execution: "Running",
+			Deadline: p.ForJourney("reimbursement-abc").At(rules.MustDate("2027-01-29"))},
+	}
+	if err := op.printList(rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"authorization  waiting  -     2027-03-16 11:00 PDT", "reimbursement  waiting  -     2027-01-29  "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("list lacks %q:\n%s", want, out.String())
+		}
+	}
+}

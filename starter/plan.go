@@ -21,9 +21,12 @@ type planOutput struct {
 }
 
 type plannedJourney struct {
-	Journey    string          `json:"journey"`
-	WorkflowID string          `json:"workflowId"`
-	Deadline   rules.Date      `json:"deadline"`
+	Journey    string     `json:"journey"`
+	WorkflowID string     `json:"workflowId"`
+	Deadline   rules.Date `json:"deadline"`
+	// DeadlineAt is the deadline instant of a journey whose clock is one (an expedited
+	// authorization), in the policy's zone.
+	DeadlineAt time.Time       `json:"deadlineAt,omitzero"`
 	Events     []rules.Planned `json:"events"`
 }
 
@@ -72,13 +75,21 @@ func (c planCmd) Run(cfg *config.Config, st *streams) error {
 			planned = append(planned, rules.Planned{Type: n.Type, Date: n.On, At: now.In(policy.Zone())})
 		}
 		out.Journeys = append(out.Journeys, plannedJourney{
-			Journey: s.Journey, WorkflowID: s.WorkflowID, Deadline: s.Deadline,
+			Journey: s.Journey, WorkflowID: s.WorkflowID, Deadline: s.Deadline, DeadlineAt: inZone(s.DeadlineAt, policy),
 			Events: append(planned, policy.ForJourney(s.WorkflowID).Preview(s.Dues, now)...),
 		})
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// inZone is t in the policy's zone; zero stays zero.
+func inZone(t time.Time, p rules.Policy) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.In(p.Zone())
 }
 
 // readFrom reads the file name, or in for -.

@@ -76,12 +76,13 @@ func TestPlanReimbursementSubmitted20261130(t *testing.T) {
 func TestPlanMarksLateAndSkippedRelativeToNow(t *testing.T) {
 	testKey(t)
 	var out bytes.Buffer
-	// On 2027-01-25 the first reminder's date has passed but its deadline has not: late. By
+	// On 2027-01-25 both reminders' dates have passed but their deadline has not. By
 	// 2027-02-01 the deadline has passed: the reminders are skipped, the overdue is late.
 	if err := runStarter([]string{"plan", "--now", "2027-01-25T08:00:00-08:00", "-"}, strings.NewReader(sample(t)), &out); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(out.String(), `"late": true`); n != 2 || strings.Contains(out.String(), "skipped") {
+	// Of the two reminders missed, only the later is published late; the earlier is superseded.
+	if n := strings.Count(out.String(), `"late": true`); n != 1 || strings.Count(out.String(), `"superseded": true`) != 1 {
 		t.Fatalf("on 2027-01-25, %d late:\n%s", n, out.String())
 	}
 	out.Reset()
@@ -149,6 +150,24 @@ func TestPlanEveryStartEvent(t *testing.T) {
 			"reimbursement.due_soon 2026-09-17 skipped", "reimbursement.due_soon 2026-09-27 skipped",
 			"reimbursement.overdue 2026-10-03 every=7 late",
 		}},
+		{"authorization-requested.json", "2026-11-20T11:00:00-08:00", []string{
+			"authorization deadline=2026-12-01",
+			"authorization.decision_due_soon 2026-11-30 at=2026-11-30T09:00:00-08:00",
+			"authorization.deemed_denied 2026-12-02 at=2026-12-02T09:00:00-08:00",
+		}},
+		{"authorization-expedited.json", "2027-03-13T10:05:00-08:00", []string{
+			"authorization deadline=2027-03-16 deadlineAt=2027-03-16T11:00:00-07:00",
+			"authorization.decision_due_soon 2027-03-15 at=2027-03-15T11:00:00-07:00",
+			"authorization.decision_due_soon 2027-03-16 at=2027-03-16T07:00:00-07:00",
+			"authorization.deemed_denied 2027-03-16 at=2027-03-16T11:00:00-07:00",
+		}},
+		// Started 73 hours after receipt: the deemed denial is late, the warnings skipped.
+		{"authorization-expedited.json", "2027-03-16T12:00:00-07:00", []string{
+			"authorization deadline=2027-03-16 deadlineAt=2027-03-16T11:00:00-07:00",
+			"authorization.decision_due_soon 2027-03-15 at=2027-03-15T11:00:00-07:00 skipped",
+			"authorization.decision_due_soon 2027-03-16 at=2027-03-16T07:00:00-07:00 skipped",
+			"authorization.deemed_denied 2027-03-16 at=2027-03-16T11:00:00-07:00 late",
+		}},
 		{"reimbursement-unpaid.json", "2026-11-22T10:00:00-08:00", []string{
 			"reimbursement deadline=2026-11-09",
 			"reimbursement.due_soon 2026-10-25 skipped", "reimbursement.due_soon 2026-11-04 skipped",
@@ -156,7 +175,7 @@ func TestPlanEveryStartEvent(t *testing.T) {
 		}},
 	}
 	for _, c := range cases {
-		t.Run(c.sample, func(t *testing.T) {
+		t.Run(c.sample+" at "+c.now, func(t *testing.T) {
 			var out bytes.Buffer
 			if err := runStarter([]string{"plan", "--now", c.now, "../samples/" + c.sample}, nil, &out); err != nil {
 				t.Fatal(err)
@@ -167,9 +186,16 @@ func TestPlanEveryStartEvent(t *testing.T) {
 			}
 			var lines []string
 			for _, j := range got.Journeys {
-				lines = append(lines, j.Journey+" deadline="+j.Deadline.String())
+				l := j.Journey + " deadline=" + j.Deadline.String()
+				if !j.DeadlineAt.IsZero() {
+					l += " deadlineAt=" + j.DeadlineAt.Format(time.RFC3339)
+				}
+				lines = append(lines, l)
 				for _, e := range j.Events {
 					l := e.Type + " " + e.Date.String()
+					if j.Journey == "authorization" {
+						l += " at=" + e.At.Format(time.RFC3339) // its hours matter
+					}
 					if e.RepeatEveryDays > 0 {
 						l += " every=" + strconv.Itoa(e.RepeatEveryDays)
 					}

@@ -97,7 +97,24 @@ func TestAuthorizationExpeditedMissed(t *testing.T) {
 	jt.signalAt("2027-03-16T15:20:00-07:00", events.AuthorizationDecided, "e-dec", decided("modified", "2027-03-16T15:20:00-07:00"))
 	jt.signalAt("2027-03-17T10:00:00-07:00", events.AuthorizationNoticeSent, "e-noa",
 		map[string]any{"requestId": "PA-2001", "sentDate": "2027-03-17"})
-	jt.run(events.AuthorizationRequested, authRequest("2027-03-13T10:00:00-08:00", "expedited", true))
+	before := jt.queryAt("2027-03-16T10:00:00-07:00")
+	after := jt.queryAt("2027-03-16T12:00:00-07:00")
+	start := jt.route(events.AuthorizationRequested, authRequest("2027-03-13T10:00:00-08:00", "expedited", true))[0]
+	if got, want := StartOptions(start, TaskQueue, jt.start).StaticSummary, "authorization · decision due 2027-03-16 11:00 PDT"; got != want {
+		t.Errorf("summary %q, want %q", got, want)
+	}
+	jt.runStart(start)
+	// The search attributes hold the deadline instant; the journey is overdue from it on.
+	if want := "2027-03-13T10:00 authorization waiting next=2027-03-15T11:00 deadline=2027-03-16T11:00 (start)"; jt.attrs[0] != want {
+		t.Errorf("attributes at start %q, want %q", jt.attrs[0], want)
+	}
+	if !strings.HasPrefix(before.details, "waiting") || !strings.HasSuffix(before.details, "decision due 2027-03-16 11:00 PDT") ||
+		before.view.DeadlineAt.IsZero() {
+		t.Errorf("an hour before the deadline: %q, deadlineAt %v", before.details, before.view.DeadlineAt)
+	}
+	if after.view.Status != StatusOverdue {
+		t.Errorf("an hour after the deadline: status %s, want overdue", after.view.Status)
+	}
 	jt.expect(
 		"2027-03-15T11:00 authorization.decision_due_soon 2027-03-15 deadlineAt=2027-03-16T11:00:00-07:00 eventAt=2027-03-15T11:00:00-07:00 hoursBefore=24 urgency=expedited",
 		"2027-03-16T07:00 authorization.decision_due_soon 2027-03-16 deadlineAt=2027-03-16T11:00:00-07:00 eventAt=2027-03-16T07:00:00-07:00 hoursBefore=4 urgency=expedited",

@@ -204,7 +204,9 @@ type View[F any] struct {
 	Journey  string     `json:"journey"`
 	Status   string     `json:"status"`
 	Deadline rules.Date `json:"deadline"`
-	Facts    F          `json:"facts"`
+	// DeadlineAt is the deadline instant of a journey whose clock is one.
+	DeadlineAt time.Time `json:"deadlineAt,omitzero"`
+	Facts      F         `json:"facts"`
 	// Next is the event the journey's timer waits for, if any.
 	Next *rules.Planned `json:"next,omitempty"`
 	// Ahead is the rest of the plan not yet published or skipped, in date order; a repeating

@@ -614,7 +614,7 @@ func (r *runner[F, PF]) updateStatus(ctx workflow.Context, next *rules.Occurrenc
 // view is the journey as the state query shows it.
 func (r *runner[F, PF]) view(now time.Time) View[F] {
 	v := View[F]{
-		Journey: r.journey, Status: r.s.Status, Deadline: r.facts().deadline(r.s.Policy), Facts: r.s.Facts,
+		Journey: r.journey, Status: r.s.Status, Deadline: r.facts().deadline(r.s.Policy), DeadlineAt: r.deadlineAt(), Facts: r.s.Facts,
 		Published: r.s.Published, Skipped: r.s.Skipped, Applied: len(r.s.Applied),
 	}
 	if !r.ended() {
