@@ -125,7 +125,32 @@ func TestProviderContractedEndsOnlyThatProvidersCoC(t *testing.T) {
 	}
 }
 
-func TestDisenrollmentCancelsEveryJourneyButTheReimbursement(t *testing.T) {
+// An expedited request received 73 hours ago was due an hour ago: its deemed denial is published
+// at once, late, stamped with the deadline instant; its warnings are skipped.
+func TestAnExpeditedRequestReceived73HoursAgoIsDeemedDeniedAtOnce(t *testing.T) {
+	s := startStack(t)
+	received := time.Now().Add(-73 * time.Hour).Truncate(time.Second)
+	send(t, s, "pa-1", events.AuthorizationRequested, map[string]any{"requestId": "PA-IT-1", "memberId": "M-IT-PA",
+		"receivedAt": received.In(testPolicy().Zone()).Format(time.RFC3339), "urgency": "expedited", "infoComplete": true, "serviceCode": "E0784"})
+	got := collect(t, s.JS, events.JourneyStream, "journeys.authorization.>", 1, time.Minute)
+	d := journeyData(t, got[0].Data())
+	deadline := received.Add(72 * time.Hour)
+	if d["type"] != "authorization.deemed_denied" || d["late"] != true || d["urgency"] != "expedited" {
+		t.Fatalf("published %v, want authorization.deemed_denied, late", d)
+	}
+	for _, k := range []string{"deadlineAt", "eventAt"} {
+		at, err := time.Parse(time.RFC3339, fmt.Sprint(d[k]))
+		if err != nil || !at.Equal(deadline) {
+			t.Errorf("%s = %v, want the deadline instant %s", k, d[k], deadline.Format(time.RFC3339))
+		}
+	}
+	time.Sleep(2 * time.Second)
+	if info, err := streamInfo(t, s, events.JourneyStream); err != nil || info.State.Msgs != 1 {
+		t.Errorf("journey events: %v (%v), want the deemed denial alone: the warnings are skipped", info.State.Msgs, err)
+	}
+}
+
+func TestDisenrollmentCancelsEveryJourneyButReimbursementsAndAuthorizations(t *testing.T) {
 	s := startStack(t)
 	today := testPolicy().Today(time.Now())
 	m := "M-IT-7"
@@ -139,7 +164,9 @@ func TestDisenrollmentCancelsEveryJourneyButTheReimbursement(t *testing.T) {
 	send(t, s, "preg", events.PregnancyEnded, map[string]any{"memberId": m, "pregnancyEndDate": today.AddDays(-10).String()})
 	send(t, s, "reimb", events.ReimbursementSubmitted, map[string]any{"claimId": "C-7", "memberId": m,
 		"submittedDate": today.String(), "amountCents": 500, "category": "transportation"})
-	running(t, s, "CareclockJourney != ''", 5)
+	send(t, s, "pa", events.AuthorizationRequested, map[string]any{"requestId": "PA-7", "memberId": m,
+		"receivedAt": time.Now().Format(time.RFC3339), "urgency": "standard", "infoComplete": true, "serviceCode": "97110"})
+	running(t, s, "CareclockJourney != ''", 6)
 
 	send(t, s, "dis", events.MemberDisenrolled, map[string]any{"memberId": m, "effectiveDate": today.String()})
 	cancelled := collect(t, s.JS, events.JourneyStream, "journeys.*.cancelled", 4, time.Minute)
@@ -151,13 +178,20 @@ func TestDisenrollmentCancelsEveryJourneyButTheReimbursement(t *testing.T) {
 	if want := "ageout.cancelled ccs.referral.cancelled coc.cancelled postpartum.cancelled"; strings.Join(got, " ") != want {
 		t.Fatalf("cancelled: %v, want %s", got, want)
 	}
-	left := running(t, s, "CareclockJourney != ''", 1)
-	desc, err := s.Client.DescribeWorkflowExecution(context.Background(), left[0], "")
-	if err != nil {
-		t.Fatal(err)
+	// The plan still owes the member a payment and a decision.
+	var open []string
+	for _, id := range running(t, s, "CareclockJourney != ''", 2) {
+		desc, err := s.Client.DescribeWorkflowExecution(context.Background(), id, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			t.Fatalf("left open: %v", desc.GetWorkflowExecutionInfo())
+		}
+		open = append(open, desc.GetWorkflowExecutionInfo().GetType().GetName())
 	}
-	if desc.GetWorkflowExecutionInfo().GetType().GetName() != "reimbursement" ||
-		desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		t.Fatalf("left open: %v", desc.GetWorkflowExecutionInfo())
+	sort.Strings(open)
+	if strings.Join(open, " ") != "authorization reimbursement" {
+		t.Fatalf("left open: %v, want the authorization and the reimbursement", open)
 	}
 }
