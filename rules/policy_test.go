@@ -22,8 +22,31 @@ func TestDefaultPolicyIsValidAndMatchesJourneysMD(t *testing.T) {
 		p.CCSReferral.FollowupRepeatDays != 14 || p.CCSReferral.ApplicationReminderDays != 15 ||
 		!reflect.DeepEqual(p.CoC.NoticeDaysBefore, []int{60, 30}) ||
 		!reflect.DeepEqual(p.AgeOut.NoticeMonthsBefore, []int{12, 6, 3, 1}) ||
-		!reflect.DeepEqual(p.Postpartum.NoticeDaysBefore, []int{60, 30}) {
+		!reflect.DeepEqual(p.Postpartum.NoticeDaysBefore, []int{60, 30}) ||
+		!reflect.DeepEqual(p.Authorization, AuthorizationPolicy{
+			StandardBusinessDays: 5, StandardMaxDays: 14, ExpeditedHours: 72, ExtensionDays: 14,
+			WarnBusinessDaysBefore: []int{1}, WarnHoursBefore: []int{24, 4}, NoticeBusinessDays: 2,
+		}) {
 		t.Fatalf("defaults differ from docs/rules.md: %+v", p)
+	}
+}
+
+// The policy docs/configuration.md shows is the built-in one, key for key.
+func TestConfigurationDocShowsTheDefaultPolicy(t *testing.T) {
+	b, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(b), "## Policy")
+	_, rest, _ = strings.Cut(rest, "```json\n")
+	doc, _, _ := strings.Cut(rest, "```")
+	p, err := ParsePolicy([]byte(doc))
+	if err != nil {
+		t.Fatalf("the documented policy: %v", err)
+	}
+	p.Holidays = Holidays{} // the document shows empty lists
+	if !reflect.DeepEqual(p, DefaultPolicy()) {
+		t.Errorf("documented %+v\nbuilt in %+v", p, DefaultPolicy())
 	}
 }
 

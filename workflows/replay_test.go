@@ -62,14 +62,15 @@ func TestReplayRecordedHistories(t *testing.T) {
 }
 
 // recordedVersions are the folders of recorded histories, each with the versions its journeys
-// run: changeLocalPublish's, changeFactsFirst's and changeEventIDs'.
-var recordedVersions = map[string]struct{ publish, factsFirst, eventIDs workflow.Version }{
-	"testdata": {versionChangedUpserts, versionFactsFirst, versionNumberedIDs},
-	filepath.Join("testdata", "before-event-ids"):     {versionChangedUpserts, versionFactsFirst, workflow.DefaultVersion},
-	filepath.Join("testdata", "versions-by-marker"):   {versionChangedUpserts, versionFactsFirst, workflow.DefaultVersion},
-	filepath.Join("testdata", "before-facts-first"):   {versionChangedUpserts, workflow.DefaultVersion, workflow.DefaultVersion},
-	filepath.Join("testdata", "local-publish"):        {versionLocalPublish, workflow.DefaultVersion, workflow.DefaultVersion},
-	filepath.Join("testdata", "before-local-publish"): {workflow.DefaultVersion, workflow.DefaultVersion, workflow.DefaultVersion},
+// run: changeLocalPublish's, changeFactsFirst's, changeEventIDs' and changeSuperseded's.
+var recordedVersions = map[string]struct{ publish, factsFirst, eventIDs, superseded workflow.Version }{
+	"testdata": {versionChangedUpserts, versionFactsFirst, versionNumberedIDs, versionSuperseded},
+	filepath.Join("testdata", "before-superseded"):    {versionChangedUpserts, versionFactsFirst, versionNumberedIDs, workflow.DefaultVersion},
+	filepath.Join("testdata", "before-event-ids"):     {versionChangedUpserts, versionFactsFirst, workflow.DefaultVersion, workflow.DefaultVersion},
+	filepath.Join("testdata", "versions-by-marker"):   {versionChangedUpserts, versionFactsFirst, workflow.DefaultVersion, workflow.DefaultVersion},
+	filepath.Join("testdata", "before-facts-first"):   {versionChangedUpserts, workflow.DefaultVersion, workflow.DefaultVersion, workflow.DefaultVersion},
+	filepath.Join("testdata", "local-publish"):        {versionLocalPublish, workflow.DefaultVersion, workflow.DefaultVersion, workflow.DefaultVersion},
+	filepath.Join("testdata", "before-local-publish"): {workflow.DefaultVersion, workflow.DefaultVersion, workflow.DefaultVersion, workflow.DefaultVersion},
 }
 
 // Each set of recorded histories is of the version it is named for, and publishes as that
@@ -101,7 +102,7 @@ func TestRecordedHistoriesAreOfTheirVersion(t *testing.T) {
 			if err := dc.FromPayloads(h.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes().GetInput(), &input); err != nil {
 				t.Fatalf("%s: input: %v", f, err)
 			}
-			for _, id := range []string{changeLocalPublish, changeFactsFirst, changeEventIDs} {
+			for _, id := range []string{changeLocalPublish, changeFactsFirst, changeEventIDs, changeSuperseded} {
 				if v, ok := input.Versions[id]; ok {
 					versions = append(versions, fmt.Sprintf("%s=%d", id, v))
 				}
@@ -144,6 +145,9 @@ func TestRecordedHistoriesAreOfTheirVersion(t *testing.T) {
 			}
 			if v.eventIDs != workflow.DefaultVersion {
 				want = append(want, fmt.Sprintf("%s=%d", changeEventIDs, v.eventIDs))
+			}
+			if v.superseded != workflow.DefaultVersion {
+				want = append(want, fmt.Sprintf("%s=%d", changeSuperseded, v.superseded))
 			}
 			// Every id is of the numbered form from versionNumberedIDs, and none before it.
 			if wantNumbered := map[bool]int{true: published, false: 0}[v.eventIDs >= versionNumberedIDs]; numbered != wantNumbered {

@@ -38,6 +38,7 @@ func TestRecordHistories(t *testing.T) {
 		workflows.JourneyPostpartum:    id(workflows.JourneyPostpartum, "M-REC-B", today.AddDays(-30).String()),
 		workflows.JourneyReimbursement: id(workflows.JourneyReimbursement, "CLM-REC-1"),
 		workflows.JourneyCoC:           id(workflows.JourneyCoC, "M-REC-D", "P-REC-1"),
+		workflows.JourneyAuthorization: id(workflows.JourneyAuthorization, "PA-REC-1"),
 	}
 	full := true
 	send(t, s, "r-1", events.CCSReferralSubmitted, map[string]any{
@@ -53,24 +54,28 @@ func TestRecordHistories(t *testing.T) {
 	contracted := false
 	send(t, s, "w-1", events.WCMTransitioned, map[string]any{"memberId": "M-REC-D", "transitionDate": today.AddDays(-300).String(),
 		"providers": []map[string]any{{"providerId": "P-REC-1", "contracted": contracted}}})
-	waitAcked(t, s.JS, 4)
+	// Expedited, received 70 hours ago: both warnings are missed, the 24-hour one is superseded.
+	send(t, s, "pa-1", events.AuthorizationRequested, map[string]any{"requestId": "PA-REC-1", "memberId": "M-REC-C",
+		"receivedAt": time.Now().Add(-70 * time.Hour).Format(time.RFC3339), "urgency": "expedited", "infoComplete": true, "serviceCode": "E0784"})
+	waitAcked(t, s.JS, 5)
 
 	// The referral is found eligible: it starts the age-out, whose birthdate is then corrected.
 	send(t, s, "r-2", events.CCSEligibilityDetermined, map[string]any{"referralId": "R-REC-1", "outcome": "eligible", "determinationDate": today.String()})
 	send(t, s, "c-2", events.ReimbursementDecided, map[string]any{"claimId": "CLM-REC-1", "decision": "approved", "decisionDate": today.String()})
 	send(t, s, "p-2", events.PregnancyEndDateCorrected, map[string]any{"memberId": "M-REC-B",
 		"previousEndDate": today.AddDays(-30).String(), "pregnancyEndDate": today.AddDays(-30).String()})
-	waitAcked(t, s.JS, 7)
+	send(t, s, "pa-2", events.AuthorizationDecided, map[string]any{"requestId": "PA-REC-1", "decision": "denied", "decidedAt": time.Now().Format(time.RFC3339)})
+	waitAcked(t, s.JS, 9)
 	running(t, s, "WorkflowId = '"+ids[workflows.JourneyAgeOut]+"'", 1)
 	send(t, s, "a-2", events.MemberBirthdateCorrected, map[string]any{"memberId": "M-REC-A", "dateOfBirth": today.AddYears(-15).AddDays(-3).String()})
-	waitAcked(t, s.JS, 8)
+	waitAcked(t, s.JS, 10)
 
 	// A re-plan, as `starter replan` sends it, to every open journey.
 	policy, err := json.Marshal(testPolicy())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, j := range []string{workflows.JourneyReimbursement, workflows.JourneyPostpartum, workflows.JourneyAgeOut, workflows.JourneyCoC} {
+	for _, j := range []string{workflows.JourneyReimbursement, workflows.JourneyPostpartum, workflows.JourneyAgeOut, workflows.JourneyCoC, workflows.JourneyAuthorization} {
 		ev := events.Event{SpecVersion: "1.0", ID: "policy-rec", Source: "test", Type: workflows.EventPolicyChanged, Data: policy}
 		if err := s.Client.SignalWorkflow(context.Background(), ids[j], "", workflows.SignalEvent, ev); err != nil {
 			t.Fatalf("replan %s: %v", j, err)
@@ -83,7 +88,8 @@ func TestRecordHistories(t *testing.T) {
 	send(t, s, "w-2", events.ProviderContracted, map[string]any{"providerId": "P-REC-1", "effectiveDate": today.String()})
 	send(t, s, "a-3", events.MemberDisenrolled, map[string]any{"memberId": "M-REC-A", "effectiveDate": today.String()})
 	send(t, s, "p-3", events.MemberDisenrolled, map[string]any{"memberId": "M-REC-B", "effectiveDate": today.String()})
-	waitAcked(t, s.JS, 12)
+	send(t, s, "pa-3", events.AuthorizationNoticeSent, map[string]any{"requestId": "PA-REC-1", "sentDate": today.String()})
+	waitAcked(t, s.JS, 15)
 
 	for journey, wid := range ids {
 		saveHistory(t, journey+".json", closedHistory(t, s, wid))
