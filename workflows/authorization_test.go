@@ -204,3 +204,18 @@ func TestDisenrollmentLeavesAuthorizationsOpen(t *testing.T) {
 		t.Errorf("disenrollment reaches %v", route.Queries)
 	}
 }
+
+// The holiday calendar is part of the journey's policy: a re-plan that closes the plan on
+// Tuesday 2026-11-24 moves the standard request of Friday 2026-11-20 from 2026-12-01 to
+// 2026-12-02, and its warning with it.
+func TestAuthorizationReplanMovesTheCalendar(t *testing.T) {
+	jt := newJourneyTest(t, "2026-11-20T10:00:00-08:00")
+	jt.signalAt("2026-11-23T08:00:00-08:00", EventPolicyChanged, "policy-1",
+		map[string]any{"holidays": map[string]any{"add": []string{"2026-11-24"}}})
+	jt.signalAt("2026-12-02T15:00:00-08:00", events.AuthorizationDecided, "e-dec", decided("approved", "2026-12-02T15:00:00-08:00"))
+	jt.run(events.AuthorizationRequested, authRequest("2026-11-20T10:00:00-08:00", "standard", true))
+	jt.expect(
+		"2026-12-01T09:00 authorization.decision_due_soon 2026-12-01 businessDaysBefore=1 dueDate=2026-12-02 urgency=standard",
+		"2026-12-02T15:00 authorization.closed 2026-12-02 daysLate=0 decidedAt=2026-12-02T15:00:00-08:00 dueDate=2026-12-02 onTime=true outcome=approved urgency=standard",
+	)
+}

@@ -22,11 +22,11 @@ import (
 	"github.com/careclock/careclock/workflows"
 )
 
-// Recognizable PHI, one value per kind events.md names: member, claim and referral ids, dates of
-// birth, counties, names (and a provider id, which careclock hashes too).
+// Recognizable PHI, one value per kind events.md names: member, claim, referral and
+// authorization request ids, dates of birth, counties, names (and a provider id, which careclock hashes too).
 var phiValues = []string{
 	"M-PHI-7Q1", "M-PHI-7Q2", "M-PHI-7Q3", "M-PHI-7Q4", "M-PHI-7Q5", "M-PHI-7Q9",
-	"CLM-PHI-7Q6", "R-PHI-7Q7", "P-PHI-7Q8",
+	"CLM-PHI-7Q6", "R-PHI-7Q7", "P-PHI-7Q8", "PA-PHI-7QA", "M-PHI-7QB",
 	"2013-04-27", "2006-02-13",
 	"Tuolumne", "Mariposa",
 	"Quimby Phelps",
@@ -76,6 +76,9 @@ func TestNoPHIInClear(t *testing.T) {
 			"submittedDate": today.AddDays(-100).String(), "amountCents": 4200, "category": "lodging"}},
 		{events.WCMTransitioned, map[string]any{"memberId": "M-PHI-7Q5", "transitionDate": today.AddDays(-340).String(),
 			"providers": []map[string]any{{"providerId": "P-PHI-7Q8", "contracted": no}}}},
+		// An expedited request due an hour ago: deemed denied at once.
+		{events.AuthorizationRequested, map[string]any{"requestId": "PA-PHI-7QA", "memberId": "M-PHI-7QB",
+			"receivedAt": time.Now().Add(-73 * time.Hour).Format(time.RFC3339), "urgency": "expedited", "infoComplete": yes, "serviceCode": "E0784"}},
 		// Dead-lettered: its reason and headers must not repeat it.
 		{events.ReimbursementSubmitted, map[string]any{"claimId": "CLM-PHI-7Q6", "memberId": "M-PHI-7Q9",
 			"submittedDate": "2026-02-31", "amountCents": 1, "category": "Tuolumne"}},
@@ -90,6 +93,8 @@ func TestNoPHIInClear(t *testing.T) {
 	send(t, s, "phi-dec", events.ReimbursementDecided, map[string]any{"claimId": "CLM-PHI-7Q6", "decision": "approved", "decisionDate": today.String()})
 	waitAcked(t, s.JS, uint64(len(sent)+3))
 	running(t, s, "CareclockJourney = 'ageout'", 2)
+	// The authorization's deemed denial is one more; the continuity of care's 60-day notice, missed
+	// with its 30-day one, is superseded by it and one fewer.
 	waitJourneyEvents(t, s, 8)
 
 	sc := &scanner{t: t}
@@ -99,8 +104,8 @@ func TestNoPHIInClear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(listed) != 6 {
-		t.Fatalf("%d journeys, want 6 (one of each type, and the child's age-out)", len(listed))
+	if len(listed) != 7 {
+		t.Fatalf("%d journeys, want 7 (one of each type, and the child's age-out)", len(listed))
 	}
 	payloads := 0
 	for _, l := range listed {
