@@ -141,17 +141,17 @@ func TestListenerKilledWhileEventsArrive(t *testing.T) {
 		}, func(c *cluster, p *topology.Process) { c.restart(t, p) })
 }
 
-// A storm: 50 enrollments call for 200 notices at once; one of the two workers is killed once
-// 40 are out, and restarted 5 s later. The other worker goes on; the killed one's workflow and
+// A storm: 200 enrollments call for 200 notices at once (each member's latest missed age-out
+// notice); one of the two workers is killed once 40 are out, and restarted 5 s later. The other worker goes on; the killed one's workflow and
 // activity tasks are retried after their timeouts.
 func TestWorkerKilledMidStorm(t *testing.T) {
 	c := dialCluster(t, startTopology(t))
-	want := c.enrollments(t, 1, 50)
+	want := c.enrollments(t, 1, 200)
 	c.waitStream(t, events.JourneyStream, 40, 3*time.Minute)
 	kill(t, c.Workers[0])
 	out := c.streamMsgs(t, events.JourneyStream)
 	t.Logf("worker-1 killed with %d of %d notices out", out, len(want))
 	time.Sleep(5 * time.Second)
 	c.restart(t, c.Workers[0])
-	reliability.Report(t, c.figures(t, "SIGKILL of one of two workers mid-storm (50 enrollments, 200 notices), restarted 5 s later", 50, want))
+	reliability.Report(t, c.figures(t, "SIGKILL of one of two workers mid-storm (200 enrollments, 200 notices), restarted 5 s later", 200, want))
 }

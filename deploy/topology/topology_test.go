@@ -170,7 +170,8 @@ func (c *cluster) claims(t *testing.T, from, n int) []reliability.Expect {
 	return want
 }
 
-// enrollments sends n enrollments whose four age-out notices are all due, and returns them.
+// enrollments sends n enrollments whose four age-out notices are all due, and returns the journey
+// events they call for: each member's latest notice, which supersedes the three before it.
 func (c *cluster) enrollments(t *testing.T, from, n int) []reliability.Expect {
 	t.Helper()
 	var want []reliability.Expect

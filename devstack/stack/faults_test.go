@@ -563,7 +563,7 @@ func TestTemporalRestartKeepsSchedules(t *testing.T) {
 	enrollment, notices := ageOutEnrollment(s, "enr-1", "M-RS-3", today)
 	publish(t, s.JS, events.Subject(events.MemberEnrolled), "enr-1", enrollment)
 	waitAcked(t, s.JS, 3)
-	waitJourneyEvents(t, s, 5)
+	waitJourneyEvents(t, s, uint64(1+len(notices)))
 
 	ids := []string{fresh, overdue.WorkflowID, notices[0].WorkflowID}
 	before := map[string]journeyState{}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -327,8 +328,9 @@ func OverdueClaim(k privacy.Keyer, eventID, claimID string, today rules.Date) ([
 }
 
 // AgeOutEnrollment is a member.enrolled event of a CCS-eligible member whose 21st birthday is
-// in 20 days, and the journey events it calls for under policy: the notices before it, all
-// already due, so published at once and late.
+// in 20 days, and the journey events it calls for under policy: of the notices before it, all
+// already due, the latest, published at once and late; the earlier ones are superseded by it
+// (docs/rules.md, Time).
 func AgeOutEnrollment(k privacy.Keyer, policy rules.Policy, eventID, memberID string, today rules.Date) ([]byte, []Expect) {
 	birthday := today.AddDays(20)
 	if birthday.Month == time.February && birthday.Day == 29 {
@@ -340,9 +342,6 @@ func AgeOutEnrollment(k privacy.Keyer, policy rules.Policy, eventID, memberID st
 		"county": "Yolo", "countyModel": "independent", "fullScopeMediCal": true, "ccsEligible": true,
 	})
 	id := workflows.WorkflowID(k, workflows.JourneyAgeOut, memberID)
-	var want []Expect
-	for _, months := range policy.AgeOut.NoticeMonthsBefore {
-		want = append(want, Expect{WorkflowID: id, EventType: "ageout.notice", On: dob.AddYears(21).AddMonths(-months), Late: true})
-	}
-	return body, want
+	latest := slices.Min(policy.AgeOut.NoticeMonthsBefore)
+	return body, []Expect{{WorkflowID: id, EventType: "ageout.notice", On: dob.AddYears(21).AddMonths(-latest), Late: true}}
 }
