@@ -30,6 +30,14 @@ const (
 	AuthorizationDecided      = "authorization.decided"
 	AuthorizationNoticeSent   = "authorization.notice_sent"
 	AuthorizationWithdrawn    = "authorization.withdrawn"
+	CoCRequested              = "coc.requested"
+	CoCDecided                = "coc.decided"
+	GrievanceReceived         = "grievance.received"
+	GrievanceAcknowledged     = "grievance.acknowledged"
+	GrievanceResolved         = "grievance.resolved"
+	AppealReceived            = "appeal.received"
+	AppealExtended            = "appeal.extended"
+	AppealResolved            = "appeal.resolved"
 )
 
 // The data of each inbound type. Every field is required unless its json tag says omitempty
@@ -186,6 +194,57 @@ type AuthorizationWithdrawnData struct {
 	WithdrawnDate rules.Date `json:"withdrawnDate"`
 }
 
+type CoCRequestedData struct {
+	MemberID       string     `json:"memberId"`
+	ProviderID     string     `json:"providerId"`
+	TransitionDate rules.Date `json:"transitionDate"`
+	RequestDate    rules.Date `json:"requestDate"`
+	Urgency        string     `json:"urgency" cc:"oneof=standard urgent immediate_risk"`
+}
+
+type CoCDecidedData struct {
+	MemberID     string     `json:"memberId"`
+	ProviderID   string     `json:"providerId"`
+	Decision     string     `json:"decision" cc:"oneof=approved denied"`
+	DecisionDate rules.Date `json:"decisionDate"`
+}
+
+type GrievanceReceivedData struct {
+	GrievanceID string    `json:"grievanceId"`
+	MemberID    string    `json:"memberId"`
+	ReceivedAt  time.Time `json:"receivedAt"`
+	Expedited   *bool     `json:"expedited"`
+}
+
+type GrievanceAcknowledgedData struct {
+	GrievanceID      string     `json:"grievanceId"`
+	AcknowledgedDate rules.Date `json:"acknowledgedDate"`
+}
+
+type GrievanceResolvedData struct {
+	GrievanceID string    `json:"grievanceId"`
+	ResolvedAt  time.Time `json:"resolvedAt"`
+}
+
+type AppealReceivedData struct {
+	AppealID   string     `json:"appealId"`
+	MemberID   string     `json:"memberId"`
+	ReceivedAt time.Time  `json:"receivedAt"`
+	Expedited  *bool      `json:"expedited"`
+	NoticeDate rules.Date `json:"noticeDate"`
+}
+
+type AppealExtendedData struct {
+	AppealID   string     `json:"appealId"`
+	ExtendedOn rules.Date `json:"extendedOn"`
+}
+
+type AppealResolvedData struct {
+	AppealID   string    `json:"appealId"`
+	Outcome    string    `json:"outcome" cc:"oneof=upheld overturned"`
+	ResolvedAt time.Time `json:"resolvedAt"`
+}
+
 // dataTypes maps each inbound type to a constructor of its data.
 var dataTypes = map[string]func() any{
 	MemberEnrolled:            func() any { return new(MemberEnrolledData) },
@@ -210,6 +269,14 @@ var dataTypes = map[string]func() any{
 	AuthorizationDecided:      func() any { return new(AuthorizationDecidedData) },
 	AuthorizationNoticeSent:   func() any { return new(AuthorizationNoticeSentData) },
 	AuthorizationWithdrawn:    func() any { return new(AuthorizationWithdrawnData) },
+	CoCRequested:              func() any { return new(CoCRequestedData) },
+	CoCDecided:                func() any { return new(CoCDecidedData) },
+	GrievanceReceived:         func() any { return new(GrievanceReceivedData) },
+	GrievanceAcknowledged:     func() any { return new(GrievanceAcknowledgedData) },
+	GrievanceResolved:         func() any { return new(GrievanceResolvedData) },
+	AppealReceived:            func() any { return new(AppealReceivedData) },
+	AppealExtended:            func() any { return new(AppealExtendedData) },
+	AppealResolved:            func() any { return new(AppealResolvedData) },
 }
 
 // Known reports whether t is an inbound event type.

@@ -169,3 +169,14 @@ func isDefaultHoliday(d Date) bool {
 func (p Policy) HoursAfter(t time.Time, h int) time.Time {
 	return t.Add(time.Duration(h) * time.Hour).In(p.location())
 }
+
+// Birthday is the day a member born on dob turns years old. A member born on 29 February turns
+// it on 1 March in a common year, or on 28 February under policy leapDayBirthday "02-28"
+// (docs/rules.md §3: no source settles it).
+func (p Policy) Birthday(dob Date, years int) Date {
+	d := dob.AddYears(years)
+	if p.AgeOut.LeapDayBirthday == "02-28" && dob.Month == time.February && dob.Day == 29 && d.Month == time.March {
+		return d.AddDays(-1)
+	}
+	return d
+}

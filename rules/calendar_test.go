@@ -127,3 +127,29 @@ func TestInstantDeadlinesAcrossClockChanges(t *testing.T) {
 		}
 	}
 }
+
+func TestBirthdayOfALeapDayChild(t *testing.T) {
+	feb28, err := ParsePolicy([]byte(`{"ageout": {"noticeMonthsBefore": [12, 6, 3, 1], "leapDayBirthday": "02-28"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		policy    Policy
+		dob, want string
+	}{
+		{DefaultPolicy(), "2008-02-29", "2029-03-01"},
+		{feb28, "2008-02-29", "2029-02-28"},
+		{feb28, "2004-02-29", "2025-02-28"},
+		{feb28, "2007-03-01", "2028-03-01"},
+		{DefaultPolicy(), "2011-02-28", "2032-02-28"},
+		{Policy{}, "2008-02-29", "2029-03-01"}, // a journey's policy from before the setting
+	} {
+		if got := c.policy.Birthday(MustDate(c.dob), 21); got.String() != c.want {
+			t.Errorf("%q: born %s, 21 on %s, want %s", c.policy.AgeOut.LeapDayBirthday, c.dob, got, c.want)
+		}
+	}
+	if _, err := ParsePolicy([]byte(`{"ageout": {"noticeMonthsBefore": [1], "leapDayBirthday": "02-29"}}`)); err == nil ||
+		!strings.Contains(err.Error(), "ageout.leapDayBirthday") {
+		t.Errorf("leapDayBirthday 02-29: %v", err)
+	}
+}

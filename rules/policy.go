@@ -32,11 +32,13 @@ type Policy struct {
 	// journey starts or is re-planned, and kept in its state. A policy file leaves it out.
 	NoticeOffsetSeconds int                 `json:"noticeOffsetSeconds,omitempty"`
 	CCSReferral         CCSReferralPolicy   `json:"ccsReferral"`
-	CoC                 NoticeDaysPolicy    `json:"coc"`
+	CoC                 CoCPolicy           `json:"coc"`
 	AgeOut              AgeOutPolicy        `json:"ageout"`
 	Postpartum          NoticeDaysPolicy    `json:"postpartum"`
 	Reimbursement       ReimbursementPolicy `json:"reimbursement"`
 	Authorization       AuthorizationPolicy `json:"authorization"`
+	Grievance           GrievancePolicy     `json:"grievance"`
+	Appeal              AppealPolicy        `json:"appeal"`
 	// Holidays are the policy file's changes to the default holiday calendar, which counts
 	// business days (calendar.go).
 	Holidays Holidays `json:"holidays"`
@@ -68,9 +70,68 @@ type NoticeDaysPolicy struct {
 	NoticeDaysBefore []int `json:"noticeDaysBefore"`
 }
 
+// CoCPolicy is docs/rules.md §2: the period's notices, and the clock of a request.
+type CoCPolicy struct {
+	NoticeDaysBefore []int `json:"noticeDaysBefore"`
+	// DecisionDays is a request's decision clock by urgency.
+	DecisionDays UrgencyDays `json:"decisionDays"`
+	// DecisionReminderDaysBefore warns before the decision is due; DecisionOverdueRepeatDays
+	// repeats the overdue event.
+	DecisionReminderDaysBefore []int `json:"decisionReminderDaysBefore"`
+	DecisionOverdueRepeatDays  int   `json:"decisionOverdueRepeatDays"`
+}
+
+// UrgencyDays is a number of calendar days for each urgency of a continuity-of-care request.
+type UrgencyDays struct {
+	Standard      int `json:"standard"`
+	Urgent        int `json:"urgent"`
+	ImmediateRisk int `json:"immediate_risk"`
+}
+
+// For returns the days for an urgency (standard, urgent or immediate_risk).
+func (u UrgencyDays) For(urgency string) int {
+	switch urgency {
+	case "urgent":
+		return u.Urgent
+	case "immediate_risk":
+		return u.ImmediateRisk
+	}
+	return u.Standard
+}
+
 // AgeOutPolicy is docs/rules.md §3.
 type AgeOutPolicy struct {
 	NoticeMonthsBefore []int `json:"noticeMonthsBefore"`
+	// LeapDayBirthday is the day a member born on 29 February turns 21 in a common year:
+	// "03-01" (the default) or "02-28". No source settles it; it is the plan's choice.
+	LeapDayBirthday string `json:"leapDayBirthday,omitempty"`
+}
+
+// ResolutionPolicy is the resolution clock grievances (§7) and appeals (§8) share: calendar days
+// for a standard case, hours for an expedited one, warnings before and overdue events after.
+type ResolutionPolicy struct {
+	ResolveDays         int   `json:"resolveDays"`
+	ExpeditedHours      int   `json:"expeditedHours"`
+	ReminderDaysBefore  []int `json:"reminderDaysBefore"`
+	ReminderHoursBefore []int `json:"reminderHoursBefore"`
+	OverdueRepeatDays   int   `json:"overdueRepeatDays"`
+	OverdueRepeatHours  int   `json:"overdueRepeatHours"`
+}
+
+// GrievancePolicy is docs/rules.md §7.
+type GrievancePolicy struct {
+	ResolutionPolicy
+	AcknowledgeDays int `json:"acknowledgeDays"`
+}
+
+// AppealPolicy is docs/rules.md §8.
+type AppealPolicy struct {
+	ResolutionPolicy
+	// FilingDays is how long after the notice an appeal is on time; StateHearingDays how long
+	// after an upheld appeal's resolution the member may ask for a State Hearing.
+	FilingDays       int `json:"filingDays"`
+	ExtensionDays    int `json:"extensionDays"`
+	StateHearingDays int `json:"stateHearingDays"`
 }
 
 // ReimbursementPolicy is docs/rules.md §5.
@@ -109,14 +170,26 @@ func DefaultPolicy() Policy {
 			ExpectedDeterminationDays: CountyDays{Independent: 30, Dependent: 60},
 			FollowupRepeatDays:        14,
 		},
-		CoC:           NoticeDaysPolicy{NoticeDaysBefore: []int{60, 30}},
-		AgeOut:        AgeOutPolicy{NoticeMonthsBefore: []int{12, 6, 3, 1}},
+		CoC: CoCPolicy{
+			NoticeDaysBefore: []int{60, 30}, DecisionDays: UrgencyDays{Standard: 30, Urgent: 15, ImmediateRisk: 3},
+			DecisionReminderDaysBefore: []int{5, 1}, DecisionOverdueRepeatDays: 7,
+		},
+		AgeOut:        AgeOutPolicy{NoticeMonthsBefore: []int{12, 6, 3, 1}, LeapDayBirthday: "03-01"},
 		Postpartum:    NoticeDaysPolicy{NoticeDaysBefore: []int{60, 30}},
 		Reimbursement: ReimbursementPolicy{DueDays: 60, ReminderDaysBefore: []int{15, 5}, OverdueRepeatDays: 7},
 		Authorization: AuthorizationPolicy{
 			StandardBusinessDays: 5, StandardMaxDays: 14, ExpeditedHours: 72, ExtensionDays: 14,
 			WarnBusinessDaysBefore: []int{1}, WarnHoursBefore: []int{24, 4}, NoticeBusinessDays: 2,
 		},
+		Grievance: GrievancePolicy{ResolutionPolicy: defaultResolution(), AcknowledgeDays: 5},
+		Appeal:    AppealPolicy{ResolutionPolicy: defaultResolution(), FilingDays: 60, ExtensionDays: 14, StateHearingDays: 120},
+	}
+}
+
+func defaultResolution() ResolutionPolicy {
+	return ResolutionPolicy{
+		ResolveDays: 30, ExpeditedHours: 72, ReminderDaysBefore: []int{7, 2}, ReminderHoursBefore: []int{24, 4},
+		OverdueRepeatDays: 7, OverdueRepeatHours: 24,
 	}
 }
 
@@ -177,7 +250,14 @@ func (p Policy) Validate() error {
 	days("ccsReferral.expectedDeterminationDays.dependent", p.CCSReferral.ExpectedDeterminationDays.Dependent)
 	days("ccsReferral.followupRepeatDays", p.CCSReferral.FollowupRepeatDays)
 	offsets("coc.noticeDaysBefore", p.CoC.NoticeDaysBefore, 364, "days")
+	days("coc.decisionDays.standard", p.CoC.DecisionDays.Standard)
+	days("coc.decisionDays.urgent", p.CoC.DecisionDays.Urgent)
+	days("coc.decisionDays.immediate_risk", p.CoC.DecisionDays.ImmediateRisk)
+	offsets("coc.decisionReminderDaysBefore", p.CoC.DecisionReminderDaysBefore, 364, "days")
+	days("coc.decisionOverdueRepeatDays", p.CoC.DecisionOverdueRepeatDays)
 	offsets("ageout.noticeMonthsBefore", p.AgeOut.NoticeMonthsBefore, 240, "months")
+	check(p.AgeOut.LeapDayBirthday == "" || p.AgeOut.LeapDayBirthday == "03-01" || p.AgeOut.LeapDayBirthday == "02-28",
+		"ageout.leapDayBirthday", `"03-01" or "02-28"`)
 	offsets("postpartum.noticeDaysBefore", p.Postpartum.NoticeDaysBefore, 364, "days")
 	days("reimbursement.dueDays", p.Reimbursement.DueDays)
 	offsets("reimbursement.reminderDaysBefore", p.Reimbursement.ReminderDaysBefore, p.Reimbursement.DueDays, "days")
@@ -190,6 +270,20 @@ func (p Policy) Validate() error {
 	offsets("authorization.warnBusinessDaysBefore", a.WarnBusinessDaysBefore, a.StandardBusinessDays, "business days")
 	offsets("authorization.warnHoursBefore", a.WarnHoursBefore, a.ExpeditedHours-1, "hours")
 	check(a.NoticeBusinessDays >= 1 && a.NoticeBusinessDays <= 60, "authorization.noticeBusinessDays", "a whole number of business days from 1 to 60")
+	resolution := func(key string, r ResolutionPolicy) {
+		days(key+".resolveDays", r.ResolveDays)
+		check(r.ExpeditedHours >= 1 && r.ExpeditedHours <= 720, key+".expeditedHours", "a whole number of hours from 1 to 720")
+		offsets(key+".reminderDaysBefore", r.ReminderDaysBefore, r.ResolveDays-1, "days")
+		offsets(key+".reminderHoursBefore", r.ReminderHoursBefore, r.ExpeditedHours-1, "hours")
+		days(key+".overdueRepeatDays", r.OverdueRepeatDays)
+		check(r.OverdueRepeatHours >= 1 && r.OverdueRepeatHours <= 720, key+".overdueRepeatHours", "a whole number of hours from 1 to 720")
+	}
+	resolution("grievance", p.Grievance.ResolutionPolicy)
+	days("grievance.acknowledgeDays", p.Grievance.AcknowledgeDays)
+	resolution("appeal", p.Appeal.ResolutionPolicy)
+	days("appeal.filingDays", p.Appeal.FilingDays)
+	days("appeal.extensionDays", p.Appeal.ExtensionDays)
+	days("appeal.stateHearingDays", p.Appeal.StateHearingDays)
 	errs = append(errs, p.Holidays.validate()...)
 	return errors.Join(errs...)
 }

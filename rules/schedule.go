@@ -23,8 +23,11 @@ type Due struct {
 	Final bool
 	// At, when set, is the exact instant the event is due (an hour clock: docs/rules.md,
 	// Instants), and Date is its date in the policy's zone; otherwise the event fires at the
-	// notice hour on Date. An event due at an instant does not repeat.
+	// notice hour on Date. An event due at an instant repeats by EveryHours, not EveryDays.
 	At time.Time
+	// EveryHours > 0 repeats an event due at an instant every that many hours of elapsed time
+	// after At, for as long as the journey's plan still lists it (the expedited overdue).
+	EveryHours int
 	// DeadlineAt, when set, is the instant Deadline is about: a reminder of it is skipped once
 	// that instant has passed, rather than once its date has.
 	DeadlineAt time.Time
@@ -119,6 +122,14 @@ func (p Policy) Step(dues []Due, done func(key string) bool, now time.Time) Step
 	}
 	for _, d := range dues {
 		first := p.occurrence(d, d.Date)
+		if !d.At.IsZero() && d.EveryHours > 0 && !first.At.After(now) {
+			// Latest repeat at or before now, then the one after it.
+			period := time.Duration(d.EveryHours) * time.Hour
+			k := now.Sub(d.At) / period
+			consider(p.instantOccurrence(d, d.At.Add(k*period)))
+			consider(p.instantOccurrence(d, d.At.Add((k+1)*period)))
+			continue
+		}
 		if d.EveryDays <= 0 || !d.At.IsZero() || first.At.After(now) {
 			consider(first)
 			continue
@@ -166,9 +177,14 @@ func byInstant(a, b Occurrence) int { return cmp.Compare(a.At.UnixNano(), b.At.U
 
 func (p Policy) occurrence(d Due, on Date) Occurrence {
 	if !d.At.IsZero() {
-		return Occurrence{Due: d, On: DateOf(d.At.In(p.location())), At: d.At}
+		return p.instantOccurrence(d, d.At)
 	}
 	return Occurrence{Due: d, On: on, At: p.At(on)}
+}
+
+// instantOccurrence is the occurrence of a Due due at an instant (or one of its repeats) at t.
+func (p Policy) instantOccurrence(d Due, t time.Time) Occurrence {
+	return Occurrence{Due: d, On: DateOf(t.In(p.location())), At: t}
 }
 
 // Planned is one line of a plan preview: a Due at its first date, as `starter plan` prints it.
@@ -177,8 +193,10 @@ type Planned struct {
 	Date            Date      `json:"date"`
 	At              time.Time `json:"at"`
 	RepeatEveryDays int       `json:"repeatEveryDays,omitempty"`
-	Late            bool      `json:"late,omitempty"`
-	Skipped         bool      `json:"skipped,omitempty"`
+	// RepeatEveryHours repeats an event due at an instant.
+	RepeatEveryHours int  `json:"repeatEveryHours,omitempty"`
+	Late             bool `json:"late,omitempty"`
+	Skipped          bool `json:"skipped,omitempty"`
 	// Superseded marks a skipped advance notice whose series has a later one published late.
 	Superseded bool `json:"superseded,omitempty"`
 }
@@ -215,7 +233,7 @@ func (p Policy) Preview(dues []Due, now time.Time) []Planned {
 }
 
 func planned(o Occurrence) Planned {
-	return Planned{Type: o.Type, Date: o.On, At: o.At, RepeatEveryDays: o.EveryDays, Late: o.Late}
+	return Planned{Type: o.Type, Date: o.On, At: o.At, RepeatEveryDays: o.EveryDays, RepeatEveryHours: o.EveryHours, Late: o.Late}
 }
 
 // Ahead lists, in date order, the next occurrence after now of each of dues: what a journey
@@ -225,6 +243,10 @@ func (p Policy) Ahead(dues []Due, now time.Time) []Planned {
 	var out []Planned
 	for _, d := range dues {
 		o := p.occurrence(d, d.Date)
+		if d.EveryHours > 0 && !d.At.IsZero() && !o.At.After(now) {
+			period := time.Duration(d.EveryHours) * time.Hour
+			o = p.instantOccurrence(d, d.At.Add((now.Sub(d.At)/period+1)*period))
+		}
 		if d.EveryDays > 0 && d.At.IsZero() && !o.At.After(now) {
 			k := today.DaysSince(d.Date) / d.EveryDays
 			if o = p.occurrence(d, d.Date.AddDays(k*d.EveryDays)); !o.At.After(now) {
@@ -232,7 +254,7 @@ func (p Policy) Ahead(dues []Due, now time.Time) []Planned {
 			}
 		}
 		if o.At.After(now) {
-			out = append(out, Planned{Type: d.Type, Date: o.On, At: o.At, RepeatEveryDays: d.EveryDays})
+			out = append(out, Planned{Type: d.Type, Date: o.On, At: o.At, RepeatEveryDays: d.EveryDays, RepeatEveryHours: d.EveryHours})
 		}
 	}
 	slices.SortStableFunc(out, func(a, b Planned) int { return cmp.Compare(a.At.UnixNano(), b.At.UnixNano()) })

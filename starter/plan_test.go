@@ -168,6 +168,22 @@ func TestPlanEveryStartEvent(t *testing.T) {
 			"authorization.decision_due_soon 2027-03-16 at=2027-03-16T07:00:00-07:00 skipped",
 			"authorization.deemed_denied 2027-03-16 at=2027-03-16T11:00:00-07:00 late",
 		}},
+		{"grievance-received.json", "2027-03-13T10:05:00-08:00", []string{
+			"grievance deadline=2027-03-16 deadlineAt=2027-03-16T11:00:00-07:00",
+			"grievance.resolution_due_soon 2027-03-15 at=2027-03-15T11:00:00-07:00",
+			"grievance.resolution_due_soon 2027-03-16 at=2027-03-16T07:00:00-07:00",
+			"grievance.resolution_overdue 2027-03-16 every=24h at=2027-03-16T11:00:00-07:00",
+		}},
+		{"appeal-received.json", "2026-12-01T11:00:00-08:00", []string{
+			"appeal deadline=2026-12-31",
+			"appeal.received_late 2026-12-01",
+			"appeal.resolution_due_soon 2026-12-24", "appeal.resolution_due_soon 2026-12-29",
+			"appeal.resolution_overdue 2027-01-01 every=7",
+		}},
+		{"coc-requested.json", "2026-12-01T11:00:00-08:00", []string{
+			"coc deadline=2026-12-04",
+			"coc.decision_due_soon 2026-12-03", "coc.decision_overdue 2026-12-05 every=7",
+		}},
 		{"reimbursement-unpaid.json", "2026-11-22T10:00:00-08:00", []string{
 			"reimbursement deadline=2026-11-09",
 			"reimbursement.due_soon 2026-10-25 skipped", "reimbursement.due_soon 2026-11-04 skipped",
@@ -193,11 +209,14 @@ func TestPlanEveryStartEvent(t *testing.T) {
 				lines = append(lines, l)
 				for _, e := range j.Events {
 					l := e.Type + " " + e.Date.String()
-					if j.Journey == "authorization" {
-						l += " at=" + e.At.Format(time.RFC3339) // its hours matter
-					}
 					if e.RepeatEveryDays > 0 {
 						l += " every=" + strconv.Itoa(e.RepeatEveryDays)
+					}
+					if e.RepeatEveryHours > 0 {
+						l += " every=" + strconv.Itoa(e.RepeatEveryHours) + "h"
+					}
+					if j.Journey == "authorization" || !j.DeadlineAt.IsZero() {
+						l += " at=" + e.At.Format(time.RFC3339) // its hours matter
 					}
 					if e.Late {
 						l += " late"

@@ -45,8 +45,8 @@ func reopenAgeOut(s Start, enrolled rules.Date) Start {
 }
 
 // 21st birthday = date of birth + 21 years; a member born on 29 February turns 21 on 1 March in
-// a non-leap year.
-func (a *AgeOutFacts) deadline(rules.Policy) rules.Date { return a.DateOfBirth.AddYears(21) }
+// a non-leap year, or on 28 February under policy leapDayBirthday "02-28".
+func (a *AgeOutFacts) deadline(p rules.Policy) rules.Date { return p.Birthday(a.DateOfBirth, 21) }
 
 func (a *AgeOutFacts) begin(rules.Policy) []Notice { return nil }
 

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/rules"
 )
 
 func enrolled(dob string, ccsEligible bool) map[string]any {
@@ -28,6 +29,25 @@ func TestAgeOutBornOnTheTwentyNinthOfFebruary(t *testing.T) {
 	if jt.runs != 3 {
 		t.Errorf("%d runs, want 3 (continued as new in 2027 and 2028)", jt.runs)
 	}
+}
+
+// Under policy leapDayBirthday "02-28", the same member turns 21 on 2029-02-28, and every notice
+// counts back from that day.
+func TestAgeOutLeapDayBirthdayPolicy(t *testing.T) {
+	jt := newJourneyTest(t, "2026-11-22T10:00:00-08:00")
+	p, err := rules.ParsePolicy([]byte(`{"ageout": {"noticeMonthsBefore": [12, 6, 3, 1], "leapDayBirthday": "02-28"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jt.policy = p
+	jt.run(events.MemberEnrolled, enrolled("2008-02-29", true))
+	jt.expect(
+		"2028-02-28T09:00 ageout.notice 2028-02-28 monthsBefore=12",
+		"2028-08-28T09:00 ageout.notice 2028-08-28 monthsBefore=6",
+		"2028-11-28T09:00 ageout.notice 2028-11-28 monthsBefore=3",
+		"2029-01-28T09:00 ageout.notice 2029-01-28 monthsBefore=1",
+		"2029-02-28T09:00 ageout.aged_out 2029-02-28",
+	)
 }
 
 func TestAgeOutBirthdayOnTheThirtyFirstClampsItsNotices(t *testing.T) {

@@ -200,7 +200,7 @@ func TestAuthorizationDuplicateDecisionIgnored(t *testing.T) {
 func TestDisenrollmentLeavesAuthorizationsOpen(t *testing.T) {
 	jt := newJourneyTest(t, "2026-11-20T10:00:00-08:00")
 	route := jt.routeAll(events.MemberDisenrolled, map[string]any{"memberId": "M-2001", "effectiveDate": "2026-11-20"})
-	if len(route.Queries) != 1 || !strings.Contains(route.Queries[0], "CareclockJourney NOT IN ('reimbursement', 'authorization')") {
+	if len(route.Queries) != 1 || !strings.Contains(route.Queries[0], "CareclockJourney NOT IN ('reimbursement', 'authorization', 'grievance', 'appeal')") {
 		t.Errorf("disenrollment reaches %v", route.Queries)
 	}
 }

@@ -61,7 +61,7 @@ func (c *CCSReferralFacts) deadline(p rules.Policy) rules.Date {
 	return c.ReferralDate.AddDays(p.CCSReferral.ExpectedDeterminationDays.For(c.CountyModel))
 }
 
-func (c *CCSReferralFacts) begin(rules.Policy) []Notice {
+func (c *CCSReferralFacts) begin(p rules.Policy) []Notice {
 	// At once: ccs.referral.opened with county, county model and financial eligibility: met
 	// when the member has full-scope Medi-Cal, else pending.
 	financial := "pending"
@@ -74,7 +74,7 @@ func (c *CCSReferralFacts) begin(rules.Policy) []Notice {
 	}}}
 	// If the member is 21 or older on the referral date: closed with outcome ineligible_age,
 	// and the journey ends.
-	if !c.ReferralDate.Before(c.DateOfBirth.AddYears(21)) {
+	if !c.ReferralDate.Before(p.Birthday(c.DateOfBirth, 21)) {
 		c.Outcome = "ineligible_age"
 		notices = append(notices, c.closed(c.ReferralDate))
 	}

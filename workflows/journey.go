@@ -39,10 +39,12 @@ const (
 	JourneyPostpartum    = "postpartum"
 	JourneyReimbursement = "reimbursement"
 	JourneyAuthorization = "authorization"
+	JourneyGrievance     = "grievance"
+	JourneyAppeal        = "appeal"
 )
 
 // Journeys lists every journey name.
-var Journeys = []string{JourneyCCSReferral, JourneyCoC, JourneyAgeOut, JourneyPostpartum, JourneyReimbursement, JourneyAuthorization}
+var Journeys = []string{JourneyCCSReferral, JourneyCoC, JourneyAgeOut, JourneyPostpartum, JourneyReimbursement, JourneyAuthorization, JourneyGrievance, JourneyAppeal}
 
 // Search attributes every journey keeps current. They hold no PHI: the member key is a keyed
 // hash, the rest are journey facts that identify nobody.
@@ -386,6 +388,8 @@ var deadlineNames = map[string]string{
 	JourneyPostpartum:    "last covered day",
 	JourneyReimbursement: "due",
 	JourneyAuthorization: "decision due",
+	JourneyGrievance:     "resolution due",
+	JourneyAppeal:        "resolution due",
 }
 
 // summary is the journey's one-line summary in the UI's workflow list. It is a payload, so it

@@ -53,10 +53,11 @@ func (pp *PostpartumFacts) plan(p rules.Policy) []rules.Due {
 			Fields: fixed(map[string]any{"lastCoveredDay": last.String(), "daysBefore": before}),
 		})
 	}
-	// postpartum.coverage_ended on last covered day + 1.
+	// postpartum.coverage_ended on last covered day + 1. It ends the extension, not Medi-Cal: the
+	// county redetermines eligibility, so letters must not say coverage is lost.
 	plan = append(plan, rules.Due{
 		Type: "postpartum.coverage_ended", Date: last.AddDays(1), Deadline: last, Final: true,
-		Fields: fixed(map[string]any{"lastCoveredDay": last.String()}),
+		Fields: fixed(map[string]any{"lastCoveredDay": last.String(), "countyRedetermination": true}),
 	})
 	return plan
 }

@@ -30,7 +30,7 @@ func TestPostpartumEndedOnNewYearsDay(t *testing.T) {
 	jt.expect(
 		"2026-11-01T09:00 postpartum.coverage_ending 2026-11-01 daysBefore=60 lastCoveredDay=2026-12-31",
 		"2026-12-01T09:00 postpartum.coverage_ending 2026-12-01 daysBefore=30 lastCoveredDay=2026-12-31",
-		"2027-01-01T09:00 postpartum.coverage_ended 2027-01-01 lastCoveredDay=2026-12-31",
+		"2027-01-01T09:00 postpartum.coverage_ended 2027-01-01 countyRedetermination=true lastCoveredDay=2026-12-31",
 	)
 }
 
@@ -40,7 +40,7 @@ func TestPostpartumEndedMidMarch(t *testing.T) {
 	jt.expect(
 		"2027-01-30T09:00 postpartum.coverage_ending 2027-01-30 daysBefore=60 lastCoveredDay=2027-03-31",
 		"2027-03-01T09:00 postpartum.coverage_ending 2027-03-01 daysBefore=30 lastCoveredDay=2027-03-31",
-		"2027-04-01T09:00 postpartum.coverage_ended 2027-04-01 lastCoveredDay=2027-03-31",
+		"2027-04-01T09:00 postpartum.coverage_ended 2027-04-01 countyRedetermination=true lastCoveredDay=2027-03-31",
 	)
 	if jt.runs != 2 {
 		t.Errorf("%d runs, want 2 (continued as new after a year)", jt.runs)
@@ -65,7 +65,7 @@ func TestPostpartumEndDateCorrectedReplans(t *testing.T) {
 	jt.expect(
 		"2026-12-30T09:00 postpartum.coverage_ending 2026-12-30 daysBefore=60 lastCoveredDay=2027-02-28",
 		"2027-01-29T09:00 postpartum.coverage_ending 2027-01-29 daysBefore=30 lastCoveredDay=2027-02-28",
-		"2027-03-01T09:00 postpartum.coverage_ended 2027-03-01 lastCoveredDay=2027-02-28",
+		"2027-03-01T09:00 postpartum.coverage_ended 2027-03-01 countyRedetermination=true lastCoveredDay=2027-02-28",
 	)
 }
 

@@ -24,6 +24,8 @@ func Register(r Registry) {
 	r.RegisterWorkflowWithOptions(Postpartum, workflow.RegisterOptions{Name: JourneyPostpartum})
 	r.RegisterWorkflowWithOptions(Reimbursement, workflow.RegisterOptions{Name: JourneyReimbursement})
 	r.RegisterWorkflowWithOptions(Authorization, workflow.RegisterOptions{Name: JourneyAuthorization})
+	r.RegisterWorkflowWithOptions(Grievance, workflow.RegisterOptions{Name: JourneyGrievance})
+	r.RegisterWorkflowWithOptions(Appeal, workflow.RegisterOptions{Name: JourneyAppeal})
 }
 
 // NewWorker returns a worker on taskQueue with every journey and the activities registered.

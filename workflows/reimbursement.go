@@ -90,10 +90,12 @@ func (r *ReimbursementFacts) apply(ev events.Event, p rules.Policy) ([]Notice, e
 			return []Notice{{Type: "reimbursement.approved", On: d.DecisionDate,
 				Fields: map[string]any{"dueDate": due.String()}}}, nil
 		}
-		// denied: reimbursement.closed (outcome denied, onTime).
+		// denied: reimbursement.closed (outcome denied, onTime, appealBy: the decision date + 60
+		// days, the member's window to appeal, which the letter states).
 		r.Outcome, r.ClosedOn = "denied", d.DecisionDate
 		return []Notice{{Type: "reimbursement.closed", On: d.DecisionDate, Fields: map[string]any{
 			"outcome": "denied", "dueDate": due.String(), "onTime": !d.DecisionDate.After(due),
+			"appealBy": d.DecisionDate.AddDays(appealDays).String(),
 		}}}, nil
 	case events.ReimbursementPaid:
 		// reimbursement.paid: reimbursement.closed (outcome paid, onTime, daysLate).

@@ -93,7 +93,7 @@ func TestReimbursementDeniedOnTime(t *testing.T) {
 	jt.signalAt("2027-01-05T10:30:00-08:00", events.ReimbursementDecided, "e-denied",
 		map[string]any{"claimId": "CLM-1001", "decision": "denied", "decisionDate": "2027-01-05"})
 	jt.run(events.ReimbursementSubmitted, claim)
-	jt.expect("2027-01-05T10:30 reimbursement.closed 2027-01-05 dueDate=2027-01-29 onTime=true outcome=denied")
+	jt.expect("2027-01-05T10:30 reimbursement.closed 2027-01-05 appealBy=2027-03-06 dueDate=2027-01-29 onTime=true outcome=denied")
 }
 
 func TestReimbursementDeniedLate(t *testing.T) {
@@ -105,7 +105,7 @@ func TestReimbursementDeniedLate(t *testing.T) {
 		"2027-01-14T09:00 reimbursement.due_soon 2027-01-14 daysBefore=15 dueDate=2027-01-29",
 		"2027-01-24T09:00 reimbursement.due_soon 2027-01-24 daysBefore=5 dueDate=2027-01-29",
 		"2027-01-30T09:00 reimbursement.overdue 2027-01-30 daysOverdue=1 dueDate=2027-01-29",
-		"2027-01-30T10:30 reimbursement.closed 2027-01-30 dueDate=2027-01-29 onTime=false outcome=denied",
+		"2027-01-30T10:30 reimbursement.closed 2027-01-30 appealBy=2027-03-31 dueDate=2027-01-29 onTime=false outcome=denied",
 	)
 }
 

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/privacy"
@@ -35,10 +36,10 @@ func RouteEvent(ev events.Event, payload any, k privacy.Keyer, p rules.Policy) (
 		}
 		return Route{Starts: []Start{reopenAgeOut(startAgeOut(ev, d.MemberID, d.DateOfBirth, k, p), d.EnrollmentDate)}}, nil
 	case *events.MemberDisenrolledData:
-		// Every open journey of the member except reimbursements and authorizations: the plan
-		// still owes the member a payment or a decision.
+		// Every open journey of the member except reimbursements, authorizations, grievances and
+		// appeals: the plan still owes the member a payment, a decision or a resolution.
 		return Route{Queries: []string{openJourneysOf(MemberKey(k, d.MemberID),
-			fmt.Sprintf("%s NOT IN ('%s', '%s')", AttrJourney.GetName(), JourneyReimbursement, JourneyAuthorization))}}, nil
+			fmt.Sprintf("%s NOT IN (%s)", AttrJourney.GetName(), quoted(notCancelledByDisenrollment)))}}, nil
 	case *events.MemberCountyChangedData:
 		return Route{Queries: []string{openJourneysOf(MemberKey(k, d.MemberID),
 			fmt.Sprintf("%s = '%s'", AttrJourney.GetName(), JourneyCCSReferral))}}, nil
@@ -58,6 +59,10 @@ func RouteEvent(ev events.Event, payload any, k privacy.Keyer, p rules.Policy) (
 	// §2 Continuity of care.
 	case *events.WCMTransitionedData:
 		return Route{Starts: startCoC(ev, *d, k, p)}, nil
+	case *events.CoCRequestedData:
+		return Route{Starts: []Start{startCoCRequest(ev, *d, k, p)}}, nil
+	case *events.CoCDecidedData:
+		return Route{Signals: []string{WorkflowID(k, JourneyCoC, d.MemberID, d.ProviderID)}}, nil
 	case *events.ProviderContractedData:
 		return Route{Queries: []string{fmt.Sprintf("%s = '%s' AND %s = '%s' AND ExecutionStatus = 'Running'",
 			AttrProviderKey.GetName(), ProviderKey(k, d.ProviderID), AttrJourney.GetName(), JourneyCoC)}}, nil
@@ -93,8 +98,37 @@ func RouteEvent(ev events.Event, payload any, k privacy.Keyer, p rules.Policy) (
 		return Route{Signals: []string{WorkflowID(k, JourneyAuthorization, d.RequestID)}}, nil
 	case *events.AuthorizationWithdrawnData:
 		return Route{Signals: []string{WorkflowID(k, JourneyAuthorization, d.RequestID)}}, nil
+
+	// §7 Grievance.
+	case *events.GrievanceReceivedData:
+		return Route{Starts: []Start{startGrievance(ev, *d, k, p)}}, nil
+	case *events.GrievanceAcknowledgedData:
+		return Route{Signals: []string{WorkflowID(k, JourneyGrievance, d.GrievanceID)}}, nil
+	case *events.GrievanceResolvedData:
+		return Route{Signals: []string{WorkflowID(k, JourneyGrievance, d.GrievanceID)}}, nil
+
+	// §8 Appeal.
+	case *events.AppealReceivedData:
+		return Route{Starts: []Start{startAppeal(ev, *d, k, p)}}, nil
+	case *events.AppealExtendedData:
+		return Route{Signals: []string{WorkflowID(k, JourneyAppeal, d.AppealID)}}, nil
+	case *events.AppealResolvedData:
+		return Route{Signals: []string{WorkflowID(k, JourneyAppeal, d.AppealID)}}, nil
 	}
 	return Route{}, ErrNoJourney
+}
+
+// notCancelledByDisenrollment are the journeys a disenrollment leaves open (docs/rules.md,
+// Member-wide events).
+var notCancelledByDisenrollment = []string{JourneyReimbursement, JourneyAuthorization, JourneyGrievance, JourneyAppeal}
+
+// quoted is a visibility query's list of keywords: 'a', 'b'.
+func quoted(vs []string) string {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = "'" + v + "'"
+	}
+	return strings.Join(q, ", ")
 }
 
 // openJourneysOf is the visibility query for a member's running journeys matching cond.

@@ -348,8 +348,13 @@ func effectiveAt(ev events.Event, p rules.Policy) (time.Time, bool) {
 	if err != nil {
 		return time.Time{}, false
 	}
-	if d, ok := payload.(*events.AuthorizationDecidedData); ok {
+	switch d := payload.(type) {
+	case *events.AuthorizationDecidedData:
 		return d.DecidedAt, true
+	case *events.GrievanceResolvedData:
+		return d.ResolvedAt, true
+	case *events.AppealResolvedData:
+		return d.ResolvedAt, true
 	}
 	return time.Time{}, false
 }
@@ -383,6 +388,8 @@ func effectiveDate(ev events.Event) (rules.Date, bool) {
 		return d.SentDate, true
 	case *events.AuthorizationWithdrawnData:
 		return d.WithdrawnDate, true
+	case *events.CoCDecidedData:
+		return d.DecisionDate, true
 	}
 	return rules.Date{}, false
 }

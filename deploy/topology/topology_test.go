@@ -267,16 +267,16 @@ func (c *cluster) starter(args ...string) *exec.Cmd {
 	return cmd
 }
 
-// The samples, sent with `starter send` as docs/operations.md does, and 30 enrollments whose
-// 120 age-out notices are all due: every event is applied or dead-lettered once, every notice
+// The samples, sent with `starter send` as docs/operations.md does, and 120 enrollments, each
+// with its latest age-out notice due: every event is applied or dead-lettered once, every notice
 // published once, and `starter watch --subject 'journeys.>'` prints every journey event of the
 // 3-replica stream (it failed after a few dozen before it read with a message iterator).
 func TestSamplesAndWatchOnTheCluster(t *testing.T) {
 	top := startTopology(t)
 	checkGuide(t, top)
 	c := dialCluster(t, top)
-	want := c.enrollments(t, 1, 30)
-	f := c.figures(t, "30 enrollments, 120 notices", 30, want)
+	want := c.enrollments(t, 1, 120)
+	f := c.figures(t, "120 enrollments, 120 notices", 120, want)
 	reliability.Report(t, f)
 
 	// starter watch prints a subject line and a data line per message; it runs until stopped.
@@ -336,11 +336,11 @@ func TestSamplesAndWatchOnTheCluster(t *testing.T) {
 			t.Fatalf("starter %v: %v\n%s", args, err, out)
 		}
 	}
-	distinct := 30 + len(samples)
+	distinct := 120 + len(samples)
 	reliability.WaitAcked(t, c.js, c.cfg.Consumer, uint64(distinct), 3*time.Minute)
 	dead := reliability.DeadLetters(t, c.js)
 	applied := reliability.AppliedInbound(t, c.c, distinct-len(dead))
-	t.Logf("samples: %d sent, %d applied (with the 30 enrollments), dead letters %v", len(samples), applied, dead)
+	t.Logf("samples: %d sent, %d applied (with the 120 enrollments), dead letters %v", len(samples), applied, dead)
 	if applied+len(dead) != distinct {
 		t.Errorf("%d distinct events, %d applied and %d dead-lettered", distinct, applied, len(dead))
 	}

@@ -150,7 +150,7 @@ func TestAnExpeditedRequestReceived73HoursAgoIsDeemedDeniedAtOnce(t *testing.T) 
 	}
 }
 
-func TestDisenrollmentCancelsEveryJourneyButReimbursementsAndAuthorizations(t *testing.T) {
+func TestDisenrollmentCancelsEveryJourneyButWhatThePlanStillOwes(t *testing.T) {
 	s := startStack(t)
 	today := testPolicy().Today(time.Now())
 	m := "M-IT-7"
@@ -166,21 +166,27 @@ func TestDisenrollmentCancelsEveryJourneyButReimbursementsAndAuthorizations(t *t
 		"submittedDate": today.String(), "amountCents": 500, "category": "transportation"})
 	send(t, s, "pa", events.AuthorizationRequested, map[string]any{"requestId": "PA-7", "memberId": m,
 		"receivedAt": time.Now().Format(time.RFC3339), "urgency": "standard", "infoComplete": true, "serviceCode": "97110"})
-	running(t, s, "CareclockJourney != ''", 6)
+	send(t, s, "grv", events.GrievanceReceived, map[string]any{"grievanceId": "G-7", "memberId": m,
+		"receivedAt": time.Now().Format(time.RFC3339), "expedited": false})
+	send(t, s, "apl", events.AppealReceived, map[string]any{"appealId": "A-7", "memberId": m,
+		"receivedAt": time.Now().Format(time.RFC3339), "expedited": true, "noticeDate": today.AddDays(-10).String()})
+	send(t, s, "cocreq", events.CoCRequested, map[string]any{"memberId": m, "providerId": "P-8",
+		"transitionDate": today.AddDays(-30).String(), "requestDate": today.String(), "urgency": "urgent"})
+	running(t, s, "CareclockJourney != ''", 9)
 
 	send(t, s, "dis", events.MemberDisenrolled, map[string]any{"memberId": m, "effectiveDate": today.String()})
-	cancelled := collect(t, s.JS, events.JourneyStream, "journeys.*.cancelled", 4, time.Minute)
+	cancelled := collect(t, s.JS, events.JourneyStream, "journeys.*.cancelled", 5, time.Minute)
 	var got []string
 	for _, msg := range cancelled {
 		got = append(got, journeyData(t, msg.Data())["type"].(string))
 	}
 	sort.Strings(got)
-	if want := "ageout.cancelled ccs.referral.cancelled coc.cancelled postpartum.cancelled"; strings.Join(got, " ") != want {
+	if want := "ageout.cancelled ccs.referral.cancelled coc.cancelled coc.cancelled postpartum.cancelled"; strings.Join(got, " ") != want {
 		t.Fatalf("cancelled: %v, want %s", got, want)
 	}
-	// The plan still owes the member a payment and a decision.
+	// The plan still owes the member a payment, a decision and two resolutions.
 	var open []string
-	for _, id := range running(t, s, "CareclockJourney != ''", 2) {
+	for _, id := range running(t, s, "CareclockJourney != ''", 4) {
 		desc, err := s.Client.DescribeWorkflowExecution(context.Background(), id, "")
 		if err != nil {
 			t.Fatal(err)
@@ -191,7 +197,7 @@ func TestDisenrollmentCancelsEveryJourneyButReimbursementsAndAuthorizations(t *t
 		open = append(open, desc.GetWorkflowExecutionInfo().GetType().GetName())
 	}
 	sort.Strings(open)
-	if strings.Join(open, " ") != "authorization reimbursement" {
-		t.Fatalf("left open: %v, want the authorization and the reimbursement", open)
+	if strings.Join(open, " ") != "appeal authorization grievance reimbursement" {
+		t.Fatalf("left open: %v, want the appeal, the authorization, the grievance and the reimbursement", open)
 	}
 }

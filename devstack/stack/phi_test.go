@@ -22,11 +22,11 @@ import (
 	"github.com/careclock/careclock/workflows"
 )
 
-// Recognizable PHI, one value per kind events.md names: member, claim, referral and
-// authorization request ids, dates of birth, counties, names (and a provider id, which careclock hashes too).
+// Recognizable PHI, one value per kind events.md names: member, claim, referral, authorization
+// request, grievance and appeal ids, dates of birth, counties, names (and a provider id, which careclock hashes too).
 var phiValues = []string{
 	"M-PHI-7Q1", "M-PHI-7Q2", "M-PHI-7Q3", "M-PHI-7Q4", "M-PHI-7Q5", "M-PHI-7Q9",
-	"CLM-PHI-7Q6", "R-PHI-7Q7", "P-PHI-7Q8", "PA-PHI-7QA", "M-PHI-7QB",
+	"CLM-PHI-7Q6", "R-PHI-7Q7", "P-PHI-7Q8", "PA-PHI-7QA", "M-PHI-7QB", "G-PHI-7QC", "A-PHI-7QD", "M-PHI-7QE",
 	"2013-04-27", "2006-02-13",
 	"Tuolumne", "Mariposa",
 	"Quimby Phelps",
@@ -79,6 +79,11 @@ func TestNoPHIInClear(t *testing.T) {
 		// An expedited request due an hour ago: deemed denied at once.
 		{events.AuthorizationRequested, map[string]any{"requestId": "PA-PHI-7QA", "memberId": "M-PHI-7QB",
 			"receivedAt": time.Now().Add(-73 * time.Hour).Format(time.RFC3339), "urgency": "expedited", "infoComplete": yes, "serviceCode": "E0784"}},
+		// A grievance and an appeal, each overdue at once: received 40 days ago.
+		{events.GrievanceReceived, map[string]any{"grievanceId": "G-PHI-7QC", "memberId": "M-PHI-7QE",
+			"receivedAt": time.Now().Add(-40 * 24 * time.Hour).Format(time.RFC3339), "expedited": no}},
+		{events.AppealReceived, map[string]any{"appealId": "A-PHI-7QD", "memberId": "M-PHI-7QE",
+			"receivedAt": time.Now().Add(-40 * 24 * time.Hour).Format(time.RFC3339), "expedited": no, "noticeDate": today.AddDays(-50).String()}},
 		// Dead-lettered: its reason and headers must not repeat it.
 		{events.ReimbursementSubmitted, map[string]any{"claimId": "CLM-PHI-7Q6", "memberId": "M-PHI-7Q9",
 			"submittedDate": "2026-02-31", "amountCents": 1, "category": "Tuolumne"}},
@@ -94,8 +99,9 @@ func TestNoPHIInClear(t *testing.T) {
 	waitAcked(t, s.JS, uint64(len(sent)+3))
 	running(t, s, "CareclockJourney = 'ageout'", 2)
 	// The authorization's deemed denial is one more; the continuity of care's 60-day notice, missed
-	// with its 30-day one, is superseded by it and one fewer.
-	waitJourneyEvents(t, s, 8)
+	// with its 30-day one, is superseded by it and one fewer; the grievance's overdue
+	// acknowledgment and resolution, and the appeal's overdue resolution, are three more.
+	waitJourneyEvents(t, s, 11)
 
 	sc := &scanner{t: t}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -104,8 +110,8 @@ func TestNoPHIInClear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(listed) != 7 {
-		t.Fatalf("%d journeys, want 7 (one of each type, and the child's age-out)", len(listed))
+	if len(listed) != 9 {
+		t.Fatalf("%d journeys, want 9 (one of each type, and the child's age-out)", len(listed))
 	}
 	payloads := 0
 	for _, l := range listed {

@@ -39,6 +39,9 @@ func TestRecordHistories(t *testing.T) {
 		workflows.JourneyReimbursement: id(workflows.JourneyReimbursement, "CLM-REC-1"),
 		workflows.JourneyCoC:           id(workflows.JourneyCoC, "M-REC-D", "P-REC-1"),
 		workflows.JourneyAuthorization: id(workflows.JourneyAuthorization, "PA-REC-1"),
+		workflows.JourneyGrievance:     id(workflows.JourneyGrievance, "G-REC-1"),
+		workflows.JourneyAppeal:        id(workflows.JourneyAppeal, "A-REC-1"),
+		"coc-requested":                id(workflows.JourneyCoC, "M-REC-E", "P-REC-2"),
 	}
 	full := true
 	send(t, s, "r-1", events.CCSReferralSubmitted, map[string]any{
@@ -57,7 +60,18 @@ func TestRecordHistories(t *testing.T) {
 	// Expedited, received 70 hours ago: both warnings are missed, the 24-hour one is superseded.
 	send(t, s, "pa-1", events.AuthorizationRequested, map[string]any{"requestId": "PA-REC-1", "memberId": "M-REC-C",
 		"receivedAt": time.Now().Add(-70 * time.Hour).Format(time.RFC3339), "urgency": "expedited", "infoComplete": true, "serviceCode": "E0784"})
-	waitAcked(t, s.JS, 5)
+	// A grievance received 10 days ago, its acknowledgment overdue; an appeal filed late, 200
+	// days ago, whose resolution (upheld, 125 days ago) opened a State Hearing window that ended
+	// 5 days ago; a continuity-of-care request 10 days ago whose decision is overdue, for a
+	// period that has already run out.
+	day := 24 * time.Hour
+	send(t, s, "g-1", events.GrievanceReceived, map[string]any{"grievanceId": "G-REC-1", "memberId": "M-REC-C",
+		"receivedAt": time.Now().Add(-10 * day).Format(time.RFC3339), "expedited": false})
+	send(t, s, "ap-1", events.AppealReceived, map[string]any{"appealId": "A-REC-1", "memberId": "M-REC-C",
+		"receivedAt": time.Now().Add(-200 * day).Format(time.RFC3339), "expedited": false, "noticeDate": today.AddDays(-300).String()})
+	send(t, s, "cr-1", events.CoCRequested, map[string]any{"memberId": "M-REC-E", "providerId": "P-REC-2",
+		"transitionDate": today.AddDays(-400).String(), "requestDate": today.AddDays(-10).String(), "urgency": "immediate_risk"})
+	waitAcked(t, s.JS, 8)
 
 	// The referral is found eligible: it starts the age-out, whose birthdate is then corrected.
 	send(t, s, "r-2", events.CCSEligibilityDetermined, map[string]any{"referralId": "R-REC-1", "outcome": "eligible", "determinationDate": today.String()})
@@ -65,17 +79,19 @@ func TestRecordHistories(t *testing.T) {
 	send(t, s, "p-2", events.PregnancyEndDateCorrected, map[string]any{"memberId": "M-REC-B",
 		"previousEndDate": today.AddDays(-30).String(), "pregnancyEndDate": today.AddDays(-30).String()})
 	send(t, s, "pa-2", events.AuthorizationDecided, map[string]any{"requestId": "PA-REC-1", "decision": "denied", "decidedAt": time.Now().Format(time.RFC3339)})
-	waitAcked(t, s.JS, 9)
+	send(t, s, "ap-2", events.AppealResolved, map[string]any{"appealId": "A-REC-1", "outcome": "upheld", "resolvedAt": time.Now().Add(-125 * day).Format(time.RFC3339)})
+	send(t, s, "cr-2", events.CoCDecided, map[string]any{"memberId": "M-REC-E", "providerId": "P-REC-2", "decision": "approved", "decisionDate": today.String()})
+	waitAcked(t, s.JS, 14)
 	running(t, s, "WorkflowId = '"+ids[workflows.JourneyAgeOut]+"'", 1)
 	send(t, s, "a-2", events.MemberBirthdateCorrected, map[string]any{"memberId": "M-REC-A", "dateOfBirth": today.AddYears(-15).AddDays(-3).String()})
-	waitAcked(t, s.JS, 10)
+	waitAcked(t, s.JS, 15)
 
 	// A re-plan, as `starter replan` sends it, to every open journey.
 	policy, err := json.Marshal(testPolicy())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, j := range []string{workflows.JourneyReimbursement, workflows.JourneyPostpartum, workflows.JourneyAgeOut, workflows.JourneyCoC, workflows.JourneyAuthorization} {
+	for _, j := range []string{workflows.JourneyReimbursement, workflows.JourneyPostpartum, workflows.JourneyAgeOut, workflows.JourneyCoC, workflows.JourneyAuthorization, workflows.JourneyGrievance} {
 		ev := events.Event{SpecVersion: "1.0", ID: "policy-rec", Source: "test", Type: workflows.EventPolicyChanged, Data: policy}
 		if err := s.Client.SignalWorkflow(context.Background(), ids[j], "", workflows.SignalEvent, ev); err != nil {
 			t.Fatalf("replan %s: %v", j, err)
@@ -89,7 +105,9 @@ func TestRecordHistories(t *testing.T) {
 	send(t, s, "a-3", events.MemberDisenrolled, map[string]any{"memberId": "M-REC-A", "effectiveDate": today.String()})
 	send(t, s, "p-3", events.MemberDisenrolled, map[string]any{"memberId": "M-REC-B", "effectiveDate": today.String()})
 	send(t, s, "pa-3", events.AuthorizationNoticeSent, map[string]any{"requestId": "PA-REC-1", "sentDate": today.String()})
-	waitAcked(t, s.JS, 15)
+	send(t, s, "g-2", events.GrievanceAcknowledged, map[string]any{"grievanceId": "G-REC-1", "acknowledgedDate": today.String()})
+	send(t, s, "g-3", events.GrievanceResolved, map[string]any{"grievanceId": "G-REC-1", "resolvedAt": time.Now().Format(time.RFC3339)})
+	waitAcked(t, s.JS, 22)
 
 	for journey, wid := range ids {
 		saveHistory(t, journey+".json", closedHistory(t, s, wid))
