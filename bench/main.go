@@ -25,6 +25,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -693,7 +694,15 @@ func (b *bench) cost(context.Context) error {
 			continue // the two runs of a reimbursement either side of a continue-as-new
 		}
 		var c [3]counts // current, before, local publish
+		older := true   // a journey added after changeLocalPublish has no history from before it
 		for i, file := range []string{f, filepath.Join(dir, "before-local-publish", filepath.Base(f)), filepath.Join(dir, "local-publish", filepath.Base(f))} {
+			if i > 0 && !older {
+				continue
+			}
+			if _, err := os.Stat(file); i > 0 && errors.Is(err, fs.ErrNotExist) {
+				older = false
+				continue
+			}
 			if c[i], err = historyCost(file); err != nil {
 				return err
 			}
@@ -707,6 +716,11 @@ func (b *bench) cost(context.Context) error {
 			{"actions", "actions", func(c counts) int { return c.actions }},
 		} {
 			now, before, local := m.n(c[0]), m.n(c[1]), m.n(c[2])
+			if !older {
+				b.add(Result{Scenario: m.what + ": " + name, N: 1, Value: float64(now), Unit: m.unit,
+					Note: "a journey added after the change: no history from before it"})
+				continue
+			}
 			b.add(Result{Scenario: m.what + ": " + name, N: 1, Value: float64(now), Unit: m.unit,
 				Ratio: float64(now) / float64(before), RatioTo: fmt.Sprintf("before the change (%d)", before),
 				Note: fmt.Sprintf("local publish: %d (%.2f ×)", local, float64(local)/float64(before))})

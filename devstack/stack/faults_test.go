@@ -228,6 +228,10 @@ func TestMixedBatchIsStartedOrDeadLettered(t *testing.T) {
 		"data.amountCents: must not be negative")
 	bad(events.Subject(events.PregnancyEnded), inbound("bad-missing", events.PregnancyEnded, map[string]any{"memberId": "M-MIX-Q"}),
 		"data.pregnancyEndDate: required")
+	bad(events.Subject(events.AuthorizationRequested), inbound("bad-offset", events.AuthorizationRequested, map[string]any{
+		"requestId": "PA-MIX-1", "memberId": "M-MIX", "receivedAt": "2026-11-20T10:00:00", "urgency": "expedited",
+		"infoComplete": true, "serviceCode": "97110"}),
+		"data.receivedAt: must be an RFC 3339 timestamp with its offset, such as 2027-03-13T10:00:00-08:00")
 
 	want := map[string]input{} // stream sequence → a bad input
 	goodOnes := 0
