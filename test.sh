@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every check and test careclock has. Needs Go, and PostgreSQL from Debian's package for the
-# production-topology tests (deploy/topology; installed here when missing and apt-get can).
+# Every check and test careclock has. Needs Go, PostgreSQL from Debian's package for the
+# production-topology tests (deploy/topology), and Node.js with npm for the event contract's
+# check (contract/check); both are installed here when missing and apt-get can.
 # The linters come from the Go module proxy.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -40,6 +41,17 @@ fi
 
 step "the Temporal server and its SQL tool build from this module (go tool server, go tool sql)"
 go build go.temporal.io/server/cmd/server go.temporal.io/server/cmd/tools/sql
+
+step "the event contract as a downstream team reads it: AsyncAPI parser and Modelina (contract/check)"
+if ! command -v npm >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  else
+    echo "contract/check needs Node.js 18 or later and npm: sudo apt-get install nodejs npm"; exit 1
+  fi
+fi
+channels=$(( $(ls contract/schemas/inbound/*.json contract/schemas/journeys/*.json | wc -l) + 1 )) # and the dead letters
+(cd contract/check && npm ci --silent --no-audit --no-fund && node check.mjs ../asyncapi.yaml "$channels")
 
 step "go test"
 # The fault tests in devstack/stack and deploy/topology (cluster rows) append their figures

@@ -1,6 +1,8 @@
 package events
 
 import (
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/careclock/careclock/rules"
@@ -281,3 +283,15 @@ var dataTypes = map[string]func() any{
 
 // Known reports whether t is an inbound event type.
 func Known(t string) bool { _, ok := dataTypes[t]; return ok }
+
+// InboundTypes lists every inbound event type, sorted.
+func InboundTypes() []string { return slices.Sorted(maps.Keys(dataTypes)) }
+
+// NewData returns a new value of an inbound type's data struct (nil for an unknown type): what
+// the event contract's schemas are generated from.
+func NewData(eventType string) any {
+	if f, ok := dataTypes[eventType]; ok {
+		return f()
+	}
+	return nil
+}

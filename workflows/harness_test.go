@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/careclock/careclock/activities"
+	"github.com/careclock/careclock/contract"
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/privacy"
 	"github.com/careclock/careclock/rules"
@@ -114,6 +115,12 @@ func (jt *journeyTest) newEnv(journey string, start time.Time) *testsuite.TestWo
 				jt.t.Errorf("journey event id %q is not of the documented form <workflowId>:<type>@<date>#<n>", ev.ID)
 			}
 			jt.events = append(jt.events, ev)
+			// Every journey event the tests publish is held to the event contract.
+			if data, err := json.Marshal(ev.Data); err != nil {
+				jt.t.Error(err)
+			} else if err := contract.Validate(contract.Journeys, ev.Type, data); err != nil {
+				jt.t.Errorf("journey event against its schema: %v", err)
+			}
 			jt.published = append(jt.published, describe(env.Now(), ev))
 			jt.publishedAt = append(jt.publishedAt, env.Now())
 			return nil

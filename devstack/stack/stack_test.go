@@ -66,6 +66,13 @@ func startStack(t *testing.T, change ...func(*stack.Options)) *stack.Stack {
 			t.Errorf("stop stack: %v", err)
 		}
 	})
+	// Runs before the stack stops: every journey event the test made it publish is held to
+	// the event contract. (A test that stops NATS for good has nothing left to read.)
+	t.Cleanup(func() {
+		if s.NC != nil && s.NC.IsConnected() {
+			reliability.ContractedStream(t, s.JS)
+		}
+	})
 	return s
 }
 

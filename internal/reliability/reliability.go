@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.temporal.io/sdk/client"
 
+	"github.com/careclock/careclock/contract"
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/privacy"
 	"github.com/careclock/careclock/rules"
@@ -124,10 +125,7 @@ func JourneyEvents(t testing.TB, js jetstream.JetStream, want []Expect, within t
 		if msg == nil {
 			break
 		}
-		var ev events.JourneyEvent
-		if err := json.Unmarshal(msg.Data(), &ev); err != nil {
-			t.Fatalf("journey event %s: %v", msg.Data(), err)
-		}
+		ev := Contracted(t, msg.Data())
 		on, _ := ev.Data["eventDate"].(string)
 		k := key(ev.Subject, ev.Type, on)
 		w, ok := pending[k]
@@ -167,6 +165,61 @@ func read(ctx context.Context, cons jetstream.Consumer, out chan<- jetstream.Msg
 			return
 		}
 	}
+}
+
+// Contracted decodes a journey event from the journey stream and holds it to the event contract:
+// a CloudEvent whose data validates against its type's schema (contract/).
+func Contracted(t testing.TB, raw []byte) events.JourneyEvent {
+	t.Helper()
+	var ev events.JourneyEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatalf("journey event %s: %v", raw, err)
+	}
+	if ev.SpecVersion != "1.0" || ev.ID == "" || ev.Source == "" || ev.Subject == "" || ev.Time.IsZero() || ev.DataContentType != "application/json" {
+		t.Errorf("journey event %s is not a whole CloudEvent", ev.ID)
+	}
+	var data struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &data); err != nil {
+		t.Fatal(err)
+	}
+	if err := contract.Validate(contract.Journeys, ev.Type, data.Data); err != nil {
+		t.Errorf("journey event %s against its schema: %v", ev.ID, err)
+	}
+	return ev
+}
+
+// ContractedStream holds every event on the journey stream to the event contract (Contracted),
+// and returns how many it read.
+func ContractedStream(t testing.TB, js jetstream.JetStream) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := js.Stream(ctx, events.JourneyStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := int(info.State.Msgs)
+	if n == 0 {
+		return 0
+	}
+	cons, err := js.OrderedConsumer(ctx, events.JourneyStream, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		msg, err := cons.Next(jetstream.FetchContext(ctx))
+		if err != nil {
+			t.Fatalf("journey event %d of %d: %v", i+1, n, err)
+		}
+		Contracted(t, msg.Data())
+	}
+	return n
 }
 
 // AppliedInbound counts the inbound events Temporal applied: for every journey (the current run
