@@ -117,6 +117,8 @@ func JourneySchema(eventType string) ([]byte, error) {
 		"eventDate":  map[string]any{"type": "string", "format": "date", "pattern": datePattern, "description": "The date the event is due or happened, in the policy's zone."},
 		"deadline":   map[string]any{"type": "string", "format": "date", "pattern": datePattern, "description": "The date the journey is about."},
 		"late":       map[string]any{"type": "boolean", "description": "Published after its date (or, for an hour clock, more than a minute after its instant)."},
+		"scheduledAt": map[string]any{"type": "string", "format": "date-time", "pattern": timestampPattern,
+			"description": "The instant the event was due; the CloudEvent's time is the instant it was published. Absent from events of journeys started before this field."},
 	}
 	required := []string{"journey", "workflowId", "memberId", "eventDate", "deadline", "late"}
 	if slices.Contains(hourClocks, journey) {

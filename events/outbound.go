@@ -61,7 +61,12 @@ type Occurrence struct {
 	// DeadlineAt is set for a journey whose clock is an instant (an expedited authorization):
 	// the event then carries deadlineAt and eventAt (its instant), in DeadlineAt's zone.
 	DeadlineAt time.Time
-	Fields     map[string]any
+	// PublishedAt, when set, is the instant the journey published the event: the CloudEvent's
+	// time, while At, the instant it was due, goes in data as scheduledAt, in Zone. Unset (the
+	// journeys that predate it), time is At.
+	PublishedAt time.Time
+	Zone        *time.Location
+	Fields      map[string]any
 }
 
 // JourneyEventID is a journey event's id, and its Nats-Msg-Id: the journey's workflow id, the
@@ -90,13 +95,18 @@ func NewJourneyEvent(o Occurrence) JourneyEvent {
 		data["deadlineAt"] = o.DeadlineAt.Format(time.RFC3339)
 		data["eventAt"] = o.At.In(o.DeadlineAt.Location()).Format(time.RFC3339)
 	}
+	at := o.At
+	if !o.PublishedAt.IsZero() {
+		data["scheduledAt"] = o.At.In(cmp.Or(o.Zone, time.UTC)).Format(time.RFC3339)
+		at = o.PublishedAt
+	}
 	return JourneyEvent{
 		SpecVersion:     "1.0",
 		ID:              cmp.Or(o.ID, o.WorkflowID+":"+o.Key),
 		Source:          "/careclock/journeys/" + o.Journey,
 		Type:            o.Type,
 		Subject:         o.WorkflowID,
-		Time:            o.At,
+		Time:            at,
 		DataContentType: "application/json",
 		Data:            data,
 	}

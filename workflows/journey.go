@@ -175,7 +175,7 @@ func (s State[F]) withVersions(v map[string]workflow.Version) any {
 func CurrentVersions() map[string]workflow.Version {
 	return map[string]workflow.Version{
 		changeLocalPublish: versionChangedUpserts, changeFactsFirst: versionFactsFirst, changeEventIDs: versionNumberedIDs,
-		changeSuperseded: versionSuperseded,
+		changeSuperseded: versionSuperseded, changeEventTime: versionPublishTime,
 	}
 }
 

@@ -70,15 +70,19 @@ func TestReplayRecordedHistories(t *testing.T) {
 }
 
 // recordedVersions are the folders of recorded histories, each with the versions its journeys
-// run: changeLocalPublish's, changeFactsFirst's, changeEventIDs' and changeSuperseded's.
-var recordedVersions = map[string]struct{ publish, factsFirst, eventIDs, superseded workflow.Version }{
-	"testdata": {versionChangedUpserts, versionFactsFirst, versionNumberedIDs, versionSuperseded},
-	filepath.Join("testdata", "before-superseded"):    {versionChangedUpserts, versionFactsFirst, versionNumberedIDs, workflow.DefaultVersion},
-	filepath.Join("testdata", "before-event-ids"):     {versionChangedUpserts, versionFactsFirst, workflow.DefaultVersion, workflow.DefaultVersion},
-	filepath.Join("testdata", "versions-by-marker"):   {versionChangedUpserts, versionFactsFirst, workflow.DefaultVersion, workflow.DefaultVersion},
-	filepath.Join("testdata", "before-facts-first"):   {versionChangedUpserts, workflow.DefaultVersion, workflow.DefaultVersion, workflow.DefaultVersion},
-	filepath.Join("testdata", "local-publish"):        {versionLocalPublish, workflow.DefaultVersion, workflow.DefaultVersion, workflow.DefaultVersion},
-	filepath.Join("testdata", "before-local-publish"): {workflow.DefaultVersion, workflow.DefaultVersion, workflow.DefaultVersion, workflow.DefaultVersion},
+// run: changeLocalPublish's, changeFactsFirst's, changeEventIDs', changeSuperseded's and
+// changeEventTime's (none: workflow.DefaultVersion, before the change).
+const none = workflow.DefaultVersion
+
+var recordedVersions = map[string]struct{ publish, factsFirst, eventIDs, superseded, eventTime workflow.Version }{
+	"testdata": {versionChangedUpserts, versionFactsFirst, versionNumberedIDs, versionSuperseded, versionPublishTime},
+	filepath.Join("testdata", "before-event-time"):    {versionChangedUpserts, versionFactsFirst, versionNumberedIDs, versionSuperseded, none},
+	filepath.Join("testdata", "before-superseded"):    {versionChangedUpserts, versionFactsFirst, versionNumberedIDs, none, none},
+	filepath.Join("testdata", "before-event-ids"):     {versionChangedUpserts, versionFactsFirst, none, none, none},
+	filepath.Join("testdata", "versions-by-marker"):   {versionChangedUpserts, versionFactsFirst, none, none, none},
+	filepath.Join("testdata", "before-facts-first"):   {versionChangedUpserts, none, none, none, none},
+	filepath.Join("testdata", "local-publish"):        {versionLocalPublish, none, none, none, none},
+	filepath.Join("testdata", "before-local-publish"): {none, none, none, none, none},
 }
 
 // Each set of recorded histories is of the version it is named for, and publishes as that
@@ -110,7 +114,7 @@ func TestRecordedHistoriesAreOfTheirVersion(t *testing.T) {
 			if err := dc.FromPayloads(h.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes().GetInput(), &input); err != nil {
 				t.Fatalf("%s: input: %v", f, err)
 			}
-			for _, id := range []string{changeLocalPublish, changeFactsFirst, changeEventIDs, changeSuperseded} {
+			for _, id := range []string{changeLocalPublish, changeFactsFirst, changeEventIDs, changeSuperseded, changeEventTime} {
 				if v, ok := input.Versions[id]; ok {
 					versions = append(versions, fmt.Sprintf("%s=%d", id, v))
 				}
@@ -156,6 +160,9 @@ func TestRecordedHistoriesAreOfTheirVersion(t *testing.T) {
 			}
 			if v.superseded != workflow.DefaultVersion {
 				want = append(want, fmt.Sprintf("%s=%d", changeSuperseded, v.superseded))
+			}
+			if v.eventTime != workflow.DefaultVersion {
+				want = append(want, fmt.Sprintf("%s=%d", changeEventTime, v.eventTime))
 			}
 			// Every id is of the numbered form from versionNumberedIDs, and none before it.
 			if wantNumbered := map[bool]int{true: published, false: 0}[v.eventIDs >= versionNumberedIDs]; numbered != wantNumbered {

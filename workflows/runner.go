@@ -87,6 +87,18 @@ const (
 	versionSuperseded = workflow.Version(1)
 )
 
+// changeEventTime versions what a journey event's CloudEvents time means (docs/events.md, time).
+// Before it, a scheduled event's time was the instant it was due, so a notice published late was
+// stamped with a past instant, and an immediate one's was the instant it was published. From
+// versionPublishTime every event's time is the instant the journey published it (when the
+// occurrence happened, as CloudEvents defines it), and the instant it was due is in its data as
+// scheduledAt. Journeys that publish by local activity keep the old meaning, as they keep the old
+// ids (changeEventIDs).
+const (
+	changeEventTime    = "event-time"
+	versionPublishTime = workflow.Version(1)
+)
+
 // settleLate is how long a journey started late waits before publishing what is already late:
 // a producer that sends a start and its back-dated close together has the close applied first.
 // The events are late already; a few seconds more cost nothing.
@@ -108,6 +120,8 @@ type runner[F any, PF interface {
 	eventIDs *workflow.Version
 	// superseded is its changeSuperseded version, once asked (supersede).
 	superseded *workflow.Version
+	// eventTime is its changeEventTime version, once asked (stamp).
+	eventTime *workflow.Version
 }
 
 func (r *runner[F, PF]) facts() PF { return PF(&r.s.Facts) }
@@ -168,6 +182,9 @@ func (r *runner[F, PF]) run(ctx workflow.Context) error {
 	}
 	if v, ok := r.s.Versions[changeSuperseded]; ok {
 		r.superseded = &v
+	}
+	if v, ok := r.s.Versions[changeEventTime]; ok {
+		r.eventTime = &v
 	}
 	ctx = workflow.WithActivityOptions(ctx, publishOptions)
 	ctx = workflow.WithLocalActivityOptions(ctx, localPublishOptions)
@@ -539,6 +556,7 @@ func (r *runner[F, PF]) publish(ctx workflow.Context, o events.Occurrence) error
 		o.DeadlineAt = at.In(r.s.Policy.Zone())
 	}
 	o.ID = r.eventID(ctx, o)
+	r.stamp(ctx, &o)
 	ev := events.NewJourneyEvent(o)
 	if err := r.send(ctx, ev); err != nil {
 		return fmt.Errorf("publish %s: %w", o.Type, err)
@@ -571,6 +589,22 @@ func (r *runner[F, PF]) eventID(ctx workflow.Context, o events.Occurrence) strin
 		}
 	}
 	return events.JourneyEventID(o.WorkflowID, o.Type, o.On, n)
+}
+
+// stamp sets the instant the event is published, from versionPublishTime (changeEventTime). A
+// journey started before the change asks GetVersion at its first publication in a new workflow
+// task; its recorded history, replayed, keeps the old meaning.
+func (r *runner[F, PF]) stamp(ctx workflow.Context, o *events.Occurrence) {
+	if r.version >= versionLocalPublish {
+		return
+	}
+	if r.eventTime == nil {
+		v := workflow.GetVersion(ctx, changeEventTime, workflow.DefaultVersion, versionPublishTime)
+		r.eventTime = &v
+	}
+	if *r.eventTime >= versionPublishTime {
+		o.PublishedAt, o.Zone = workflow.Now(ctx).In(r.s.Policy.Zone()), r.s.Policy.Zone()
+	}
 }
 
 // send publishes a journey event: at versionLocalPublish by a local activity first, and

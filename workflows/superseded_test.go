@@ -1,7 +1,9 @@
 package workflows
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -167,4 +169,52 @@ func equalStrings(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// beforeEventTime is a worker that starts journeys as they were before changeEventTime.
+func beforeEventTime(in worker.PreferredVersionProviderInput) *worker.VersionPreference {
+	if in.ChangeID == changeEventTime {
+		return &worker.VersionPreference{Version: workflow.DefaultVersion}
+	}
+	return PreferVersions()(in)
+}
+
+// A journey event's CloudEvents time is the instant it was published, and scheduledAt the instant
+// it was due: a claim submitted 2026-10-05 and started on 2026-12-01 publishes its 5-day reminder
+// of 2026-11-29 late, at 10:00:05 (after settling), then pays. A journey started before the change
+// stamps the late reminder with the instant it was due, and carries no scheduledAt.
+func TestEventTimeIsWhenItWasPublished(t *testing.T) {
+	claimOct := map[string]any{
+		"claimId": "CLM-1001", "memberId": "M-1001", "submittedDate": "2026-10-05", "amountCents": 4250, "category": "mileage",
+	}
+	for _, old := range []bool{false, true} {
+		jt := newJourneyTest(t, "2026-12-01T10:00:00-08:00")
+		if old {
+			jt.preferVersions = beforeEventTime
+		}
+		jt.signalAt("2026-12-01T11:00:00-08:00", events.ReimbursementPaid, "e-paid", map[string]any{"claimId": "CLM-1001", "paidDate": "2026-12-01"})
+		jt.run(events.ReimbursementSubmitted, claimOct)
+		if len(jt.events) != 2 {
+			t.Fatalf("old=%v: %v", old, jt.published)
+		}
+		late, closed := jt.events[0], jt.events[1]
+		wantTime, wantScheduled := "2026-12-01T10:00:05-08:00", "2026-11-29T09:00:00-08:00"
+		if old {
+			wantTime, wantScheduled = "2026-11-29T09:00:00-08:00", "<nil>"
+		}
+		if got := late.Time.Format(time.RFC3339); got != wantTime {
+			t.Errorf("old=%v: the late reminder's time %s, want %s", old, got, wantTime)
+		}
+		if got := fmt.Sprint(late.Data["scheduledAt"]); got != wantScheduled {
+			t.Errorf("old=%v: its scheduledAt %s, want %s", old, got, wantScheduled)
+		}
+		// An immediate event was always stamped when published; now its scheduledAt says so too.
+		wantClosed := map[bool]string{false: "2026-12-01T11:00:00-08:00", true: "2026-12-01T19:00:00Z"}[old] // in the zone now
+		if got := closed.Time.Format(time.RFC3339); got != wantClosed {
+			t.Errorf("old=%v: closed at %s, want %s", old, got, wantClosed)
+		}
+		if !old && closed.Data["scheduledAt"] != "2026-12-01T11:00:00-08:00" {
+			t.Errorf("closed's scheduledAt %v", closed.Data["scheduledAt"])
+		}
+	}
 }
