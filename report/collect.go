@@ -1,0 +1,74 @@
+package report
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.temporal.io/sdk/client"
+
+	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/workflows"
+)
+
+// ReadCloses reads every closing event on the JOURNEYS stream, as it is now. It needs only the
+// reader role's rights: an ordered consumer, filtered to the closing events' subjects.
+func ReadCloses(ctx context.Context, js jetstream.JetStream) ([]Close, error) {
+	cons, err := js.OrderedConsumer(ctx, events.JourneyStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{
+		events.JourneySubject("reimbursement", "reimbursement.closed"),
+		events.JourneySubject("authorization", "authorization.closed"),
+		events.JourneySubject("grievance", "grievance.closed"),
+		events.JourneySubject("appeal", "appeal.closed"),
+		events.JourneySubject("coc", "coc.approved"),
+		events.JourneySubject("coc", "coc.closed"),
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("consumer on %s: %w", events.JourneyStream, err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("consumer on %s: %w", events.JourneyStream, err)
+	}
+	var closes []Close
+	for range info.NumPending {
+		msg, err := cons.Next(jetstream.FetchContext(ctx))
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", events.JourneyStream, err)
+		}
+		var ev events.JourneyEvent
+		if err := json.Unmarshal(msg.Data(), &ev); err != nil {
+			return nil, fmt.Errorf("journey event at sequence %d: %w", seq(msg), err)
+		}
+		closes = append(closes, Closes(ev)...)
+	}
+	return closes, nil
+}
+
+func seq(msg jetstream.Msg) uint64 {
+	if meta, err := msg.Metadata(); err == nil {
+		return meta.Sequence.Stream
+	}
+	return 0
+}
+
+// ReadJourneys lists every journey (the current run of each workflow id) from visibility.
+func ReadJourneys(ctx context.Context, c client.Client) ([]Journey, error) {
+	listed, err := workflows.List(ctx, c, workflows.Filter{}, nil)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []Journey
+	for _, l := range listed {
+		if seen[l.WorkflowID] {
+			continue
+		}
+		seen[l.WorkflowID] = true
+		out = append(out, Journey{
+			Journey: l.Journey, WorkflowID: l.WorkflowID, Started: l.Started, Deadline: l.Deadline,
+			Open: l.Execution == "Running", Overdue: l.Status == workflows.StatusOverdue,
+		})
+	}
+	return out, nil
+}

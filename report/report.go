@@ -1,0 +1,190 @@
+// Package report computes careclock's timeliness report (docs/reports.md): for each journey and
+// period, the journeys opened, and for each deadline a plan is audited on, how many were met on
+// time, how many late, and how many are still open past due.
+//
+// Closes come from the JOURNEYS stream: what careclock published is the record a regulator sees,
+// and each closing event carries its own onTime. Openings and what is still open past due come
+// from Temporal's visibility: a journey that has published nothing yet is on no stream.
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/rules"
+)
+
+// Deadline kinds: the clocks the report counts, each met or missed by one closing event.
+const (
+	KindReimbursementPaid = "reimbursement paid within 60 days"
+	KindAuthDecided       = "authorization decided in time"
+	KindNoticeOfAction    = "notice of action sent in time"
+	KindGrievanceResolved = "grievance resolved in time"
+	KindAppealResolved    = "appeal resolved in time"
+	KindCoCDecided        = "continuity-of-care request decided in time"
+)
+
+// Kinds lists the deadline kinds in the report's order.
+var Kinds = []string{KindReimbursementPaid, KindAuthDecided, KindNoticeOfAction, KindGrievanceResolved, KindAppealResolved, KindCoCDecided}
+
+// kindJourney is the journey each kind belongs to.
+var kindJourney = map[string]string{
+	KindReimbursementPaid: "reimbursement", KindAuthDecided: "authorization", KindNoticeOfAction: "authorization",
+	KindGrievanceResolved: "grievance", KindAppealResolved: "appeal", KindCoCDecided: "coc",
+}
+
+// Close is one deadline met or missed: a journey's closing event, by kind.
+type Close struct {
+	Kind       string
+	WorkflowID string
+	On         rules.Date
+	OnTime     bool
+}
+
+// Closes are the deadlines a journey event settles: a paid claim, an authorization's decision and
+// its notice of action, a resolved grievance or appeal, a decided continuity-of-care request.
+func Closes(ev events.JourneyEvent) []Close {
+	on, err := rules.ParseDate(fmt.Sprint(ev.Data["eventDate"]))
+	if err != nil {
+		return nil
+	}
+	c := func(kind, field string) []Close {
+		onTime, ok := ev.Data[field].(bool)
+		if !ok {
+			return nil
+		}
+		return []Close{{Kind: kind, WorkflowID: ev.Subject, On: on, OnTime: onTime}}
+	}
+	switch ev.Type {
+	case "reimbursement.closed":
+		if ev.Data["outcome"] == "paid" {
+			return c(KindReimbursementPaid, "onTime")
+		}
+	case "authorization.closed":
+		return append(c(KindAuthDecided, "onTime"), c(KindNoticeOfAction, "noticeOnTime")...)
+	case "grievance.closed":
+		return c(KindGrievanceResolved, "onTime")
+	case "appeal.closed":
+		return c(KindAppealResolved, "onTime")
+	case "coc.approved", "coc.closed":
+		return c(KindCoCDecided, "onTime")
+	}
+	return nil
+}
+
+// Journey is one journey as visibility lists it.
+type Journey struct {
+	Journey    string
+	WorkflowID string
+	Started    time.Time
+	Deadline   time.Time
+	// Open and Overdue: still running, and past its deadline.
+	Open, Overdue bool
+}
+
+// Row is one line of the report: a journey (or a deadline kind of it) in one period.
+type Row struct {
+	Journey string `json:"journey"`
+	// Kind is the deadline kind; "" for the journey's own line (Opened).
+	Kind   string `json:"kind,omitempty"`
+	Period string `json:"period"`
+	Opened int    `json:"opened"`
+	OnTime int    `json:"onTime"`
+	Late   int    `json:"late"`
+	// OpenPastDue counts journeys still open whose deadline fell in the period and has passed.
+	OpenPastDue int `json:"openPastDue"`
+	// Share is OnTime / (OnTime + Late); -1 when nothing closed.
+	Share float64 `json:"onTimeShare"`
+}
+
+// Late is one deadline missed, for --detail: a workflow id, never a member's.
+type Late struct {
+	Kind       string     `json:"kind"`
+	WorkflowID string     `json:"workflowId"`
+	On         rules.Date `json:"date"`
+	Link       string     `json:"link,omitempty"`
+}
+
+// Report is the whole report.
+type Report struct {
+	Period string `json:"periodKind"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Rows   []Row  `json:"rows"`
+	Late   []Late `json:"late,omitempty"`
+}
+
+// Period is the month (2027-01) or quarter (2027-Q1) a day falls in.
+func Period(d rules.Date, kind string) string {
+	if kind == "quarter" {
+		return fmt.Sprintf("%d-Q%d", d.Year, (int(d.Month)-1)/3+1)
+	}
+	return fmt.Sprintf("%d-%02d", d.Year, int(d.Month))
+}
+
+// Build counts closes and journeys by journey, kind and period, for days in [from, to]. A
+// journey's opening counts in the period it started; a close in the period of its date; a
+// journey still open past due in the period of its deadline. detail lists the late closes.
+func Build(closes []Close, journeys []Journey, kind string, from, to rules.Date, zone *time.Location, detail bool) Report {
+	r := Report{Period: kind, From: from.String(), To: to.String()}
+	in := func(d rules.Date) bool { return !d.Before(from) && !d.After(to) }
+	rows := map[[3]string]*Row{}
+	row := func(journey, k, period string) *Row {
+		key := [3]string{journey, k, period}
+		if rows[key] == nil {
+			rows[key] = &Row{Journey: journey, Kind: k, Period: period}
+		}
+		return rows[key]
+	}
+	for _, j := range journeys {
+		if d := rules.DateOf(j.Started.In(zone)); in(d) {
+			row(j.Journey, "", Period(d, kind)).Opened++
+		}
+		if j.Open && j.Overdue {
+			if d := rules.DateOf(j.Deadline.In(zone)); in(d) {
+				for _, k := range Kinds {
+					if kindJourney[k] == j.Journey && k != KindNoticeOfAction {
+						row(j.Journey, k, Period(d, kind)).OpenPastDue++
+						break
+					}
+				}
+			}
+		}
+	}
+	for _, c := range closes {
+		if !in(c.On) {
+			continue
+		}
+		rw := row(kindJourney[c.Kind], c.Kind, Period(c.On, kind))
+		if c.OnTime {
+			rw.OnTime++
+		} else {
+			rw.Late++
+			if detail {
+				r.Late = append(r.Late, Late{Kind: c.Kind, WorkflowID: c.WorkflowID, On: c.On})
+			}
+		}
+	}
+	order := map[string]int{"": -1}
+	for i, k := range Kinds {
+		order[k] = i
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(rows), func(a, b [3]string) int {
+		return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(order[a[1]], order[b[1]]), cmp.Compare(a[2], b[2]))
+	}) {
+		rw := rows[k]
+		rw.Share = -1
+		if n := rw.OnTime + rw.Late; n > 0 {
+			rw.Share = float64(rw.OnTime) / float64(n)
+		}
+		r.Rows = append(r.Rows, *rw)
+	}
+	slices.SortFunc(r.Late, func(a, b Late) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), a.On.DaysSince(b.On), cmp.Compare(a.WorkflowID, b.WorkflowID))
+	})
+	return r
+}
