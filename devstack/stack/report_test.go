@@ -21,8 +21,8 @@ func TestTimelinessReport(t *testing.T) {
 		return map[string]any{"claimId": id, "memberId": "M-REP-1", "submittedDate": today.AddDays(-daysAgo).String(),
 			"amountCents": 900, "category": "parking"}
 	}
-	send(t, s, "rep-a", events.ReimbursementSubmitted, claim("CLM-REP-A", 10)) // paid on time
-	send(t, s, "rep-b", events.ReimbursementSubmitted, claim("CLM-REP-B", 70)) // paid 10 days late
+	send(t, s, "rep-a", events.ReimbursementSubmitted, claim("CLM-REP-A", 10))  // paid on time
+	send(t, s, "rep-b", events.ReimbursementSubmitted, claim("CLM-REP-B", 70))  // paid 10 days late
 	send(t, s, "rep-c", events.ReimbursementSubmitted, claim("CLM-REP-C", 100)) // still open, 40 days past due
 	send(t, s, "rep-pa", events.AuthorizationRequested, map[string]any{"requestId": "PA-REP-1", "memberId": "M-REP-1",
 		"receivedAt": now.Add(-73 * time.Hour).Format(time.RFC3339), "urgency": "expedited", "infoComplete": true, "serviceCode": "E0784"})
