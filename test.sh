@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check and test careclock has. Needs Go, PostgreSQL from Debian's package for the
-# production-topology tests (deploy/topology), and Node.js with npm for the event contract's
-# check (contract/check); both are installed here when missing and apt-get can.
+# production-topology tests (deploy/topology), Chromium for the report page (report/), and
+# Node.js with npm for the event contract's check (contract/check); each is installed here when
+# missing and apt-get can.
 # The linters come from the Go module proxy.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -18,6 +19,15 @@ if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
   fi
 fi
 ls -d /usr/lib/postgresql/*/bin
+
+step "Chromium, for the report page's rendering test (report/)"
+if ! command -v chromium >/dev/null && [ -z "${CARECLOCK_CHROMIUM:-}" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "report/ renders its page in Chromium: sudo apt-get install chromium (or set CARECLOCK_CHROMIUM)"; exit 1
+  fi
+fi
 
 step "gofmt"
 unformatted=$(gofmt -l .)
