@@ -61,16 +61,7 @@ func Validate(direction, eventType string, data []byte) error {
 
 // validateSchema validates data against a schema given as bytes.
 func validateSchema(schemaJSON, data []byte) error {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemaJSON))
-	if err != nil {
-		return err
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource("file:///schema.json", doc); err != nil {
-		return err
-	}
-	s, err := c.Compile("file:///schema.json")
+	s, err := compile("file:///schema.json", schemaJSON)
 	if err != nil {
 		return err
 	}
@@ -79,6 +70,20 @@ func validateSchema(schemaJSON, data []byte) error {
 		return err
 	}
 	return s.Validate(inst)
+}
+
+// compile compiles one schema document, asserting formats (date, date-time).
+func compile(url string, raw []byte) (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	if err := c.AddResource(url, doc); err != nil {
+		return nil, err
+	}
+	return c.Compile(url)
 }
 
 func schema(direction, eventType string) (*jsonschema.Schema, error) {
@@ -92,17 +97,7 @@ func schema(direction, eventType string) (*jsonschema.Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("no schema for %s event %s: %w", direction, eventType, err)
 	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	url := "file:///" + file
-	if err := c.AddResource(url, doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	s, err := c.Compile(url)
+	s, err := compile("file:///"+file, raw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}

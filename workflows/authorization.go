@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -276,8 +275,7 @@ func (a *AuthorizationFacts) closedFields(p rules.Policy) map[string]any {
 	f := map[string]any{"outcome": a.Outcome, "urgency": a.Urgency, "decidedAt": a.DecidedAt.In(p.Zone()).Format(time.RFC3339)}
 	if a.expedited() {
 		at := a.decisionAt(p)
-		late := max(0, int(math.Ceil(a.DecidedAt.Sub(at).Hours())))
-		f["onTime"], f["hoursLate"], f["decisionDeadlineAt"] = !a.DecidedAt.After(at), late, at.Format(time.RFC3339)
+		f["onTime"], f["hoursLate"], f["decisionDeadlineAt"] = !a.DecidedAt.After(at), hoursLate(a.DecidedAt, at), at.Format(time.RFC3339)
 	} else {
 		due := a.decisionDue(p)
 		f["onTime"], f["daysLate"], f["dueDate"] = !a.decidedOn(p).After(due), max(0, a.decidedOn(p).DaysSince(due)), due.String()

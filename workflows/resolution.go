@@ -76,10 +76,15 @@ func (c resolutionClock) closed(p rules.Policy, resolved time.Time) map[string]a
 	f := map[string]any{"resolvedAt": resolved.In(p.Zone()).Format(time.RFC3339), "expedited": c.expedited}
 	if c.expedited {
 		at := c.dueAt(p)
-		f["onTime"], f["hoursLate"] = !resolved.After(at), max(0, int(math.Ceil(resolved.Sub(at).Hours())))
+		f["onTime"], f["hoursLate"] = !resolved.After(at), hoursLate(resolved, at)
 		return f
 	}
 	due, on := c.due(p), rules.DateOf(resolved.In(p.Zone()))
 	f["onTime"], f["daysLate"], f["dueDate"] = !on.After(due), max(0, on.DaysSince(due)), due.String()
 	return f
+}
+
+// hoursLate is how many hours, started, done came after deadline: 0 when on time.
+func hoursLate(done, deadline time.Time) int {
+	return max(0, int(math.Ceil(done.Sub(deadline).Hours())))
 }
