@@ -102,7 +102,7 @@ func (p Policy) IsHoliday(d Date) bool {
 	if slices.Contains(p.Holidays.Remove, d) {
 		return false
 	}
-	return slices.ContainsFunc(DefaultHolidays(d.Year), func(h Holiday) bool { return h.Date == d })
+	return isDefaultHoliday(d)
 }
 
 // IsBusinessDay reports whether d is Monday to Friday and not a holiday.

@@ -51,8 +51,8 @@ type Occurrence struct {
 const InstantGrace = time.Minute
 
 // Lateness says whether o, due at or before now, is published late, or skipped: a reminder
-// whose deadline has passed by now (an instant deadline, once it is reached). A dated event is late once its date has passed; one due at
-// an instant, once InstantGrace has.
+// whose deadline has passed by now (an instant deadline, once it is reached). A dated event is
+// late once its date has passed; one due at an instant, once InstantGrace has.
 func (p Policy) Lateness(o Occurrence, now time.Time) (late, skip bool) {
 	today := p.Today(now)
 	if o.Due.At.IsZero() {
@@ -100,7 +100,6 @@ type Step struct {
 // A repeating event that missed several occurrences (the journey started late, or no worker ran
 // for weeks) is published once, at its latest due occurrence, rather than once per missed date.
 func (p Policy) Step(dues []Due, done func(key string) bool, now time.Time) Step {
-	today := p.Today(now)
 	var s Step
 	consider := func(o Occurrence) {
 		if !o.At.After(now) {
@@ -122,27 +121,13 @@ func (p Policy) Step(dues []Due, done func(key string) bool, now time.Time) Step
 	}
 	for _, d := range dues {
 		first := p.occurrence(d, d.Date)
-		if !d.At.IsZero() && d.EveryHours > 0 && !first.At.After(now) {
-			// Latest repeat at or before now, then the one after it.
-			period := time.Duration(d.EveryHours) * time.Hour
-			k := now.Sub(d.At) / period
-			consider(p.instantOccurrence(d, d.At.Add(k*period)))
-			consider(p.instantOccurrence(d, d.At.Add((k+1)*period)))
-			continue
-		}
-		if d.EveryDays <= 0 || !d.At.IsZero() || first.At.After(now) {
+		if !d.repeats() || first.At.After(now) {
 			consider(first)
 			continue
 		}
-		// Latest occurrence at or before now, then the one after it.
-		k := today.DaysSince(d.Date) / d.EveryDays
-		last := p.occurrence(d, d.Date.AddDays(k*d.EveryDays))
-		if last.At.After(now) {
-			k--
-			last = p.occurrence(d, d.Date.AddDays(k*d.EveryDays))
-		}
+		last, next := p.around(d, now)
 		consider(last)
-		consider(p.occurrence(d, d.Date.AddDays((k+1)*d.EveryDays)))
+		consider(next)
 	}
 	slices.SortStableFunc(s.Publish, byInstant)
 	slices.SortStableFunc(s.Skip, byInstant)
@@ -173,7 +158,46 @@ func (s *Step) Supersede() {
 	slices.SortStableFunc(s.Skip, byInstant)
 }
 
+// Supersedes reports whether Supersede would change the step: it publishes two late reminders
+// of one type.
+func (s Step) Supersedes() bool {
+	series := map[string]bool{}
+	for _, o := range s.Publish {
+		if o.Reminder && o.Late {
+			if series[o.Type] {
+				return true
+			}
+			series[o.Type] = true
+		}
+	}
+	return false
+}
+
 func byInstant(a, b Occurrence) int { return cmp.Compare(a.At.UnixNano(), b.At.UnixNano()) }
+
+// repeats reports whether d repeats: by EveryHours when due at an instant, else by EveryDays.
+func (d Due) repeats() bool {
+	if !d.At.IsZero() {
+		return d.EveryHours > 0
+	}
+	return d.EveryDays > 0
+}
+
+// around is, for a repeating due whose first occurrence is at or before now, its latest
+// occurrence at or before now and the one after it.
+func (p Policy) around(d Due, now time.Time) (last, next Occurrence) {
+	if !d.At.IsZero() {
+		period := time.Duration(d.EveryHours) * time.Hour
+		k := now.Sub(d.At) / period
+		return p.instantOccurrence(d, d.At.Add(k*period)), p.instantOccurrence(d, d.At.Add((k+1)*period))
+	}
+	k := p.Today(now).DaysSince(d.Date) / d.EveryDays
+	if last = p.occurrence(d, d.Date.AddDays(k*d.EveryDays)); last.At.After(now) {
+		k--
+		last = p.occurrence(d, d.Date.AddDays(k*d.EveryDays))
+	}
+	return last, p.occurrence(d, d.Date.AddDays((k+1)*d.EveryDays))
+}
 
 func (p Policy) occurrence(d Due, on Date) Occurrence {
 	if !d.At.IsZero() {
@@ -239,19 +263,11 @@ func planned(o Occurrence) Planned {
 // Ahead lists, in date order, the next occurrence after now of each of dues: what a journey
 // still has to publish if nothing changes. A repeating event appears once, at its next date.
 func (p Policy) Ahead(dues []Due, now time.Time) []Planned {
-	today := p.Today(now)
 	var out []Planned
 	for _, d := range dues {
 		o := p.occurrence(d, d.Date)
-		if d.EveryHours > 0 && !d.At.IsZero() && !o.At.After(now) {
-			period := time.Duration(d.EveryHours) * time.Hour
-			o = p.instantOccurrence(d, d.At.Add((now.Sub(d.At)/period+1)*period))
-		}
-		if d.EveryDays > 0 && d.At.IsZero() && !o.At.After(now) {
-			k := today.DaysSince(d.Date) / d.EveryDays
-			if o = p.occurrence(d, d.Date.AddDays(k*d.EveryDays)); !o.At.After(now) {
-				o = p.occurrence(d, d.Date.AddDays((k+1)*d.EveryDays))
-			}
+		if d.repeats() && !o.At.After(now) {
+			_, o = p.around(d, now)
 		}
 		if o.At.After(now) {
 			out = append(out, Planned{Type: d.Type, Date: o.On, At: o.At, RepeatEveryDays: d.EveryDays, RepeatEveryHours: d.EveryHours})

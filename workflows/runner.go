@@ -257,15 +257,7 @@ func (r *runner[F, PF]) run(ctx workflow.Context) error {
 // supersede applies rules.Step.Supersede to a step from versionSuperseded. It asks the version
 // only when the step has two late notices of one series, the one case where it matters.
 func (r *runner[F, PF]) supersede(ctx workflow.Context, step *rules.Step) {
-	series := map[string]bool{}
-	twice := false
-	for _, o := range step.Publish {
-		if o.Reminder && o.Late {
-			twice = twice || series[o.Type]
-			series[o.Type] = true
-		}
-	}
-	if !twice {
+	if !step.Supersedes() {
 		return
 	}
 	if r.superseded == nil {
