@@ -61,11 +61,10 @@ type Occurrence struct {
 	// DeadlineAt is set for a journey whose clock is an instant (an expedited authorization):
 	// the event then carries deadlineAt and eventAt (its instant), in DeadlineAt's zone.
 	DeadlineAt time.Time
-	// PublishedAt, when set, is the instant the journey published the event: the CloudEvent's
-	// time, while At, the instant it was due, goes in data as scheduledAt, in Zone. Unset (the
-	// journeys that predate it), time is At.
+	// PublishedAt, when set, is the instant the journey published the event, in the plan's zone:
+	// the CloudEvent's time, while At, the instant it was due, goes in data as scheduledAt, in
+	// the same zone. Unset (the journeys that predate it), time is At.
 	PublishedAt time.Time
-	Zone        *time.Location
 	Fields      map[string]any
 }
 
@@ -97,7 +96,7 @@ func NewJourneyEvent(o Occurrence) JourneyEvent {
 	}
 	at := o.At
 	if !o.PublishedAt.IsZero() {
-		data["scheduledAt"] = o.At.In(cmp.Or(o.Zone, time.UTC)).Format(time.RFC3339)
+		data["scheduledAt"] = o.At.In(o.PublishedAt.Location()).Format(time.RFC3339)
 		at = o.PublishedAt
 	}
 	return JourneyEvent{

@@ -75,21 +75,13 @@ func (c planCmd) Run(cfg *config.Config, st *streams) error {
 			planned = append(planned, rules.Planned{Type: n.Type, Date: n.On, At: now.In(policy.Zone())})
 		}
 		out.Journeys = append(out.Journeys, plannedJourney{
-			Journey: s.Journey, WorkflowID: s.WorkflowID, Deadline: s.Deadline, DeadlineAt: inZone(s.DeadlineAt, policy),
+			Journey: s.Journey, WorkflowID: s.WorkflowID, Deadline: s.Deadline, DeadlineAt: s.DeadlineAt,
 			Events: append(planned, policy.ForJourney(s.WorkflowID).Preview(s.Dues, now)...),
 		})
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
-}
-
-// inZone is t in the policy's zone; zero stays zero.
-func inZone(t time.Time, p rules.Policy) time.Time {
-	if t.IsZero() {
-		return t
-	}
-	return t.In(p.Zone())
 }
 
 // readFrom reads the file name, or in for -.

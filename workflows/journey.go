@@ -104,10 +104,13 @@ type instantClock interface {
 	deadlineAt(p rules.Policy) time.Time
 }
 
-// deadlineAt is f's deadline instant, or zero for a journey whose deadline is a date.
+// deadlineAt is f's deadline instant in the policy's zone, or zero for a journey whose deadline
+// is a date.
 func deadlineAt(f facts, p rules.Policy) time.Time {
 	if c, ok := f.(instantClock); ok {
-		return c.deadlineAt(p)
+		if at := c.deadlineAt(p); !at.IsZero() {
+			return at.In(p.Zone())
+		}
 	}
 	return time.Time{}
 }

@@ -349,10 +349,8 @@ func (r *runner[F, PF]) apply(ctx workflow.Context, ev events.Event) error {
 // (docs/rules.md, Time: a fact takes effect on its own date, not on its arrival): the start of
 // its date in the policy's zone, or the instant of a timestamped fact.
 func effectiveAt(ev events.Event, p rules.Policy) (time.Time, bool) {
-	if d, ok := effectiveDate(ev); ok {
-		return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, p.Zone()), true
-	}
-	// Decoding JSON bytes is deterministic (see effectiveDate).
+	// Decoding JSON bytes is deterministic; workflowcheck cannot see through encoding/json's
+	// reflection (the journeys' apply decodes the event the same way, behind their interface).
 	payload, err := ev.Payload() //workflowcheck:ignore
 	if err != nil {
 		return time.Time{}, false
@@ -365,17 +363,14 @@ func effectiveAt(ev events.Event, p rules.Policy) (time.Time, bool) {
 	case *events.AppealResolvedData:
 		return d.ResolvedAt, true
 	}
+	if d, ok := effectiveDate(payload); ok {
+		return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, p.Zone()), true
+	}
 	return time.Time{}, false
 }
 
-// effectiveDate is the date a dated fact took effect.
-func effectiveDate(ev events.Event) (rules.Date, bool) {
-	// Decoding JSON bytes is deterministic; workflowcheck cannot see through encoding/json's
-	// reflection (the journeys' apply decodes the event the same way, behind their interface).
-	payload, err := ev.Payload() //workflowcheck:ignore
-	if err != nil {
-		return rules.Date{}, false
-	}
+// effectiveDate is the date a dated fact took effect, from the event's decoded data.
+func effectiveDate(payload any) (rules.Date, bool) {
 	switch d := payload.(type) {
 	case *events.MemberDisenrolledData:
 		return d.EffectiveDate, true
@@ -544,9 +539,7 @@ func (r *runner[F, PF]) publish(ctx workflow.Context, o events.Occurrence) error
 	o.Journey = r.journey
 	o.WorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID
 	o.MemberID = r.facts().memberID()
-	if at := r.deadlineAt(); !at.IsZero() {
-		o.DeadlineAt = at.In(r.s.Policy.Zone())
-	}
+	o.DeadlineAt = r.deadlineAt()
 	o.ID = r.eventID(ctx, o)
 	r.stamp(ctx, &o)
 	ev := events.NewJourneyEvent(o)
@@ -595,7 +588,7 @@ func (r *runner[F, PF]) stamp(ctx workflow.Context, o *events.Occurrence) {
 		r.eventTime = &v
 	}
 	if *r.eventTime >= versionPublishTime {
-		o.PublishedAt, o.Zone = workflow.Now(ctx).In(r.s.Policy.Zone()), r.s.Policy.Zone()
+		o.PublishedAt = workflow.Now(ctx).In(r.s.Policy.Zone())
 	}
 }
 
@@ -619,22 +612,22 @@ func (r *runner[F, PF]) send(ctx workflow.Context, ev events.JourneyEvent) error
 
 // updateStatus keeps the journey's status and search attributes current.
 func (r *runner[F, PF]) updateStatus(ctx workflow.Context, next *rules.Occurrence) error {
-	deadline := r.facts().deadline(r.s.Policy)
+	deadline, at := r.facts().deadline(r.s.Policy), r.deadlineAt()
 	switch {
 	case r.facts().ended() != "":
 		r.s.Status = r.facts().ended()
 	case r.s.Status == StatusClosed:
 	default:
-		r.s.Status = openStatus(r.s.Policy, deadline, r.deadlineAt(), workflow.Now(ctx))
+		r.s.Status = openStatus(r.s.Policy, deadline, at, workflow.Now(ctx))
 	}
 	a := attrs{
 		journey: r.journey, status: r.s.Status, memberKey: r.s.MemberKey, providerKey: r.s.ProviderKey,
-		deadline: deadlineInstant(r.s.Policy, deadline, r.deadlineAt()),
+		deadline: deadlineInstant(r.s.Policy, deadline, at),
 	}
 	if next != nil && !r.ended() {
 		a.next = next.At
 	}
-	workflow.SetCurrentDetails(ctx, r.details(next))
+	workflow.SetCurrentDetails(ctx, r.details(next, deadline, at))
 	if r.version < versionChangedUpserts {
 		return workflow.UpsertTypedSearchAttributes(ctx, a.all()...)
 	}
@@ -661,12 +654,12 @@ func (r *runner[F, PF]) view(now time.Time) View[F] {
 
 // details is the line the UI shows as the journey's current details: its status, what it waits
 // for and its deadline. It travels as a payload, like the rest of the journey's data.
-func (r *runner[F, PF]) details(next *rules.Occurrence) string {
+func (r *runner[F, PF]) details(next *rules.Occurrence, deadline rules.Date, at time.Time) string {
 	d := r.s.Status
 	if next != nil && !r.ended() {
 		d += fmt.Sprintf(" · next %s on %s at %s", next.Type, next.On, next.At.In(r.s.Policy.Zone()).Format("15:04 MST"))
 	}
-	return d + fmt.Sprintf(" · %s %s", deadlineNames[r.journey], showDeadline(r.s.Policy, r.facts().deadline(r.s.Policy), r.deadlineAt()))
+	return d + fmt.Sprintf(" · %s %s", deadlineNames[r.journey], showDeadline(r.s.Policy, deadline, at))
 }
 
 func (r *runner[F, PF]) ended() bool {
