@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.temporal.io/sdk/client"
@@ -15,14 +16,12 @@ import (
 // ReadCloses reads every closing event on the JOURNEYS stream, as it is now. It needs only the
 // reader role's rights: an ordered consumer, filtered to the closing events' subjects.
 func ReadCloses(ctx context.Context, js jetstream.JetStream) ([]Close, error) {
-	cons, err := js.OrderedConsumer(ctx, events.JourneyStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{
-		events.JourneySubject("reimbursement", "reimbursement.closed"),
-		events.JourneySubject("authorization", "authorization.closed"),
-		events.JourneySubject("grievance", "grievance.closed"),
-		events.JourneySubject("appeal", "appeal.closed"),
-		events.JourneySubject("coc", "coc.approved"),
-		events.JourneySubject("coc", "coc.closed"),
-	}})
+	subjects := make([]string, len(closingTypes))
+	for i, t := range closingTypes {
+		journey, _, _ := strings.Cut(t, ".")
+		subjects[i] = events.JourneySubject(journey, t)
+	}
+	cons, err := js.OrderedConsumer(ctx, events.JourneyStream, jetstream.OrderedConsumerConfig{FilterSubjects: subjects})
 	if err != nil {
 		return nil, fmt.Errorf("consumer on %s: %w", events.JourneyStream, err)
 	}

@@ -37,6 +37,15 @@ var kindJourney = map[string]string{
 	KindGrievanceResolved: "grievance", KindAppealResolved: "appeal", KindCoCDecided: "coc",
 }
 
+// ownDeadline is each journey's own deadline kind: a journey still open past due counts under it.
+var ownDeadline = map[string]string{
+	"reimbursement": KindReimbursementPaid, "authorization": KindAuthDecided, "grievance": KindGrievanceResolved,
+	"appeal": KindAppealResolved, "coc": KindCoCDecided,
+}
+
+// closingTypes are the journey event types that settle a deadline (Closes).
+var closingTypes = []string{"reimbursement.closed", "authorization.closed", "grievance.closed", "appeal.closed", "coc.approved", "coc.closed"}
+
 // Close is one deadline met or missed: a journey's closing event, by kind.
 type Close struct {
 	Kind       string
@@ -144,14 +153,9 @@ func Build(closes []Close, journeys []Journey, kind string, from, to rules.Date,
 		if d := rules.DateOf(j.Started.In(zone)); in(d) {
 			row(j.Journey, "", Period(d, kind)).Opened++
 		}
-		if j.Open && j.Overdue {
+		if k, ok := ownDeadline[j.Journey]; ok && j.Open && j.Overdue {
 			if d := rules.DateOf(j.Deadline.In(zone)); in(d) {
-				for _, k := range Kinds {
-					if kindJourney[k] == j.Journey && k != KindNoticeOfAction {
-						row(j.Journey, k, Period(d, kind)).OpenPastDue++
-						break
-					}
-				}
+				row(j.Journey, k, Period(d, kind)).OpenPastDue++
 			}
 		}
 	}

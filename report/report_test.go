@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -44,6 +45,9 @@ func TestCloses(t *testing.T) {
 		}
 		if strings.Join(got, ",") != c.want {
 			t.Errorf("%s %v: %v, want %s", c.ev.Type, c.ev.Data, got, c.want)
+		}
+		if len(got) > 0 && !slices.Contains(closingTypes, c.ev.Type) {
+			t.Errorf("%s settles a deadline but ReadCloses does not read it", c.ev.Type)
 		}
 	}
 }

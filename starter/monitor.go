@@ -23,13 +23,13 @@ import (
 	"github.com/careclock/careclock/workflows"
 )
 
-// operator is what list, describe and find share: a Temporal client, where the UI is, the zone
-// dates are shown in, and the output.
+// operator is what list, describe, find and report share: a Temporal client, where the UI is,
+// the policy (whose zone dates are shown in, and whose notice time tells a date deadline from an
+// instant), and the output.
 type operator struct {
 	tc        client.Client
 	namespace string
 	uiURL     string
-	zone      *time.Location
 	policy    rules.Policy
 	out       io.Writer
 	json      bool
@@ -49,7 +49,7 @@ func dialOperator(ctx context.Context, cfg config.Config, policy rules.Policy, j
 	}
 	op := &operator{
 		tc: tc, namespace: cmp.Or(opts.Namespace, client.DefaultNamespace), uiURL: cfg.UIURL,
-		zone: policy.Zone(), policy: policy, out: out, json: jsonOut,
+		policy: policy, out: out, json: jsonOut,
 	}
 	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 		op.progress = func(n int) { fmt.Fprintf(os.Stderr, "\rlisted %d journeys…", n) }
@@ -318,14 +318,14 @@ func (o *operator) instant(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.In(o.zone).Format("2006-01-02 15:04 MST")
+	return t.In(o.policy.Zone()).Format("2006-01-02 15:04 MST")
 }
 
 // deadline is a journey's deadline as kept in its search attribute: a day, when the attribute
 // is the notice time of that day (a date deadline), else the instant with its hour (an instant
 // deadline, such as an expedited authorization's).
 func (o *operator) deadline(workflowID string, t time.Time) string {
-	if t.IsZero() || o.policy.ForJourney(workflowID).At(rules.DateOf(t.In(o.zone))).Equal(t) {
+	if t.IsZero() || o.policy.ForJourney(workflowID).At(rules.DateOf(t.In(o.policy.Zone()))).Equal(t) {
 		return o.day(t)
 	}
 	return o.instant(t)
@@ -335,7 +335,7 @@ func (o *operator) day(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.In(o.zone).Format("2006-01-02")
+	return t.In(o.policy.Zone()).Format("2006-01-02")
 }
 
 func writeJSON(w io.Writer, v any) error {

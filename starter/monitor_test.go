@@ -88,7 +88,7 @@ func TestDescribeText(t *testing.T) {
 		Applied:   2,
 	}
 	var out bytes.Buffer
-	op := &operator{namespace: "default", uiURL: "http://localhost:8233", zone: zone, out: &out}
+	op := &operator{namespace: "default", uiURL: "http://localhost:8233", policy: rules.DefaultPolicy(), out: &out}
 	if err := op.printView("reimbursement-abc", v); err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestInstantDeadlinesShowTheirHour(t *testing.T) {
 		Skipped: []workflows.Record{{Type: "authorization.decision_due_soon", At: deadline.Add(-24 * time.Hour), Late: true, Superseded: true}},
 	}
 	var out bytes.Buffer
-	op := &operator{namespace: "default", uiURL: "http://localhost:8233", zone: zone, policy: p, out: &out}
+	op := &operator{namespace: "default", uiURL: "http://localhost:8233", policy: p, out: &out}
 	if err := op.printView("authorization-abc", v); err != nil {
 		t.Fatal(err)
 	}
