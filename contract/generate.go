@@ -72,9 +72,9 @@ func fieldSchema(f reflect.StructField) map[string]any {
 	var s map[string]any
 	switch {
 	case t == dateType:
-		s = map[string]any{"type": "string", "format": "date", "pattern": datePattern}
+		s = kindSchema("date")
 	case t == timeType:
-		s = map[string]any{"type": "string", "format": "date-time", "pattern": timestampPattern}
+		s = kindSchema("datetime")
 	case t.Kind() == reflect.String:
 		s = map[string]any{"type": "string", "minLength": 1}
 	case t.Kind() == reflect.Bool:
@@ -114,16 +114,16 @@ func JourneySchema(eventType string) ([]byte, error) {
 		"journey":    map[string]any{"const": journey},
 		"workflowId": map[string]any{"type": "string", "pattern": "^" + journey + "-[0-9a-f]{32}$", "description": "The journey's workflow id: a keyed hash, never a member's id."},
 		"memberId":   map[string]any{"type": "string", "minLength": 1},
-		"eventDate":  map[string]any{"type": "string", "format": "date", "pattern": datePattern, "description": "The date the event is due or happened, in the policy's zone."},
-		"deadline":   map[string]any{"type": "string", "format": "date", "pattern": datePattern, "description": "The date the journey is about."},
+		"eventDate":  described(kindSchema("date"), "The date the event is due or happened, in the policy's zone."),
+		"deadline":   described(kindSchema("date"), "The date the journey is about."),
 		"late":       map[string]any{"type": "boolean", "description": "Published after its date (or, for an hour clock, more than a minute after its instant)."},
-		"scheduledAt": map[string]any{"type": "string", "format": "date-time", "pattern": timestampPattern,
-			"description": "The instant the event was due; the CloudEvent's time is the instant it was published. Absent from events of journeys started before this field."},
+		"scheduledAt": described(kindSchema("datetime"),
+			"The instant the event was due; the CloudEvent's time is the instant it was published. Absent from events of journeys started before this field."),
 	}
 	required := []string{"journey", "workflowId", "memberId", "eventDate", "deadline", "late"}
 	if slices.Contains(hourClocks, journey) {
-		props["deadlineAt"] = map[string]any{"type": "string", "format": "date-time", "pattern": timestampPattern, "description": "The deadline instant, for a journey whose clock is one."}
-		props["eventAt"] = map[string]any{"type": "string", "format": "date-time", "pattern": timestampPattern, "description": "The event's instant, with deadlineAt."}
+		props["deadlineAt"] = described(kindSchema("datetime"), "The deadline instant, for a journey whose clock is one.")
+		props["eventAt"] = described(kindSchema("datetime"), "The event's instant, with deadlineAt.")
 	}
 	for _, field := range spec.Fields {
 		name, optional := strings.CutSuffix(field.Name, "?")
@@ -161,6 +161,12 @@ func kindSchema(kind string) map[string]any {
 		return map[string]any{"enum": strings.Split(values, "|")}
 	}
 	panic("contract: unknown kind " + kind)
+}
+
+// described is s with a description.
+func described(s map[string]any, description string) map[string]any {
+	s["description"] = description
+	return s
 }
 
 func marshal(s map[string]any) ([]byte, error) {
