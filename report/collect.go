@@ -57,13 +57,8 @@ func ReadJourneys(ctx context.Context, c client.Client) ([]Journey, error) {
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
 	var out []Journey
-	for _, l := range listed {
-		if seen[l.WorkflowID] {
-			continue
-		}
-		seen[l.WorkflowID] = true
+	for _, l := range workflows.Current(listed) {
 		out = append(out, Journey{
 			Journey: l.Journey, WorkflowID: l.WorkflowID, Started: l.Started, Deadline: l.Deadline,
 			Open: l.Execution == "Running", Overdue: l.Status == workflows.StatusOverdue,

@@ -136,6 +136,25 @@ func ListQuery(ctx context.Context, c client.Client, q string, progress func(n i
 	return out, nil
 }
 
+// Current keeps, of the runs listed for each workflow id (a journey that continued as new, or
+// opened again), the one started last: the journey as it is now. The order of listed is kept.
+func Current(listed []Listed) []Listed {
+	latest := map[string]time.Time{}
+	for _, l := range listed {
+		if t, ok := latest[l.WorkflowID]; !ok || l.Started.After(t) {
+			latest[l.WorkflowID] = l.Started
+		}
+	}
+	var out []Listed
+	for _, l := range listed {
+		if t, ok := latest[l.WorkflowID]; ok && l.Started.Equal(t) {
+			out = append(out, l)
+			delete(latest, l.WorkflowID) // one run per id, should two share a start
+		}
+	}
+	return out
+}
+
 // compareTimes orders instants, the zero instant (nothing next) last.
 func compareTimes(a, b time.Time) int {
 	switch {

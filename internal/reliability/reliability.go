@@ -249,13 +249,8 @@ func appliedNow(t testing.TB, c client.Client) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]bool{}
 	n := 0
-	for _, l := range listed {
-		if seen[l.WorkflowID] {
-			continue
-		}
-		seen[l.WorkflowID] = true
+	for _, l := range workflows.Current(listed) {
 		n += StateOf(t, c, l.WorkflowID).Applied
 	}
 	return n
