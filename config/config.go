@@ -47,6 +47,8 @@ type Config struct {
 	ListenerMaxAckPending    int           `name:"listener-max-ack-pending" env:"CARECLOCK_LISTENER_MAX_ACK_PENDING" default:"1000" group:"Listener" help:"Events held at once, queued or being applied."`
 	ListenerNotFoundAttempts int           `name:"listener-not-found-attempts" env:"CARECLOCK_LISTENER_NOT_FOUND_ATTEMPTS" default:"6" group:"Listener" help:"Tries of an event whose journey does not exist yet before it is dead-lettered."`
 	ListenerRetryDelay       time.Duration `name:"listener-retry-delay" env:"CARECLOCK_LISTENER_RETRY_DELAY" default:"1s" group:"Listener" help:"First redelivery delay of an event not applied; each further one doubles, up to 60 times it."`
+	MaxEventBytes            int           `name:"max-event-bytes" env:"CARECLOCK_MAX_EVENT_BYTES" default:"65536" group:"Listener" help:"Largest inbound event taken, in bytes; a larger one is dead-lettered whole."`
+	MaxIDLength              int           `name:"max-id-length" env:"CARECLOCK_MAX_ID_LENGTH" default:"256" group:"Listener" help:"Longest inbound event id and source, in bytes; a longer one is dead-lettered."`
 	StreamReplicas           int           `name:"stream-replicas" env:"CARECLOCK_STREAM_REPLICAS" default:"1" group:"Listener" help:"Replicas of the streams starter setup creates (3 on a NATS cluster)."`
 
 	MetricsAddr string `name:"metrics-addr" aliases:"metrics" env:"CARECLOCK_METRICS_ADDR" group:"Logs and metrics" placeholder:"HOST:PORT" help:"Prometheus /metrics and /healthz address; off: none (default: the worker 127.0.0.1:9464, the listener 127.0.0.1:9465)."`
@@ -98,6 +100,8 @@ func (c *Config) check() error {
 	between("CARECLOCK_WORKFLOW_CACHE_SIZE", "workflow-cache-size", c.WorkflowCacheSize, 1, 1_000_000)
 	between("CARECLOCK_LISTENER_CONCURRENCY", "listener-concurrency", c.ListenerConcurrency, 1, 10_000)
 	between("CARECLOCK_LISTENER_MAX_ACK_PENDING", "listener-max-ack-pending", c.ListenerMaxAckPending, 1, 1_000_000)
+	between("CARECLOCK_MAX_EVENT_BYTES", "max-event-bytes", c.MaxEventBytes, 1024, 8<<20)
+	between("CARECLOCK_MAX_ID_LENGTH", "max-id-length", c.MaxIDLength, 16, 4096)
 	between("CARECLOCK_LISTENER_NOT_FOUND_ATTEMPTS", "listener-not-found-attempts", c.ListenerNotFoundAttempts, 1, 1_000)
 	if c.ListenerAckWait < time.Second {
 		bad("CARECLOCK_LISTENER_ACK_WAIT", "listener-ack-wait", "%s: must be at least 1s", c.ListenerAckWait)

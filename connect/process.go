@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -31,6 +32,9 @@ type Process struct {
 	Temporal client.Client
 	NC       *nats.Conn
 	JS       jetstream.JetStream
+
+	// fatal is the error that stopped the process's worker, once one has (RunWorker).
+	fatal atomic.Pointer[error]
 }
 
 // Start is careclock's start-up: it warns of the settings process (Needs' name; "" for the dev
@@ -63,7 +67,16 @@ func Start(ctx context.Context, cfg config.Config, process, role string, log zer
 // ServeMetrics serves the process's /metrics and /healthz (Temporal and NATS answer) on
 // CARECLOCK_METRICS_ADDR, else on def, until ctx ends.
 func (p *Process) ServeMetrics(ctx context.Context, def string) (string, error) {
-	return ServeMetrics(ctx, p.Config, p.Metrics, def, p.Log, TemporalHealthy(p.Temporal), NATSHealthy(p.NC))
+	return ServeMetrics(ctx, p.Config, p.Metrics, def, p.Log, TemporalHealthy(p.Temporal), NATSHealthy(p.NC), p.workerHealthy)
+}
+
+// workerHealthy fails once the process's worker has stopped on a fatal error: its pollers are
+// gone, so the process runs no journey, however well Temporal and NATS answer.
+func (p *Process) workerHealthy(context.Context) error {
+	if err := p.fatal.Load(); err != nil {
+		return fmt.Errorf("worker stopped: %w", *err)
+	}
+	return nil
 }
 
 // Close closes the connections and the metrics registry.
@@ -93,19 +106,48 @@ func NewListener(cfg config.Config, tc client.Client, js jetstream.JetStream, ke
 		Temporal: tc, JS: js, Keyer: keyer, Policy: policy, TaskQueue: cfg.TaskQueue, Consumer: cfg.Consumer, Log: log, Metrics: m,
 		Concurrency: cfg.ListenerConcurrency, AckWait: cfg.ListenerAckWait, MaxAckPending: cfg.ListenerMaxAckPending,
 		NotFoundAttempts: cfg.ListenerNotFoundAttempts, RetryDelay: cfg.ListenerRetryDelay,
+		MaxEventBytes: cfg.MaxEventBytes, MaxIDLength: cfg.MaxIDLength,
 	}
 }
 
-// RunWorker runs the journeys until ctx ends.
+// RunWorker runs the journeys until ctx ends, or until the worker stops on a fatal error (its
+// namespace gone, its credentials refused): then /healthz fails and RunWorker returns the error,
+// so that the process exits non-zero and its supervisor restarts it, rather than idling healthy.
 func (p *Process) RunWorker(ctx context.Context) error {
-	w := NewWorker(p.Config, p.Temporal, p.JS, p.Metrics, workflows.WorkerOptions())
+	return p.runWorker(ctx, func(opts worker.Options) startStopper {
+		return NewWorker(p.Config, p.Temporal, p.JS, p.Metrics, opts)
+	})
+}
+
+// startStopper is the part of a worker.Worker that RunWorker uses.
+type startStopper interface {
+	Start() error
+	Stop()
+}
+
+func (p *Process) runWorker(ctx context.Context, newWorker func(worker.Options) startStopper) error {
+	fatal := make(chan error, 1)
+	opts := workflows.WorkerOptions()
+	opts.OnFatalError = func(err error) {
+		p.fatal.Store(&err)
+		select {
+		case fatal <- err:
+		default:
+		}
+	}
+	w := newWorker(opts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	p.Log.Info().Str("task_queue", p.Config.TaskQueue).Msg("worker running")
-	<-ctx.Done()
-	w.Stop()
-	return nil
+	select {
+	case <-ctx.Done():
+		w.Stop()
+		return nil
+	case err := <-fatal:
+		p.Log.Error().Err(err).Msg("worker stopped on a fatal error")
+		return fmt.Errorf("worker stopped: %w", err)
+	}
 }
 
 // RunListener runs the enrollment listener until ctx ends.

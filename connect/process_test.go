@@ -1,7 +1,13 @@
 package connect
 
 import (
+	"context"
+	"errors"
+	"strings"
 	"testing"
+	"time"
+
+	"go.temporal.io/sdk/worker"
 
 	"github.com/rs/zerolog"
 
@@ -14,7 +20,7 @@ import (
 // The listener's defaults for a zero field and config's declared defaults are the same numbers.
 func TestListenerDefaultsAgree(t *testing.T) {
 	for _, v := range []string{"CARECLOCK_LISTENER_CONCURRENCY", "CARECLOCK_LISTENER_ACK_WAIT", "CARECLOCK_LISTENER_MAX_ACK_PENDING",
-		"CARECLOCK_LISTENER_NOT_FOUND_ATTEMPTS", "CARECLOCK_LISTENER_RETRY_DELAY"} {
+		"CARECLOCK_LISTENER_NOT_FOUND_ATTEMPTS", "CARECLOCK_LISTENER_RETRY_DELAY", "CARECLOCK_MAX_EVENT_BYTES", "CARECLOCK_MAX_ID_LENGTH"} {
 		t.Setenv(v, "")
 	}
 	cfg, err := config.FromEnv()
@@ -23,9 +29,10 @@ func TestListenerDefaultsAgree(t *testing.T) {
 	}
 	got := NewListener(cfg, nil, nil, privacy.Keyer{}, rules.DefaultPolicy(), zerolog.Nop(), nil)
 	if got.Concurrency != listener.DefaultConcurrency || got.AckWait != listener.DefaultAckWait || got.MaxAckPending != listener.DefaultMaxAckPending ||
-		got.NotFoundAttempts != listener.DefaultNotFoundAttempts || got.RetryDelay != listener.DefaultRetryDelay {
-		t.Fatalf("config's defaults: concurrency %d, ack wait %s, max ack pending %d, not found attempts %d, retry delay %s",
-			got.Concurrency, got.AckWait, got.MaxAckPending, got.NotFoundAttempts, got.RetryDelay)
+		got.NotFoundAttempts != listener.DefaultNotFoundAttempts || got.RetryDelay != listener.DefaultRetryDelay ||
+		got.MaxEventBytes != listener.DefaultMaxEventBytes || got.MaxIDLength != listener.DefaultMaxIDLength {
+		t.Fatalf("config's defaults: concurrency %d, ack wait %s, max ack pending %d, not found attempts %d, retry delay %s, max event bytes %d, max id length %d",
+			got.Concurrency, got.AckWait, got.MaxAckPending, got.NotFoundAttempts, got.RetryDelay, got.MaxEventBytes, got.MaxIDLength)
 	}
 	t.Setenv("CARECLOCK_LISTENER_CONCURRENCY", "4")
 	if cfg, err = config.FromEnv(); err != nil {
@@ -35,3 +42,55 @@ func TestListenerDefaultsAgree(t *testing.T) {
 		t.Fatalf("concurrency %d", got.Concurrency)
 	}
 }
+
+// fatalWorker stands for a worker whose pollers stop on a fatal error once started, as the SDK's
+// do when the namespace is deleted or the credentials are refused.
+type fatalWorker struct{ opts worker.Options }
+
+func (w fatalWorker) Start() error {
+	go w.opts.OnFatalError(errors.New("namespace careclock is not found"))
+	return nil
+}
+func (fatalWorker) Stop() {}
+
+// A worker stopped by a fatal error fails the process's health check and ends RunWorker with
+// the error, so that the process exits non-zero instead of idling healthy.
+func TestAFatalWorkerErrorFailsHealthAndStopsTheProcess(t *testing.T) {
+	p := &Process{Log: zerolog.Nop()}
+	if err := p.workerHealthy(context.Background()); err != nil {
+		t.Fatalf("before the worker runs: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- p.runWorker(context.Background(), func(opts worker.Options) startStopper { return fatalWorker{opts} })
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "namespace careclock is not found") {
+			t.Fatalf("RunWorker: %v, want the fatal error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("RunWorker still running after its worker stopped")
+	}
+	if err := p.workerHealthy(context.Background()); err == nil || !strings.Contains(err.Error(), "worker stopped") {
+		t.Fatalf("health after the fatal error: %v, want it failing", err)
+	}
+}
+
+// Stopped by its context, RunWorker returns nil and the process stays healthy.
+func TestAStoppedWorkerIsNoFailure(t *testing.T) {
+	p := &Process{Log: zerolog.Nop()}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := p.runWorker(ctx, func(opts worker.Options) startStopper { return idleWorker{} }); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.workerHealthy(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type idleWorker struct{}
+
+func (idleWorker) Start() error { return nil }
+func (idleWorker) Stop()        {}

@@ -67,8 +67,12 @@ func Decode(raw []byte, today rules.Date) (Event, any, error) {
 		return Event{}, nil, fmt.Errorf("datacontenttype must be application/json")
 	}
 	if e.Time != "" {
-		if _, err := time.Parse(time.RFC3339, e.Time); err != nil {
+		t, err := time.Parse(time.RFC3339, e.Time)
+		if err != nil {
 			return Event{}, nil, fmt.Errorf("not a CloudEvent: time must be RFC 3339")
+		}
+		if err := inRange(t); err != nil {
+			return Event{}, nil, fmt.Errorf("not a CloudEvent: time %s", err)
 		}
 	}
 	if !Known(e.Type) {
@@ -171,8 +175,14 @@ func checkRule(f reflect.StructField, fv reflect.Value, at string, today rules.D
 	if f.Type == dateType && fv.Interface().(rules.Date).IsZero() {
 		return fmt.Errorf("%s: required", at)
 	}
-	if f.Type == timeType && fv.Interface().(time.Time).IsZero() {
-		return fmt.Errorf("%s: %s", at, badTimestamp)
+	if f.Type == timeType {
+		t := fv.Interface().(time.Time)
+		if t.IsZero() {
+			return fmt.Errorf("%s: %s", at, badTimestamp)
+		}
+		if err := inRange(t); err != nil {
+			return fmt.Errorf("%s: %s", at, err)
+		}
 	}
 	rule := f.Tag.Get("cc")
 	if rule == "countyModel" {
@@ -199,6 +209,17 @@ func checkRule(f reflect.StructField, fv reflect.Value, at string, today rules.D
 		}
 	default:
 		panic("events: unknown cc rule " + rule)
+	}
+	return nil
+}
+
+// inRange checks a timestamp against the dates careclock accepts (rules.MinDate to
+// rules.MaxDate), as ParseDate checks a date: "9999-12-31T00:00:00Z", a common "open-ended"
+// sentinel, is a data error, not a deadline, and a clock counted from it could not even be stored
+// as a search attribute. The error does not repeat the value.
+func inRange(t time.Time) error {
+	if d := rules.DateOf(t.UTC()); d.Before(rules.MinDate) || d.After(rules.MaxDate) {
+		return fmt.Errorf("out of range (%s to %s)", rules.MinDate, rules.MaxDate)
 	}
 	return nil
 }

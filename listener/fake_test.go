@@ -33,6 +33,8 @@ type fakeTemporal struct {
 	// failSignals that many next signals carrying an event id.
 	failStarts  map[string]int
 	failSignals map[string]int
+	// refuse fails every start of these workflow ids as Temporal refuses an invalid argument.
+	refuse map[string]bool
 	// gates hold every call for a workflow id until the channel is closed.
 	gates map[string]chan struct{}
 }
@@ -45,7 +47,7 @@ type fakeRun struct {
 }
 
 func newFakeTemporal() *fakeTemporal {
-	return &fakeTemporal{runs: map[string][]*fakeRun{}, failStarts: map[string]int{}, failSignals: map[string]int{}, gates: map[string]chan struct{}{}}
+	return &fakeTemporal{runs: map[string][]*fakeRun{}, failStarts: map[string]int{}, failSignals: map[string]int{}, refuse: map[string]bool{}, gates: map[string]chan struct{}{}}
 }
 
 // enter waits at the id's gate, then takes the lock; the caller unlocks.
@@ -81,6 +83,9 @@ func (f *fakeTemporal) ExecuteWorkflow(ctx context.Context, o client.StartWorkfl
 		return nil, err
 	}
 	defer f.mu.Unlock()
+	if f.refuse[o.ID] {
+		return nil, serviceerror.NewInvalidArgument("search attribute CareclockDeadline: invalid value")
+	}
 	if f.failStarts[o.ID] > 0 {
 		f.failStarts[o.ID]--
 		return nil, serviceerror.NewUnavailable("history service busy")

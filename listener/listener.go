@@ -20,6 +20,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/metrics"
@@ -72,6 +73,12 @@ type Listener struct {
 	// RetryDelay is the first redelivery delay of an event not applied (default 1 s); each
 	// further one doubles it, up to 60 times it.
 	RetryDelay time.Duration
+	// MaxEventBytes bounds an inbound event's size (default 64 KiB; careclock's largest sample is
+	// under 1 KiB). A larger one is dead-lettered whole, before it is parsed.
+	MaxEventBytes int
+	// MaxIDLength bounds an event's id and source, in bytes (default 256). Each journey keeps the
+	// ids it applied, so an unbounded id would grow every journey's state.
+	MaxIDLength int
 
 	notFound attempts
 	order    order
@@ -85,6 +92,8 @@ const (
 	DefaultMaxAckPending    = 1000
 	DefaultNotFoundAttempts = 6
 	DefaultRetryDelay       = time.Second
+	DefaultMaxEventBytes    = 64 << 10
+	DefaultMaxIDLength      = 256
 )
 
 func (l *Listener) ackWait() time.Duration { return cmp.Or(l.AckWait, DefaultAckWait) }
@@ -172,10 +181,19 @@ func (l *Listener) prepare(msg jetstream.Msg) job {
 		j.skip = true
 		return j
 	}
+	if n, limit := len(msg.Data()), cmp.Or(l.MaxEventBytes, DefaultMaxEventBytes); n > limit {
+		j.invalid = fmt.Sprintf("event of %d bytes; the limit is %d (CARECLOCK_MAX_EVENT_BYTES)", n, limit)
+		return j
+	}
 	ev, payload, err := events.Decode(msg.Data(), l.Policy.Today(time.Now()))
+	limit := cmp.Or(l.MaxIDLength, DefaultMaxIDLength)
 	switch {
 	case err != nil:
 		j.invalid = err.Error()
+	case len(ev.ID) > limit:
+		j.invalid = fmt.Sprintf("id of %d bytes; the limit is %d (CARECLOCK_MAX_ID_LENGTH)", len(ev.ID), limit)
+	case len(ev.Source) > limit:
+		j.invalid = fmt.Sprintf("source of %d bytes; the limit is %d (CARECLOCK_MAX_ID_LENGTH)", len(ev.Source), limit)
 	case msg.Subject() != events.Subject(ev.Type):
 		j.invalid = "subject does not match type " + ev.Type
 	default:
@@ -243,6 +261,15 @@ func (l *Listener) execute(j job) {
 			outcome, err = OutcomeDeadLettered, l.deadLetter(ctx, j.msg, meta, reason)
 		} else {
 			err = fmt.Errorf("%w (attempt %d)", err, n)
+		}
+	case permanent(err):
+		// Temporal will refuse it however often it is tried: retried, it would hold its journey's
+		// later events and a slot of MaxAckPending for ever.
+		log.Warn().Err(err).Msg("refused by Temporal as invalid; dead-lettering")
+		reason = "refused by Temporal as invalid, not retried: " + refusal(err)
+		outcome, err = OutcomeDeadLettered, l.deadLetter(ctx, j.msg, meta, reason)
+		if err != nil {
+			l.order.block(j.shardKey, seq)
 		}
 	case err != nil:
 		l.order.block(j.shardKey, seq)
@@ -326,6 +353,24 @@ func (l *Listener) apply(ctx context.Context, j job, meta *jetstream.MsgMetadata
 		}
 	}
 	return outcome, "", nil
+}
+
+// permanent reports whether Temporal refused a call for what it carries, so that trying it again
+// cannot succeed: an invalid argument (a value out of range, a payload over the size limit) or an
+// input that cannot be encoded. Unavailable, timeouts, a missing namespace and the codec's own
+// failures (keys not loaded) are not: they are the deployment's, and pass.
+func permanent(err error) bool {
+	var invalid *serviceerror.InvalidArgument
+	return errors.As(err, &invalid) || errors.Is(err, converter.ErrUnableToEncode)
+}
+
+// refusal names a permanent error's kind for a dead letter's reason, without its message, which
+// may repeat a value.
+func refusal(err error) string {
+	if errors.Is(err, converter.ErrUnableToEncode) {
+		return "its input cannot be encoded"
+	}
+	return "InvalidArgument"
 }
 
 // start starts one journey and reports whether it started a run. A journey that already exists

@@ -294,6 +294,63 @@ func TestEveryOutcome(t *testing.T) {
 	}
 }
 
+// Poison events among valid ones: each is dead-lettered once with its reason, none is retried
+// for ever, and every valid event around them is applied.
+func TestPoisonEventsAreDeadLetteredAndIngestGoesOn(t *testing.T) {
+	h := newHarness(t, func(l *Listener) { l.MaxEventBytes = 4096; l.MaxIDLength = 64 })
+	h.temporal.refuse[claimID("CLM-REFUSED")] = true
+	poison := map[uint64]string{}
+	var valid []uint64
+	for i := range 20 {
+		valid = append(valid, h.send(fmt.Sprintf("ok-%d", i), events.ReimbursementSubmitted, claimData(fmt.Sprintf("CLM-%d", i), today())))
+		switch i % 5 {
+		case 0:
+			big := claimData(fmt.Sprintf("CLM-BIG-%d", i), today())
+			big["note"] = strings.Repeat("x", 8192)
+			poison[h.send(fmt.Sprintf("big-%d", i), events.ReimbursementSubmitted, big)] = "event of 8"
+		case 1:
+			id := fmt.Sprintf("%s%03d", strings.Repeat("i", 97), i)
+			poison[h.publish(events.Subject(events.ReimbursementSubmitted), fmt.Sprintf("long-%d", i),
+				inbound(id, events.ReimbursementSubmitted, claimData(fmt.Sprintf("CLM-LONG-%d", i), today())))] = "id of 100 bytes; the limit is 64 (CARECLOCK_MAX_ID_LENGTH)"
+		case 2:
+			poison[h.send(fmt.Sprintf("far-%d", i), events.AuthorizationRequested, map[string]any{
+				"requestId": fmt.Sprintf("PA-%d", i), "memberId": "M-1", "receivedAt": "9999-12-31T00:00:00Z",
+				"urgency": "standard", "infoComplete": true, "serviceCode": "97110",
+			})] = "data.receivedAt: out of range (1900-01-01 to 2199-12-31)"
+		case 3:
+			poison[h.send(fmt.Sprintf("refused-%d", i), events.ReimbursementSubmitted, claimData("CLM-REFUSED", today()))] =
+				"refused by Temporal as invalid, not retried: InvalidArgument"
+		}
+	}
+	for _, seq := range valid {
+		if got, _ := h.settled(seq, 10*time.Second); got != OutcomeStarted {
+			t.Errorf("valid event %d: %s, want started", seq, got)
+		}
+	}
+	for seq := range poison {
+		if got, _ := h.settled(seq, 10*time.Second); got != OutcomeDeadLettered {
+			t.Errorf("poison event %d: %s, want dead_lettered", seq, got)
+		}
+		if all := h.outcomes(seq); len(all) != 1 {
+			t.Errorf("poison event %d: outcomes %v, want dead_lettered at the first delivery", seq, all)
+		}
+	}
+	dls := h.deadLetters()
+	if len(dls) != len(poison) {
+		t.Errorf("%d dead letters, want %d", len(dls), len(poison))
+	}
+	for _, d := range dls {
+		var seq uint64
+		fmt.Sscan(d.seq, &seq)
+		if want := poison[seq]; !strings.HasPrefix(d.reason, want) {
+			t.Errorf("dead letter of %d: reason %q, want %q", seq, d.reason, want)
+		}
+		if len(d.data) < 100 {
+			t.Errorf("dead letter of %d keeps %d bytes, want the whole original", seq, len(d.data))
+		}
+	}
+}
+
 // While Temporal is unreachable an event is retried with doubling delays, then applied once.
 func TestRetriedWithBackoffWhileTemporalIsDown(t *testing.T) {
 	h := newHarness(t, nil)
