@@ -112,16 +112,10 @@ type runner[F any, PF interface {
 	journey string
 	s       State[F]
 	signals workflow.ReceiveChannel
-	// version is the journey's changeLocalPublish version.
+	// versions are the versions of the changes the journey runs under.
+	versions *versions
+	// version is the journey's changeLocalPublish version, asked at the start of every run.
 	version workflow.Version
-	// factsFirst is its changeFactsFirst version, once asked (isFactsFirst).
-	factsFirst *workflow.Version
-	// eventIDs is its changeEventIDs version, once asked (eventID).
-	eventIDs *workflow.Version
-	// superseded is its changeSuperseded version, once asked (supersede).
-	superseded *workflow.Version
-	// eventTime is its changeEventTime version, once asked (stamp).
-	eventTime *workflow.Version
 }
 
 func (r *runner[F, PF]) facts() PF { return PF(&r.s.Facts) }
@@ -133,11 +127,7 @@ func (r *runner[F, PF]) facts() PF { return PF(&r.s.Facts) }
 // started before the change takes it up at the first such point it reaches in a new workflow
 // task; its recorded history, replayed, keeps DefaultVersion there.
 func (r *runner[F, PF]) isFactsFirst(ctx workflow.Context) bool {
-	if r.factsFirst == nil {
-		v := workflow.GetVersion(ctx, changeFactsFirst, workflow.DefaultVersion, versionFactsFirst)
-		r.factsFirst = &v
-	}
-	return *r.factsFirst >= versionFactsFirst
+	return r.versions.get(ctx, changeFactsFirst, versionFactsFirst) >= versionFactsFirst
 }
 
 // run executes a journey from its state until it ends or continues as new.
@@ -145,7 +135,7 @@ func run[F any, PF interface {
 	*F
 	facts
 }](ctx workflow.Context, journey string, s State[F]) (Outcome, error) {
-	r := &runner[F, PF]{journey: journey, s: s}
+	r := &runner[F, PF]{journey: journey, s: s, versions: newVersions(s.Versions)}
 	if err := r.setup(ctx); err != nil {
 		return Outcome{}, err
 	}
@@ -169,23 +159,7 @@ func (r *runner[F, PF]) setup(ctx workflow.Context) error {
 }
 
 func (r *runner[F, PF]) run(ctx workflow.Context) error {
-	if v, ok := r.s.Versions[changeLocalPublish]; ok {
-		r.version = v
-	} else {
-		r.version = workflow.GetVersion(ctx, changeLocalPublish, workflow.DefaultVersion, versionLocalPublish)
-	}
-	if v, ok := r.s.Versions[changeFactsFirst]; ok {
-		r.factsFirst = &v
-	}
-	if v, ok := r.s.Versions[changeEventIDs]; ok {
-		r.eventIDs = &v
-	}
-	if v, ok := r.s.Versions[changeSuperseded]; ok {
-		r.superseded = &v
-	}
-	if v, ok := r.s.Versions[changeEventTime]; ok {
-		r.eventTime = &v
-	}
+	r.version = r.versions.get(ctx, changeLocalPublish, versionLocalPublish)
 	ctx = workflow.WithActivityOptions(ctx, publishOptions)
 	ctx = workflow.WithLocalActivityOptions(ctx, localPublishOptions)
 	log := workflow.GetLogger(ctx)
@@ -260,11 +234,7 @@ func (r *runner[F, PF]) supersede(ctx workflow.Context, step *rules.Step) {
 	if !step.Supersedes() {
 		return
 	}
-	if r.superseded == nil {
-		v := workflow.GetVersion(ctx, changeSuperseded, workflow.DefaultVersion, versionSuperseded)
-		r.superseded = &v
-	}
-	if *r.superseded >= versionSuperseded {
+	if r.versions.get(ctx, changeSuperseded, versionSuperseded) >= versionSuperseded {
 		step.Supersede()
 	}
 }
@@ -560,11 +530,7 @@ func (r *runner[F, PF]) eventID(ctx workflow.Context, o events.Occurrence) strin
 	if r.version >= versionLocalPublish {
 		return ""
 	}
-	if r.eventIDs == nil {
-		v := workflow.GetVersion(ctx, changeEventIDs, workflow.DefaultVersion, versionNumberedIDs)
-		r.eventIDs = &v
-	}
-	if *r.eventIDs < versionNumberedIDs {
+	if r.versions.get(ctx, changeEventIDs, versionNumberedIDs) < versionNumberedIDs {
 		return ""
 	}
 	n := 1
@@ -583,11 +549,7 @@ func (r *runner[F, PF]) stamp(ctx workflow.Context, o *events.Occurrence) {
 	if r.version >= versionLocalPublish {
 		return
 	}
-	if r.eventTime == nil {
-		v := workflow.GetVersion(ctx, changeEventTime, workflow.DefaultVersion, versionPublishTime)
-		r.eventTime = &v
-	}
-	if *r.eventTime >= versionPublishTime {
+	if r.versions.get(ctx, changeEventTime, versionPublishTime) >= versionPublishTime {
 		o.PublishedAt = workflow.Now(ctx).In(r.s.Policy.Zone())
 	}
 }
@@ -682,6 +644,7 @@ func (r *runner[F, PF]) continueAsNew(ctx workflow.Context) error {
 		return err
 	}
 	info := workflow.GetInfo(ctx)
+	r.s.Versions = r.versions.saved()
 	return workflow.NewContinueAsNewError(ctx, info.WorkflowType.Name, r.s)
 }
 
