@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/careclock/careclock/metrics"
+	"github.com/careclock/careclock/workflows"
 )
 
 // served is every metric careclock's /metrics serves, with its label names, read from a live
@@ -22,6 +23,11 @@ func served(t *testing.T) map[string][]string {
 	m := metrics.New()
 	m.Consumed("reimbursement.submitted", "started")
 	m.Published("reimbursement.overdue", true)
+	// Counted by journeys through the SDK's handler (workflows.refuse).
+	m.SDK().WithTags(map[string]string{"journey": "reimbursement", "type": "grievance.acknowledged"}).Counter(workflows.MetricRefused).Inc(1)
+	if err := m.Close(); err != nil { // flushes the SDK's scope into the registry
+		t.Fatal(err)
+	}
 	if err := m.CountOpen([]string{"reimbursement"}, []string{"overdue"}, func(context.Context, string, string) (int64, error) { return 1, nil }); err != nil {
 		t.Fatal(err)
 	}

@@ -311,6 +311,14 @@ func (o *operator) printView(id string, v workflows.View[json.RawMessage]) error
 			fmt.Fprintln(tw)
 		}
 	}
+	if len(v.Refused) > 0 {
+		// Inbound events the journey could not apply: the event's id and source tell the
+		// producer which one, the reason why.
+		fmt.Fprintln(tw, "refused")
+		for _, r := range v.Refused {
+			fmt.Fprintf(tw, "  %s	%s	%s %s	%s\n", o.instant(r.At), r.Type, r.Source, r.ID, r.Reason)
+		}
+	}
 	return tw.Flush()
 }
 

@@ -85,7 +85,9 @@ func TestDescribeText(t *testing.T) {
 		Facts:     json.RawMessage(`{"claimId":"CLM-1001","submittedDate":"2026-11-30"}`),
 		Ahead:     []rules.Planned{{Type: "reimbursement.overdue", Date: rules.MustDate("2027-01-30"), At: at(16), RepeatEveryDays: 7}},
 		Published: []workflows.Record{{Type: "reimbursement.due_soon", At: at(0)}, {Type: "reimbursement.due_soon", At: at(10), Late: true}},
-		Applied:   2,
+		Applied:   3,
+		Refused: []workflows.Refusal{{ID: "e-9", Source: "urn:grievances", Type: "grievance.acknowledged", At: at(-30),
+			Reason: "reimbursement does not take grievance.acknowledged"}},
 	}
 	var out bytes.Buffer
 	op := &operator{namespace: "default", uiURL: "http://localhost:8233", policy: rules.DefaultPolicy(), out: &out}
@@ -98,7 +100,7 @@ func TestDescribeText(t *testing.T) {
 		"ui              http://localhost:8233/namespaces/default/workflows/reimbursement-abc",
 		"status          waiting",
 		"deadline        2027-01-29",
-		"events applied  2",
+		"events applied  3",
 		"facts",
 		"  claimId        CLM-1001",
 		"  submittedDate  2026-11-30",
@@ -108,6 +110,8 @@ func TestDescribeText(t *testing.T) {
 		"  2027-01-14 09:00 PST  reimbursement.due_soon",
 		"  2027-01-24 09:00 PST  reimbursement.due_soon  late",
 		"skipped",
+		"refused",
+		"  2026-12-15 09:00 PST  grievance.acknowledged  urn:grievances e-9  reimbursement does not take grievance.acknowledged",
 		"",
 	}, "\n")
 	if out.String() != want {

@@ -24,6 +24,7 @@ import (
 	"github.com/careclock/careclock/activities"
 	"github.com/careclock/careclock/contract"
 	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/metrics"
 	"github.com/careclock/careclock/privacy"
 	"github.com/careclock/careclock/rules"
 )
@@ -66,6 +67,8 @@ type journeyTest struct {
 	queries []*pendingQuery
 	// oldIDs allows the ids of journeys started before changeEventIDs.
 	oldIDs bool
+	// metrics, when set, receives the SDK's metrics of the journey, as a worker's /metrics does.
+	metrics *metrics.Metrics
 }
 
 // pendingQuery is a state query made at an instant, and its answer.
@@ -91,6 +94,9 @@ func newJourneyTest(t *testing.T, now string) *journeyTest {
 func (jt *journeyTest) newEnv(journey string, start time.Time) *testsuite.TestWorkflowEnvironment {
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(quietLogger{})
+	if jt.metrics != nil {
+		suite.SetMetricsHandler(jt.metrics.SDK())
+	}
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
 	prefer := WorkerOptions().PreferredVersionProvider // as careclock's worker by default
@@ -243,11 +249,17 @@ func unsets(upsert temporal.SearchAttributes, k temporal.SearchAttributeKey) boo
 // signalAt delivers an inbound event at the instant when (RFC 3339).
 func (jt *journeyTest) signalAt(when, eventType, id string, data any) {
 	jt.t.Helper()
+	jt.signalFromAt(when, "test", eventType, id, data)
+}
+
+// signalFromAt delivers an inbound event from source at the instant when (RFC 3339).
+func (jt *journeyTest) signalFromAt(when, source, eventType, id string, data any) {
+	jt.t.Helper()
 	raw, err := json.Marshal(data)
 	if err != nil {
 		jt.t.Fatal(err)
 	}
-	ev := events.Event{SpecVersion: "1.0", ID: id, Source: "test", Type: eventType, Data: raw}
+	ev := events.Event{SpecVersion: "1.0", ID: id, Source: source, Type: eventType, Data: raw}
 	jt.signals = append(jt.signals, &pendingSignal{at: mustTime(when), ev: ev})
 }
 

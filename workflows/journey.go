@@ -153,9 +153,16 @@ type State[F any] struct {
 	ProviderKey string `json:"providerKey,omitempty"`
 	// Started is set once the journey's opening notices are published.
 	Started bool `json:"started"`
-	// Applied is the ids of the inbound events the journey has seen, the start event first; a
-	// second delivery of one of them is ignored.
-	Applied   []string `json:"applied"`
+	// Applied is the inbound events the journey has seen, the start event first (by its id),
+	// the others by source and id (appliedKey): a second delivery of one of them is ignored. It
+	// keeps the latest maxApplied; AppliedCount counts them all.
+	Applied []string `json:"applied"`
+	// AppliedCount is how many inbound events the journey has seen, its start included (0 in a
+	// state recorded before it was kept: then len(Applied)).
+	AppliedCount int `json:"appliedCount,omitempty"`
+	// Refused is the latest inbound events (at most maxRefused) the journey could not apply, with
+	// the reason: shown by `starter describe`, counted in careclock_journey_events_refused.
+	Refused   []Refusal `json:"refused,omitempty"`
 	Published []Record `json:"published"`
 	Skipped   []Record `json:"skipped"`
 	// Status is the journey's status (StatusWaiting, …).
@@ -178,7 +185,7 @@ func (s State[F]) withVersions(v map[string]workflow.Version) any {
 func CurrentVersions() map[string]workflow.Version {
 	return map[string]workflow.Version{
 		changeLocalPublish: versionChangedUpserts, changeFactsFirst: versionFactsFirst, changeEventIDs: versionNumberedIDs,
-		changeSuperseded: versionSuperseded, changeEventTime: versionPublishTime,
+		changeSuperseded: versionSuperseded, changeEventTime: versionPublishTime, changeSourceIDs: versionSourceIDs,
 	}
 }
 
@@ -221,6 +228,8 @@ type View[F any] struct {
 	Skipped   []Record        `json:"skipped"`
 	// Applied counts the inbound events the journey has applied, its start event included.
 	Applied int `json:"applied"`
+	// Refused is the latest inbound events the journey could not apply, with the reason.
+	Refused []Refusal `json:"refused,omitempty"`
 }
 
 // NewState returns the initial state of a journey started by the inbound event id.

@@ -164,6 +164,7 @@ func (r *runner[F, PF]) run(ctx workflow.Context) error {
 	ctx = workflow.WithLocalActivityOptions(ctx, localPublishOptions)
 	log := workflow.GetLogger(ctx)
 	runStart := workflow.Now(ctx)
+	r.s.AppliedCount = max(r.s.AppliedCount, len(r.s.Applied)) // a state recorded before the count
 	fresh := !r.s.Started
 	if fresh {
 		if err := r.act(ctx, r.facts().begin(r.s.Policy), 0); err != nil {
@@ -285,11 +286,11 @@ func (r *runner[F, PF]) sleepOrApply(ctx workflow.Context, d time.Duration, summ
 // apply hands an inbound event to the journey once, and does what it answers.
 func (r *runner[F, PF]) apply(ctx workflow.Context, ev events.Event) error {
 	log := workflow.GetLogger(ctx)
-	if slices.Contains(r.s.Applied, ev.ID) {
+	if r.seen(ctx, ev) {
 		log.Info("inbound event already applied; ignored", "type", ev.Type)
 		return nil
 	}
-	r.s.Applied = append(r.s.Applied, ev.ID)
+	r.remember(ev)
 	if r.ended() {
 		log.Warn("inbound event for an ended journey; ignored", "type", ev.Type)
 		return nil
@@ -309,10 +310,10 @@ func (r *runner[F, PF]) apply(ctx workflow.Context, ev events.Event) error {
 	notices, err := r.facts().apply(ev, r.s.Policy)
 	if err != nil {
 		// The listener validated the event, so this is an event the journey does not take.
-		log.Warn("inbound event not applied", "type", ev.Type, "reason", err.Error())
+		r.refuse(ctx, ev, err)
 		return nil
 	}
-	return r.act(ctx, notices, len(r.s.Applied))
+	return r.act(ctx, notices, r.s.AppliedCount)
 }
 
 // effectiveAt is the instant an inbound event's fact took effect, for the facts that have one
@@ -603,7 +604,7 @@ func (r *runner[F, PF]) updateStatus(ctx workflow.Context, next *rules.Occurrenc
 func (r *runner[F, PF]) view(now time.Time) View[F] {
 	v := View[F]{
 		Journey: r.journey, Status: r.s.Status, Deadline: r.facts().deadline(r.s.Policy), DeadlineAt: r.deadlineAt(), Facts: r.s.Facts,
-		Published: r.s.Published, Skipped: r.s.Skipped, Applied: len(r.s.Applied),
+		Published: r.s.Published, Skipped: r.s.Skipped, Applied: max(r.s.AppliedCount, len(r.s.Applied)), Refused: r.s.Refused,
 	}
 	if !r.ended() {
 		v.Ahead = r.s.Policy.Ahead(r.facts().plan(r.s.Policy), now)
