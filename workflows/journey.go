@@ -163,8 +163,8 @@ type State[F any] struct {
 	// Refused is the latest inbound events (at most maxRefused) the journey could not apply, with
 	// the reason: shown by `starter describe`, counted in careclock_journey_events_refused.
 	Refused   []Refusal `json:"refused,omitempty"`
-	Published []Record `json:"published"`
-	Skipped   []Record `json:"skipped"`
+	Published []Record  `json:"published"`
+	Skipped   []Record  `json:"skipped"`
 	// Status is the journey's status (StatusWaiting, …).
 	Status string `json:"status"`
 	// Versions are the versions of the journey's changes (changeLocalPublish, changeFactsFirst)
