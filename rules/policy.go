@@ -211,8 +211,21 @@ func LoadPolicy(path string) (Policy, error) {
 }
 
 // ParsePolicy reads a JSON policy over the defaults and validates it.
-func ParsePolicy(b []byte) (Policy, error) {
-	p := DefaultPolicy()
+func ParsePolicy(b []byte) (Policy, error) { return ParsePolicyOver(DefaultPolicy(), b) }
+
+// ParsePolicyOver reads a JSON policy over base and validates it: a key the JSON leaves out keeps
+// base's value. A journey reads a re-plan over its own policy, so that what it decides depends on
+// its history alone, not on the defaults of the code that replays it.
+func ParsePolicyOver(base Policy, b []byte) (Policy, error) {
+	// A deep copy: decoding a list into a copy of base would write into base's own.
+	var p Policy
+	whole, err := json.Marshal(base)
+	if err != nil {
+		return Policy{}, err
+	}
+	if err := json.Unmarshal(whole, &p); err != nil {
+		return Policy{}, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {

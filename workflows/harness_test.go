@@ -67,6 +67,7 @@ type journeyTest struct {
 	queries []*pendingQuery
 	// oldIDs allows the ids of journeys started before changeEventIDs.
 	oldIDs bool
+	updates []*pendingUpdate
 	// metrics, when set, receives the SDK's metrics of the journey, as a worker's /metrics does.
 	metrics *metrics.Metrics
 }
@@ -78,6 +79,24 @@ type pendingQuery struct {
 	// details is the journey's current details, as the UI reads them.
 	details string
 	done    bool
+}
+
+// pendingUpdate is a replan update made at an instant, and how it went.
+type pendingUpdate struct {
+	at       time.Time
+	id       string
+	policy   json.RawMessage
+	done     bool
+	accepted bool
+	err      error
+}
+
+// replanAt sends the UpdateReplan update with policy (JSON) at the instant when, as
+// `starter replan` does.
+func (jt *journeyTest) replanAt(when, id string, policy any) *pendingUpdate {
+	u := &pendingUpdate{at: mustTime(when), id: id, policy: mustJSON(policy)}
+	jt.updates = append(jt.updates, u)
+	return u
 }
 
 type pendingSignal struct {
@@ -174,6 +193,23 @@ func (jt *journeyTest) newEnv(journey string, start time.Time) *testsuite.TestWo
 			}
 			q.done = true
 		}, q.at.Sub(start))
+	}
+	for _, u := range jt.updates {
+		if u.done || u.at.Before(start) {
+			continue
+		}
+		env.RegisterDelayedCallback(func() {
+			u.done = true
+			env.UpdateWorkflow(UpdateReplan, u.id, &testsuite.TestUpdateCallback{
+				OnAccept: func() { u.accepted = true },
+				OnReject: func(err error) { u.err = err },
+				OnComplete: func(_ any, err error) {
+					if err != nil {
+						u.err = err
+					}
+				},
+			}, u.policy)
+		}, u.at.Sub(start))
 	}
 	for _, s := range jt.signals {
 		if s.fired {

@@ -26,9 +26,13 @@ const (
 	// QueryState returns the journey's View: its facts, what it published and skipped, and what
 	// is next.
 	QueryState = "state"
-	// EventPolicyChanged is the type of the event `starter replan` signals: its data is the
-	// new policy, which replaces the one the journey started with.
+	// EventPolicyChanged is the type of the event `starter replan` signalled before
+	// UpdateReplan: its data is the new policy, which replaces the one the journey started with.
+	// Journeys still take it.
 	EventPolicyChanged = "careclock.policy_changed"
+	// UpdateReplan gives an open journey a new policy (its argument, JSON), which it reads over
+	// its own and re-plans with; a policy that does not read is refused with the reason.
+	UpdateReplan = "replan"
 )
 
 // Journey names; each is also the workflow type name and the first part of its workflow ids.
@@ -186,6 +190,7 @@ func CurrentVersions() map[string]workflow.Version {
 	return map[string]workflow.Version{
 		changeLocalPublish: versionChangedUpserts, changeFactsFirst: versionFactsFirst, changeEventIDs: versionNumberedIDs,
 		changeSuperseded: versionSuperseded, changeEventTime: versionPublishTime, changeSourceIDs: versionSourceIDs,
+		changePolicyOver: versionPolicyOver,
 	}
 }
 

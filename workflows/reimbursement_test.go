@@ -187,6 +187,40 @@ func TestReimbursementReplansOnAPolicyChange(t *testing.T) {
 	)
 }
 
+// `starter replan` sends a policy as an update: the journey re-plans at once, as with the signal.
+// A policy that does not read is refused with the reason and changes nothing; a later one, and the
+// first one again, are applied in turn (A, B, A: the journey ends on A).
+func TestReimbursementReplansOnAnUpdate(t *testing.T) {
+	jt := newJourneyTest(t, submittedAt)
+	bad := jt.replanAt("2026-12-20T08:00:00-08:00", "replan-bad", map[string]any{"reimbursement": map[string]any{"dueDays": 0}})
+	p45 := rules.DefaultPolicy()
+	p45.Reimbursement.DueDays = 45
+	p50 := rules.DefaultPolicy()
+	p50.Reimbursement.DueDays = 50
+	a := jt.replanAt("2027-01-01T08:00:00-08:00", "replan-a", p45)
+	b := jt.replanAt("2027-01-01T08:30:00-08:00", "replan-b", p50)
+	again := jt.replanAt("2027-01-02T08:00:00-08:00", "replan-a-again", p45)
+	jt.signalAt("2027-01-16T10:00:00-08:00", events.ReimbursementPaid, "e-paid",
+		map[string]any{"claimId": "CLM-1001", "paidDate": "2027-01-16"})
+	jt.run(events.ReimbursementSubmitted, claim)
+	// B (50 days: due 2027-01-19, reminder 2027-01-04 ahead) publishes nothing before A again
+	// (45 days: due 2027-01-14, reminder 2026-12-30 late, 2027-01-09, overdue 2027-01-15).
+	jt.expect(
+		"2027-01-01T08:00 reimbursement.due_soon 2026-12-30 late daysBefore=15 dueDate=2027-01-14",
+		"2027-01-09T09:00 reimbursement.due_soon 2027-01-09 daysBefore=5 dueDate=2027-01-14",
+		"2027-01-15T09:00 reimbursement.overdue 2027-01-15 daysOverdue=1 dueDate=2027-01-14",
+		"2027-01-16T10:00 reimbursement.closed 2027-01-16 daysLate=2 dueDate=2027-01-14 onTime=false outcome=paid",
+	)
+	if bad.accepted || bad.err == nil || !strings.Contains(bad.err.Error(), "reimbursement.dueDays") {
+		t.Errorf("a policy with dueDays 0: accepted %v, error %v; want it refused, naming the key", bad.accepted, bad.err)
+	}
+	for _, u := range []*pendingUpdate{a, b, again} {
+		if !u.accepted || u.err != nil {
+			t.Errorf("%s: accepted %v, error %v", u.id, u.accepted, u.err)
+		}
+	}
+}
+
 // With a spread window, every notice of the journey moves by the journey's own offset, and the
 // published event's instant says so; an event on a signal is not moved.
 func TestReimbursementNoticesMoveByTheJourneysPlaceInTheSpread(t *testing.T) {

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -99,6 +100,15 @@ const (
 	versionPublishTime = workflow.Version(1)
 )
 
+// changePolicyOver versions what a policy-change signal is read over: from versionPolicyOver the
+// journey's own policy, so that a key the signal leaves out keeps the journey's value whatever
+// code replays it; before it, the defaults of the running code. Asked only when such a signal
+// arrives.
+const (
+	changePolicyOver  = "policy-over"
+	versionPolicyOver = workflow.Version(1)
+)
+
 // settleLate is how long a journey started late waits before publishing what is already late:
 // a producer that sends a start and its back-dated close together has the close applied first.
 // The events are late already; a few seconds more cost nothing.
@@ -112,6 +122,8 @@ type runner[F any, PF interface {
 	journey string
 	s       State[F]
 	signals workflow.ReceiveChannel
+	// wake tells the loop to decide again: the policy changed (replan).
+	wake workflow.Channel
 	// versions are the versions of the changes the journey runs under.
 	versions *versions
 	// version is the journey's changeLocalPublish version, asked at the start of every run.
@@ -151,10 +163,41 @@ func run[F any, PF interface {
 
 func (r *runner[F, PF]) setup(ctx workflow.Context) error {
 	r.signals = workflow.GetSignalChannel(ctx, SignalEvent)
+	r.wake = workflow.NewBufferedChannel(ctx, 1)
 	view := func() (View[F], error) { return r.view(workflow.Now(ctx)), nil }
 	if err := workflow.SetQueryHandler(ctx, QueryState, view); err != nil {
 		return fmt.Errorf("register %s query: %w", QueryState, err)
 	}
+	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReplan, r.replan, workflow.UpdateHandlerOptions{
+		Validator: func(ctx workflow.Context, policy json.RawMessage) error {
+			if r.ended() {
+				return errors.New("the journey has ended")
+			}
+			_, err := rules.ParsePolicyOver(r.s.Policy, policy) //workflowcheck:ignore
+			return err
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("register %s update: %w", UpdateReplan, err)
+	}
+	return nil
+}
+
+// replan is the UpdateReplan handler (`starter replan`): the journey takes the policy, read over
+// its own, and re-plans at once. Its validator has refused a policy that does not read, so the
+// caller learns which journeys refused; Temporal keeps each update's id, so a retried call is
+// applied once, and each call of `starter replan` has an id of its own (A, then B, then A again
+// leaves the journey on A).
+func (r *runner[F, PF]) replan(ctx workflow.Context, policy json.RawMessage) error {
+	// Decoding JSON bytes is deterministic; workflowcheck cannot see through encoding/json's
+	// reflection.
+	p, err := rules.ParsePolicyOver(r.s.Policy, policy) //workflowcheck:ignore
+	if err != nil {
+		return err // the validator passed it, so this is not reached
+	}
+	r.s.Policy = p.ForJourney(workflow.GetInfo(ctx).WorkflowExecution.ID)
+	workflow.GetLogger(ctx).Info("policy changed; re-planning")
+	r.wake.SendAsync(true) // the loop re-plans; one wake-up is enough for several updates
 	return nil
 }
 
@@ -272,9 +315,14 @@ func (r *runner[F, PF]) sleepOrApply(ctx workflow.Context, d time.Duration, summ
 	}
 	var ev events.Event
 	sel.AddReceive(r.signals, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &ev) })
+	woken := false
+	sel.AddReceive(r.wake, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); woken = true })
 	sel.Select(ctx)
 	if timerErr != nil {
 		return timerErr // the workflow was cancelled
+	}
+	if woken {
+		return nil // re-planned: decide again
 	}
 	if ev.ID == "" {
 		return nil // the timer fired
@@ -459,11 +507,17 @@ func (r *runner[F, PF]) startChild(ctx workflow.Context, s Start, reuse enumspb.
 	return workflow.ExecuteChildWorkflow(cctx, s.Journey, s.Input).GetChildWorkflowExecution().Get(ctx, nil)
 }
 
-// changePolicy replaces the journey's policy (from `starter replan`); the next step re-plans.
+// changePolicy replaces the journey's policy from a policy-change signal (`starter replan` before
+// UpdateReplan); the next step re-plans. From versionPolicyOver the policy is read over the
+// journey's own, as the update reads it; before, over the defaults of the code that runs it.
 func (r *runner[F, PF]) changePolicy(ctx workflow.Context, ev events.Event) error {
+	base := r.s.Policy
+	if r.versions.get(ctx, changePolicyOver, versionPolicyOver) < versionPolicyOver {
+		base = rules.DefaultPolicy()
+	}
 	// Decoding JSON bytes is deterministic; workflowcheck cannot see through encoding/json's
 	// reflection.
-	p, err := rules.ParsePolicy(ev.Data) //workflowcheck:ignore
+	p, err := rules.ParsePolicyOver(base, ev.Data) //workflowcheck:ignore
 	if err != nil {
 		workflow.GetLogger(ctx).Error("policy change refused", "reason", err.Error())
 		return nil

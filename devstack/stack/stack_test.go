@@ -3,10 +3,12 @@ package stack_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,12 +17,15 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/devstack/stack"
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/internal/reliability"
 	"github.com/careclock/careclock/rules"
+	"github.com/careclock/careclock/workflows"
 )
 
 // testPolicy is the tests' policy: the defaults, with notices at midnight, so that an event
@@ -277,4 +282,61 @@ func TestMalformedEventIsDeadLettered(t *testing.T) {
 func waitAcked(t *testing.T, js jetstream.JetStream, n uint64) {
 	t.Helper()
 	reliability.WaitAcked(t, js, "careclock-listener", n, time.Minute)
+}
+
+// `starter replan`'s update on the server: a journey takes a policy that reads and re-plans (its
+// plan ahead moves), and refuses one that does not, with the reason, keeping its own.
+func TestReplanUpdateOnTheServer(t *testing.T) {
+	s := startStack(t)
+	today := testPolicy().Today(time.Now())
+	publish(t, s.JS, events.Subject(events.ReimbursementSubmitted), "evt-replan", inbound("evt-replan", events.ReimbursementSubmitted, map[string]any{
+		"claimId": "CLM-IT-RP", "memberId": "M-IT-RP", "submittedDate": today.String(), "amountCents": 900, "category": "tolls",
+	}))
+	waitAcked(t, s.JS, 1)
+	id := workflows.WorkflowID(s.Keyer, workflows.JourneyReimbursement, "CLM-IT-RP")
+	ctx := context.Background()
+	update := func(updateID string, policy any) error {
+		b, err := json.Marshal(policy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := s.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID: id, UpdateID: updateID, UpdateName: workflows.UpdateReplan,
+			Args: []any{json.RawMessage(b)}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err != nil {
+			return err
+		}
+		return h.Get(ctx, nil)
+	}
+	firstAhead := func() string {
+		v, err := s.Client.QueryWorkflow(ctx, id, "", workflows.QueryState)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var view workflows.View[json.RawMessage]
+		if err := v.Get(&view); err != nil {
+			t.Fatal(err)
+		}
+		return view.Ahead[0].Type + " " + view.Ahead[0].Date.String()
+	}
+	if got, want := firstAhead(), "reimbursement.due_soon "+today.AddDays(60-15).String(); got != want {
+		t.Fatalf("before: %s, want %s", got, want)
+	}
+	p := testPolicy()
+	p.Reimbursement.DueDays = 30
+	if err := update("replan-30", p); err != nil {
+		t.Fatalf("a policy that reads: %v", err)
+	}
+	if got, want := firstAhead(), "reimbursement.due_soon "+today.AddDays(30-15).String(); got != want {
+		t.Errorf("after: %s, want %s", got, want)
+	}
+	err := update("replan-bad", map[string]any{"reimbursement": map[string]any{"dueDays": -1}})
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || !strings.Contains(app.Message(), "reimbursement.dueDays") {
+		t.Errorf("a policy that does not read: %v, want it refused naming reimbursement.dueDays", err)
+	}
+	if got, want := firstAhead(), "reimbursement.due_soon "+today.AddDays(30-15).String(); got != want {
+		t.Errorf("after the refused one: %s, want %s", got, want)
+	}
 }
