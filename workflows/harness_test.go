@@ -66,7 +66,7 @@ type journeyTest struct {
 	visible map[temporal.SearchAttributeKey]any
 	queries []*pendingQuery
 	// oldIDs allows the ids of journeys started before changeEventIDs.
-	oldIDs bool
+	oldIDs  bool
 	updates []*pendingUpdate
 	// metrics, when set, receives the SDK's metrics of the journey, as a worker's /metrics does.
 	metrics *metrics.Metrics
