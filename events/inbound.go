@@ -86,8 +86,21 @@ func Decode(raw []byte, today rules.Date) (Event, any, error) {
 }
 
 // Payload decodes the event's data into its typed struct (a pointer such as
-// *ReimbursementPaidData). The event must have passed Decode.
-func (e Event) Payload() (any, error) { return decodeData(e.Type, e.Data, rules.Date{}) }
+// *ReimbursementPaidData), leniently: the listener validated the event (Decode) before any
+// journey received it, and a journey reads it without the rules, so that a rule tightened later
+// does not change what a journey decides when its history is replayed. What the JSON lacks is
+// left zero.
+func (e Event) Payload() (any, error) {
+	newData, ok := dataTypes[e.Type]
+	if !ok {
+		return nil, fmt.Errorf("unknown type")
+	}
+	v := newData()
+	if err := json.Unmarshal(e.Data, v); err != nil {
+		return nil, fmt.Errorf("data: %s", typeError(err))
+	}
+	return v, nil
+}
 
 // As decodes the event's data into T.
 func As[T any](e Event) (T, error) {

@@ -145,3 +145,34 @@ func TestPeek(t *testing.T) {
 		t.Error("not JSON accepted")
 	}
 }
+
+// A journey reads its events leniently (Payload): what the listener's rules would refuse today
+// still reads, so that tightening a rule changes what the listener takes, never what a journey
+// that already took an event decides when it is replayed.
+func TestPayloadReadsWithoutTheRules(t *testing.T) {
+	e := Event{Type: ReimbursementSubmitted, Data: []byte(`{"claimId":"C-1","memberId":"M-1","submittedDate":"2026-11-30","amountCents":-5,"category":"spa"}`)}
+	if _, _, err := Decode(mustJSON(t, e), today); err == nil {
+		t.Fatal("the listener took a negative amount and an unknown category")
+	}
+	p, err := e.Payload()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := p.(*ReimbursementSubmittedData)
+	if d.ClaimID != "C-1" || *d.AmountCents != -5 || d.Category != "spa" || d.SubmittedDate.String() != "2026-11-30" {
+		t.Errorf("read %+v", d)
+	}
+	if _, err := (Event{Type: ReimbursementPaid, Data: []byte(`{"paidDate":17}`)}).Payload(); err == nil || strings.Contains(err.Error(), "17") {
+		t.Errorf("data of the wrong type: %v, want an error that does not repeat the value", err)
+	}
+}
+
+func mustJSON(t *testing.T, e Event) []byte {
+	t.Helper()
+	e.SpecVersion, e.ID, e.Source = "1.0", "1", "s"
+	b, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -11,6 +11,11 @@ import (
 // removals. It is part of the policy, so a journey keeps the calendar it started with and
 // replaying it never depends on the calendar of the day it runs.
 type Holidays struct {
+	// Calendar is the set of default holiday rules the calendar counts (Calendars): the one in
+	// force when the policy was made (CurrentCalendar). A journey keeps it in its state with the
+	// rest of its policy, so a later change of the defaults reaches only the journeys started
+	// after it, or moved by replan. 0, in a state recorded before calendars were numbered, is 1.
+	Calendar int `json:"calendar,omitempty"`
 	// Add lists extra closure days (a day the State adds, a plan's own closure).
 	Add []Date `json:"add,omitempty"`
 	// Remove lists default holidays the plan works on, by the day they are observed.
@@ -23,11 +28,32 @@ type Holiday struct {
 	Name string `json:"name"`
 }
 
-// DefaultHolidays are the default holidays observed in year, in date order: fixed-date ones
-// falling on a Saturday are observed the Friday before, on a Sunday the Monday after. An
-// observed day can fall in the year before (New Year's Day on a Saturday is observed on
+// Calendars are the sets of default holiday rules careclock has had, by number. To change the
+// defaults (the State adds a holiday), add the next calendar and point CurrentCalendar at it:
+// never change one that journeys already use, as they replay with it (docs/changing-a-journey.md).
+var Calendars = map[int]func(year int) []Holiday{1: calendar1}
+
+// CurrentCalendar is the calendar new policies take.
+var CurrentCalendar = 1
+
+// DefaultHolidays are the default holidays observed in year under CurrentCalendar.
+func DefaultHolidays(year int) []Holiday { return Calendars[CurrentCalendar](year) }
+
+// calendar returns the holiday rules of the calendar h counts.
+func (h Holidays) calendar() func(year int) []Holiday {
+	if f, ok := Calendars[max(h.Calendar, 1)]; ok {
+		return f
+	}
+	return Calendars[CurrentCalendar] // Validate refuses an unknown calendar before it is used
+}
+
+// calendar1 is the first calendar (docs/rules.md, Business days): New Year's Day, Martin Luther
+// King Jr. Day, Presidents' Day, César Chávez Day, Memorial Day, Juneteenth, Independence Day,
+// Labor Day, Veterans Day, Thanksgiving and the day after, Christmas Day, in date order.
+// Fixed-date ones falling on a Saturday are observed the Friday before, on a Sunday the Monday
+// after. An observed day can fall in the year before (New Year's Day on a Saturday is observed on
 // 31 December), so the list for a year holds the days observed in it.
-func DefaultHolidays(year int) []Holiday {
+func calendar1(year int) []Holiday {
 	var out []Holiday
 	for y := year; y <= year+1; y++ {
 		fixed := func(m time.Month, d int, name string) {
@@ -80,7 +106,7 @@ func nthWeekday(y int, m time.Month, wd time.Weekday, n int) Date {
 // HolidaysIn lists the days the plan is closed in year under the policy, in date order.
 func (p Policy) HolidaysIn(year int) []Holiday {
 	var out []Holiday
-	for _, h := range DefaultHolidays(year) {
+	for _, h := range p.Holidays.calendar()(year) {
 		if !slices.Contains(p.Holidays.Remove, h.Date) {
 			out = append(out, h)
 		}
@@ -102,7 +128,7 @@ func (p Policy) IsHoliday(d Date) bool {
 	if slices.Contains(p.Holidays.Remove, d) {
 		return false
 	}
-	return isDefaultHoliday(d)
+	return p.Holidays.isDefault(d)
 }
 
 // IsBusinessDay reports whether d is Monday to Friday and not a holiday.
@@ -132,6 +158,9 @@ func (p Policy) BusinessDaysAfter(d Date, n int) Date {
 // not already a holiday, a removed day is a default holiday as observed, and neither repeats.
 func (h Holidays) validate() []error {
 	var errs []error
+	if _, ok := Calendars[max(h.Calendar, 1)]; !ok {
+		errs = append(errs, fmt.Errorf("holidays.calendar: %d is not a calendar careclock has (1 to %d)", h.Calendar, len(Calendars)))
+	}
 	seen := map[Date]bool{}
 	for i, d := range h.Add {
 		key := fmt.Sprintf("holidays.add[%d]", i)
@@ -142,7 +171,7 @@ func (h Holidays) validate() []error {
 			errs = append(errs, fmt.Errorf("%s: %s is listed twice", key, d))
 		case d.Weekday() == time.Saturday || d.Weekday() == time.Sunday:
 			errs = append(errs, fmt.Errorf("%s: %s is a %s, never a business day", key, d, d.Weekday()))
-		case isDefaultHoliday(d):
+		case h.isDefault(d):
 			errs = append(errs, fmt.Errorf("%s: %s is already a default holiday", key, d))
 		}
 		seen[d] = true
@@ -152,7 +181,7 @@ func (h Holidays) validate() []error {
 		switch {
 		case seen[d]:
 			errs = append(errs, fmt.Errorf("%s: %s is listed twice", key, d))
-		case !isDefaultHoliday(d):
+		case !h.isDefault(d):
 			errs = append(errs, fmt.Errorf("%s: %s is not a default holiday as observed", key, d))
 		}
 		seen[d] = true
@@ -160,8 +189,8 @@ func (h Holidays) validate() []error {
 	return errs
 }
 
-func isDefaultHoliday(d Date) bool {
-	return slices.ContainsFunc(DefaultHolidays(d.Year), func(h Holiday) bool { return h.Date == d })
+func (h Holidays) isDefault(d Date) bool {
+	return slices.ContainsFunc(h.calendar()(d.Year), func(x Holiday) bool { return x.Date == d })
 }
 
 // HoursAfter is the instant h hours of elapsed time after t, in the policy's zone: across a

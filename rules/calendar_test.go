@@ -153,3 +153,38 @@ func TestBirthdayOfALeapDayChild(t *testing.T) {
 		t.Errorf("leapDayBirthday 02-29: %v", err)
 	}
 }
+
+// A policy keeps the calendar it was made with: when careclock's defaults change (a new calendar
+// becomes current), a journey's policy made before still counts the old holidays, and one with
+// no calendar number (recorded before they were numbered) counts the first.
+func TestAPolicyKeepsItsCalendar(t *testing.T) {
+	old := CurrentCalendar
+	t.Cleanup(func() { CurrentCalendar = old; delete(Calendars, 2) })
+	before := DefaultPolicy()
+	unnumbered := DefaultPolicy()
+	unnumbered.Holidays.Calendar = 0
+	Calendars[2] = func(year int) []Holiday {
+		out := calendar1(year)
+		if year == 2026 {
+			out = append(out, Holiday{Date: MustDate("2026-11-25"), Name: "a new State holiday"})
+		}
+		return out
+	}
+	CurrentCalendar = 2
+	after := DefaultPolicy()
+	received := MustDate("2026-11-20") // a Friday; Thanksgiving and the day after are holidays
+	for _, c := range []struct {
+		name string
+		p    Policy
+		want string
+	}{{"made before", before, "2026-12-01"}, {"unnumbered", unnumbered, "2026-12-01"}, {"made after", after, "2026-12-02"}} {
+		if got := c.p.BusinessDaysAfter(received, 5).String(); got != c.want {
+			t.Errorf("%s (calendar %d): 5 business days after %s is %s, want %s", c.name, c.p.Holidays.Calendar, received, got, c.want)
+		}
+	}
+	bad := DefaultPolicy()
+	bad.Holidays.Calendar = 7
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "holidays.calendar: 7 is not a calendar careclock has") {
+		t.Errorf("calendar 7: %v", err)
+	}
+}

@@ -165,6 +165,7 @@ func DefaultPolicy() Policy {
 	return Policy{
 		Timezone:   "America/Los_Angeles",
 		NoticeHour: 9,
+		Holidays:   Holidays{Calendar: CurrentCalendar},
 		CCSReferral: CCSReferralPolicy{
 			ApplicationReminderDays:   15,
 			ExpectedDeterminationDays: CountyDays{Independent: 30, Dependent: 60},

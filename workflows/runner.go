@@ -514,6 +514,7 @@ func (r *runner[F, PF]) changePolicy(ctx workflow.Context, ev events.Event) erro
 	base := r.s.Policy
 	if r.versions.get(ctx, changePolicyOver, versionPolicyOver) < versionPolicyOver {
 		base = rules.DefaultPolicy()
+		base.Holidays.Calendar = 1 // the one calendar there was before they were numbered
 	}
 	// Decoding JSON bytes is deterministic; workflowcheck cannot see through encoding/json's
 	// reflection.
