@@ -311,6 +311,13 @@ func (o *operator) printView(id string, v workflows.View[json.RawMessage]) error
 			fmt.Fprintln(tw)
 		}
 	}
+	if len(v.Held) > 0 {
+		// Inbound events dated in the future: each takes effect on its date.
+		fmt.Fprintln(tw, "held")
+		for _, h := range v.Held {
+			fmt.Fprintf(tw, "  %s\t%s\t%s %s\n", o.instant(h.At), h.Event.Type, h.Event.Source, h.Event.ID)
+		}
+	}
 	if len(v.Refused) > 0 {
 		// Inbound events the journey could not apply: the event's id and source tell the
 		// producer which one, the reason why.

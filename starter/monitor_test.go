@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/rules"
 	"github.com/careclock/careclock/workflows"
 )
@@ -86,6 +87,8 @@ func TestDescribeText(t *testing.T) {
 		Ahead:     []rules.Planned{{Type: "reimbursement.overdue", Date: rules.MustDate("2027-01-30"), At: at(16), RepeatEveryDays: 7}},
 		Published: []workflows.Record{{Type: "reimbursement.due_soon", At: at(0)}, {Type: "reimbursement.due_soon", At: at(10), Late: true}},
 		Applied:   3,
+		Held: []workflows.HeldFact{{At: time.Date(2027, 2, 9, 0, 0, 0, 0, zone),
+			Event: events.Event{ID: "e-10", Source: "urn:enrollment", Type: "member.disenrolled"}}},
 		Refused: []workflows.Refusal{{ID: "e-9", Source: "urn:grievances", Type: "grievance.acknowledged", At: at(-30),
 			Reason: "reimbursement does not take grievance.acknowledged"}},
 	}
@@ -110,6 +113,8 @@ func TestDescribeText(t *testing.T) {
 		"  2027-01-14 09:00 PST  reimbursement.due_soon",
 		"  2027-01-24 09:00 PST  reimbursement.due_soon  late",
 		"skipped",
+		"held",
+		"  2027-02-09 00:00 PST  member.disenrolled  urn:enrollment e-10",
 		"refused",
 		"  2026-12-15 09:00 PST  grievance.acknowledged  urn:grievances e-9  reimbursement does not take grievance.acknowledged",
 		"",

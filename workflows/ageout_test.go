@@ -85,7 +85,7 @@ func TestAgeOutCancelledOnDisenrollment(t *testing.T) {
 	jt.run(events.MemberEnrolled, enrolled("2006-08-31", true))
 	jt.expect(
 		"2026-08-31T09:00 ageout.notice 2026-08-31 monthsBefore=12",
-		"2026-09-01T08:00 ageout.cancelled 2026-09-30",
+		"2026-09-30T00:00 ageout.cancelled 2026-09-30", // on its date, not on its arrival
 	)
 }
 

@@ -117,7 +117,10 @@ func TestCCSReferralCancelledOnDisenrollment(t *testing.T) {
 	jt.run(events.CCSReferralSubmitted, referral("2015-05-05", "Yolo", "independent", true, "D66"))
 	jt.expect(
 		"2026-11-02T10:00 ccs.referral.opened 2026-11-02 county=Yolo countyModel=independent financialEligibility=met referralDate=2026-11-02",
-		"2026-11-10T10:00 ccs.referral.cancelled 2026-11-30",
+		// The disenrollment arrives on 11-10, effective 11-30: the child is still a member when
+		// the reminder falls due.
+		"2026-11-17T09:00 ccs.referral.application_reminder 2026-11-17 referralDate=2026-11-02",
+		"2026-11-30T00:00 ccs.referral.cancelled 2026-11-30",
 	)
 }
 

@@ -69,7 +69,8 @@ func TestCoCEndsAtOnceWhenTheProviderIsContracted(t *testing.T) {
 	jt.signalAt("2026-10-14T11:00:00-07:00", events.ProviderContracted, "e-contract",
 		map[string]any{"providerId": "P-1", "effectiveDate": "2026-10-15"})
 	jt.run(events.WCMTransitioned, transition("2026-07-01", provider("P-1", false)))
-	jt.expect("2026-10-14T11:00 coc.ended 2026-10-15 lastDay=2027-06-30 providerId=P-1 reason=provider_contracted")
+	// Sent the day before, effective 10-15: the period ends on its date.
+	jt.expect("2026-10-15T00:00 coc.ended 2026-10-15 lastDay=2027-06-30 providerId=P-1 reason=provider_contracted")
 }
 
 func TestCoCIgnoresAnotherProvidersContract(t *testing.T) {
@@ -81,7 +82,7 @@ func TestCoCIgnoresAnotherProvidersContract(t *testing.T) {
 	jt.run(events.WCMTransitioned, transition("2026-07-01", provider("P-1", false)))
 	jt.expect(
 		"2027-05-01T09:00 coc.ending 2027-05-01 daysBefore=60 lastDay=2027-06-30 providerId=P-1",
-		"2027-05-10T11:00 coc.cancelled 2027-05-31 providerId=P-1",
+		"2027-05-31T00:00 coc.cancelled 2027-05-31 providerId=P-1",
 	)
 }
 

@@ -164,6 +164,9 @@ type State[F any] struct {
 	// AppliedCount is how many inbound events the journey has seen, its start included (0 in a
 	// state recorded before it was kept: then len(Applied)).
 	AppliedCount int `json:"appliedCount,omitempty"`
+	// Held are inbound events dated in the future, in the order they take effect: each is
+	// applied on its own date, not on its arrival (changeFutureFacts).
+	Held []HeldFact `json:"held,omitempty"`
 	// Refused is the latest inbound events (at most maxRefused) the journey could not apply, with
 	// the reason: shown by `starter describe`, counted in careclock_journey_events_refused.
 	Refused   []Refusal `json:"refused,omitempty"`
@@ -190,7 +193,7 @@ func CurrentVersions() map[string]workflow.Version {
 	return map[string]workflow.Version{
 		changeLocalPublish: versionChangedUpserts, changeFactsFirst: versionFactsFirst, changeEventIDs: versionNumberedIDs,
 		changeSuperseded: versionSuperseded, changeEventTime: versionPublishTime, changeSourceIDs: versionSourceIDs,
-		changePolicyOver: versionPolicyOver,
+		changePolicyOver: versionPolicyOver, changeFutureFacts: versionFutureFacts,
 	}
 }
 
@@ -235,6 +238,8 @@ type View[F any] struct {
 	Applied int `json:"applied"`
 	// Refused is the latest inbound events the journey could not apply, with the reason.
 	Refused []Refusal `json:"refused,omitempty"`
+	// Held are inbound events dated in the future, each with the instant it takes effect.
+	Held []HeldFact `json:"held,omitempty"`
 }
 
 // NewState returns the initial state of a journey started by the inbound event id.

@@ -3,6 +3,9 @@ package workflows
 import (
 	"testing"
 
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/rules"
 )
@@ -74,5 +77,42 @@ func TestPostpartumCancelledOnDisenrollment(t *testing.T) {
 	jt.signalAt("2026-08-03T10:00:00-07:00", events.MemberDisenrolled, "e-disenrolled",
 		map[string]any{"memberId": "M-3001", "effectiveDate": "2026-08-31", "reason": "moved"})
 	jt.run(events.PregnancyEnded, map[string]any{"memberId": "M-3001", "pregnancyEndDate": "2026-03-15"})
-	jt.expect("2026-08-03T10:00 postpartum.cancelled 2026-08-31")
+	jt.expect("2026-08-31T00:00 postpartum.cancelled 2026-08-31")
+}
+
+// docs/rules.md, Time: a fact takes effect on its own date. A disenrollment sent 10 days before
+// a notice and effective 10 days after it leaves the notice published, then cancels the
+// journey on its date; describe shows it held meanwhile. A journey started before
+// changeFutureFacts applies it on arrival, as it did.
+func TestPostpartumDisenrollmentInTheFutureLeavesTheNoticeBeforeIt(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		prefer worker.PreferredVersionProvider
+		want   []string
+	}{
+		{"held until its date", nil, []string{
+			"2027-01-30T09:00 postpartum.coverage_ending 2027-01-30 daysBefore=60 lastCoveredDay=2027-03-31",
+			"2027-02-09T00:00 postpartum.cancelled 2027-02-09",
+		}},
+		{"before future-facts", func(in worker.PreferredVersionProviderInput) *worker.VersionPreference {
+			if in.ChangeID == changeFutureFacts {
+				return &worker.VersionPreference{Version: workflow.DefaultVersion}
+			}
+			return PreferVersions()(in)
+		}, []string{"2027-01-20T10:00 postpartum.cancelled 2027-02-09"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			jt := newJourneyTest(t, "2026-03-16T10:00:00-07:00")
+			jt.preferVersions = c.prefer
+			jt.signalAt("2027-01-20T10:00:00-08:00", events.MemberDisenrolled, "e-disenrolled",
+				map[string]any{"memberId": "M-3001", "effectiveDate": "2027-02-09"})
+			q := jt.queryAt("2027-01-21T10:00:00-08:00")
+			jt.run(events.PregnancyEnded, map[string]any{"memberId": "M-3001", "pregnancyEndDate": "2026-03-15"})
+			jt.expect(c.want...)
+			if c.prefer == nil && (len(q.view.Held) != 1 || q.view.Held[0].Event.Type != events.MemberDisenrolled ||
+				!q.view.Held[0].At.Equal(mustTime("2027-02-09T00:00:00-08:00"))) {
+				t.Errorf("held on 2027-01-21: %+v, want the disenrollment until 2027-02-09T00:00-08:00", q.view.Held)
+			}
+		})
+	}
 }

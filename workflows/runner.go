@@ -221,6 +221,9 @@ func (r *runner[F, PF]) run(ctx workflow.Context) error {
 				return err
 			}
 		}
+		if err := r.applyHeld(ctx); err != nil {
+			return err
+		}
 		now := workflow.Now(ctx)
 		var next *rules.Occurrence
 		if !r.ended() {
@@ -292,10 +295,18 @@ func (r *runner[F, PF]) settle(ctx workflow.Context) error {
 // wait sleeps until next is due, the run is old enough to continue as new, or an inbound event
 // arrives; a signal cancels the timer.
 func (r *runner[F, PF]) wait(ctx workflow.Context, next *rules.Occurrence, runDeadline time.Time) error {
-	if next == nil {
+	var wake time.Time
+	var summary string
+	if next != nil {
+		wake, summary = next.At, next.Type+" on "+next.On.String()
+	}
+	if len(r.s.Held) > 0 && (wake.IsZero() || r.s.Held[0].At.Before(wake)) {
+		h := r.s.Held[0]
+		wake, summary = h.At, h.Event.Type+" takes effect on "+rules.DateOf(h.At).String()
+	}
+	if wake.IsZero() {
 		return r.sleepOrApply(ctx, 0, "") // nothing due: only an inbound event wakes it
 	}
-	wake, summary := next.At, next.Type+" on "+next.On.String()
 	if runDeadline.Before(wake) {
 		wake, summary = runDeadline, "continue as new, then "+summary
 	}
@@ -346,6 +357,17 @@ func (r *runner[F, PF]) apply(ctx workflow.Context, ev events.Event) error {
 	if ev.Type == EventPolicyChanged {
 		return r.changePolicy(ctx, ev)
 	}
+	if on, ok := effectiveAt(ev, r.s.Policy); ok && on.After(workflow.Now(ctx)) && r.holdsFutureFacts(ctx) {
+		r.hold(ctx, ev, on)
+		return nil
+	}
+	return r.applyFact(ctx, ev)
+}
+
+// applyFact applies an inbound event the journey has not applied before: what was due before
+// its date first (catchUp), then the fact.
+func (r *runner[F, PF]) applyFact(ctx workflow.Context, ev events.Event) error {
+	log := workflow.GetLogger(ctx)
 	if on, ok := effectiveAt(ev, r.s.Policy); ok && r.isFactsFirst(ctx) {
 		if err := r.catchUp(ctx, on); err != nil {
 			return err
@@ -660,6 +682,7 @@ func (r *runner[F, PF]) view(now time.Time) View[F] {
 	v := View[F]{
 		Journey: r.journey, Status: r.s.Status, Deadline: r.facts().deadline(r.s.Policy), DeadlineAt: r.deadlineAt(), Facts: r.s.Facts,
 		Published: r.s.Published, Skipped: r.s.Skipped, Applied: max(r.s.AppliedCount, len(r.s.Applied)), Refused: r.s.Refused,
+		Held: r.s.Held,
 	}
 	if !r.ended() {
 		v.Ahead = r.s.Policy.Ahead(r.facts().plan(r.s.Policy), now)
