@@ -167,6 +167,26 @@ func (f *fakeTemporal) GetWorkflow(_ context.Context, id, _ string) client.Workf
 	return fakeWorkflowRun{outcome: o}
 }
 
+// SignalWithStartWorkflow records a request to a member's or provider's directory, as
+// "directory <id> <register|fact|ended> <workflow id or event id>".
+func (f *fakeTemporal) SignalWithStartWorkflow(ctx context.Context, id, name string, arg any, _ client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+	if err := f.enter(ctx, id); err != nil {
+		return nil, err
+	}
+	defer f.mu.Unlock()
+	req, ok := arg.(workflows.DirectoryRequest)
+	if name != workflows.SignalDirectory || !ok {
+		return nil, fmt.Errorf("signal with start %q with %T", name, arg)
+	}
+	switch {
+	case req.Register != nil:
+		f.log = append(f.log, "directory "+id+" register "+req.Register.WorkflowID)
+	case req.Fact != nil:
+		f.log = append(f.log, "directory "+id+" fact "+req.Fact.ID)
+	}
+	return nil, nil
+}
+
 // ListWorkflow finds nothing: the tests route no event by visibility query.
 func (f *fakeTemporal) ListWorkflow(context.Context, *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
 	return &workflowservice.ListWorkflowExecutionsResponse{}, nil

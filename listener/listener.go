@@ -205,13 +205,20 @@ func (l *Listener) prepare(msg jetstream.Msg) job {
 			j.invalid = err.Error()
 		}
 	}
+	// Events of one journey are applied in order, and so are the events of one member that its
+	// directory orders (its journeys' registrations and its member-wide facts).
 	switch {
 	case len(j.route.Starts) > 0:
 		j.shardKey = j.route.Starts[0].WorkflowID
+		for _, d := range j.route.Starts[0].Directories(false, "", nil) {
+			if d.Kind == workflows.DirectoryMember {
+				j.shardKey = d.WorkflowID()
+			}
+		}
 	case len(j.route.Signals) > 0:
 		j.shardKey = j.route.Signals[0]
-	case len(j.route.Queries) > 0:
-		j.shardKey = j.route.Queries[0]
+	case len(j.route.Directories) > 0:
+		j.shardKey = j.route.Directories[0].WorkflowID()
 	}
 	return j
 }
@@ -316,12 +323,19 @@ func (l *Listener) apply(ctx context.Context, j job, meta *jetstream.MsgMetadata
 		outcome = OutcomeDuplicate
 	}
 	for _, s := range j.route.Starts {
-		started, err := l.start(ctx, s)
+		started, runID, reopen, err := l.start(ctx, s)
 		if err != nil {
 			return "", "", err
 		}
 		if started {
 			outcome = OutcomeStarted
+		}
+		// Its member's (and provider's) directory learns of it, started or already there, so
+		// that every member-wide fact reaches it whatever the order they arrive in.
+		for _, d := range s.Directories(started, runID, reopen) {
+			if err := l.toDirectory(ctx, d); err != nil {
+				return "", "", err
+			}
 		}
 	}
 	for _, id := range j.route.Signals {
@@ -335,22 +349,11 @@ func (l *Listener) apply(ctx context.Context, j job, meta *jetstream.MsgMetadata
 		}
 		outcome = OutcomeSignalled
 	}
-	for _, q := range j.route.Queries {
-		ids, err := l.find(ctx, q)
-		if err != nil {
+	for _, d := range j.route.Directories {
+		if err := l.toDirectory(ctx, d); err != nil {
 			return "", "", err
 		}
-		for _, id := range ids {
-			err := l.Temporal.SignalWorkflow(ctx, id, "", workflows.SignalEvent, j.ev)
-			var notFound *serviceerror.NotFound
-			if errors.As(err, &notFound) {
-				continue // it ended between the query and the signal
-			}
-			if err != nil {
-				return "", "", fmt.Errorf("signal %s: %w", id, err)
-			}
-			outcome = OutcomeSignalled
-		}
+		outcome = OutcomeSignalled
 	}
 	return outcome, "", nil
 }
@@ -373,61 +376,73 @@ func refusal(err error) string {
 	return "InvalidArgument"
 }
 
-// start starts one journey and reports whether it started a run. A journey that already exists
-// is a duplicate, unless its last run was cancelled before the fact this start is about
-// (workflows.Start.Reopens: a member re-enrolled after a disenrollment); then a new run starts.
-func (l *Listener) start(ctx context.Context, s workflows.Start) (bool, error) {
+// start starts one journey and reports whether it started a run, and which. A journey that
+// already exists is a duplicate, unless its last run was cancelled before the fact this start is
+// about (workflows.Start.Reopens: a member re-enrolled after a disenrollment); then a new run
+// starts. When the journey is still open, reopen is the run to start should it end cancelled
+// before that fact (its disenrollment not yet applied): the member's directory starts it then.
+func (l *Listener) start(ctx context.Context, s workflows.Start) (started bool, runID string, reopen *workflows.StartSpec, err error) {
 	s = s.WithVersions(workflows.CurrentVersions())
 	now := time.Now()
-	_, err := l.Temporal.ExecuteWorkflow(ctx, workflows.StartOptions(s, l.TaskQueue, now), s.Journey, s.Input)
+	run, err := l.Temporal.ExecuteWorkflow(ctx, workflows.StartOptions(s, l.TaskQueue, now), s.Journey, s.Input)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case err == nil:
-		return true, nil
+		return true, runIDOf(run), nil, nil
 	case !errors.As(err, &already):
-		return false, fmt.Errorf("start %s: %w", s.WorkflowID, err)
+		return false, "", nil, fmt.Errorf("start %s: %w", s.WorkflowID, err)
 	case !s.CanReopen():
-		return false, nil
+		return false, "", nil, nil
 	}
 	desc, err := l.Temporal.DescribeWorkflowExecution(ctx, s.WorkflowID, "")
 	if err != nil {
-		return false, fmt.Errorf("describe %s: %w", s.WorkflowID, err)
+		return false, "", nil, fmt.Errorf("describe %s: %w", s.WorkflowID, err)
 	}
 	info := desc.GetWorkflowExecutionInfo()
 	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		return false, nil
+		spec, err := s.Spec(now)
+		if err != nil {
+			return false, "", nil, err
+		}
+		return false, info.GetFirstRunId(), &spec, nil
 	}
 	var last workflows.Outcome
 	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
 		if err := l.Temporal.GetWorkflow(ctx, s.WorkflowID, info.GetExecution().GetRunId()).Get(ctx, &last); err != nil {
-			return false, fmt.Errorf("outcome of %s: %w", s.WorkflowID, err)
+			return false, "", nil, fmt.Errorf("outcome of %s: %w", s.WorkflowID, err)
 		}
 	}
 	if !s.Reopens(last) {
-		return false, nil // an older fact than the one that ended it: a copy of an old event
+		return false, "", nil, nil // an older fact than the one that ended it: a copy of an old event
 	}
-	_, err = l.Temporal.ExecuteWorkflow(ctx, workflows.ReopenOptions(s, l.TaskQueue, now), s.Journey, s.Input)
+	run, err = l.Temporal.ExecuteWorkflow(ctx, workflows.ReopenOptions(s, l.TaskQueue, now), s.Journey, s.Input)
 	switch {
 	case err == nil:
-		return true, nil
+		return true, runIDOf(run), nil, nil
 	case errors.As(err, &already):
-		return false, nil // another run started meanwhile (a referral's)
+		return false, "", nil, nil // another run started meanwhile (a referral's, the directory's)
 	default:
-		return false, fmt.Errorf("start %s again: %w", s.WorkflowID, err)
+		return false, "", nil, fmt.Errorf("start %s again: %w", s.WorkflowID, err)
 	}
 }
 
-// find lists the workflow ids a visibility query matches.
-func (l *Listener) find(ctx context.Context, query string) ([]string, error) {
-	found, err := workflows.ListQuery(ctx, l.Temporal, query, nil)
+// runIDOf is a started run's id ("" when the client gave none).
+func runIDOf(run client.WorkflowRun) string {
+	if run == nil {
+		return ""
+	}
+	return run.GetRunID()
+}
+
+// toDirectory sends a request to a member's or provider's directory, starting it if it is not
+// running.
+func (l *Listener) toDirectory(ctx context.Context, d workflows.DirectorySend) error {
+	_, err := l.Temporal.SignalWithStartWorkflow(ctx, d.WorkflowID(), workflows.SignalDirectory, d.Request,
+		d.Options(l.TaskQueue), d.Kind, d.Input())
 	if err != nil {
-		return nil, err // already says "list journeys: …"
+		return fmt.Errorf("signal %s: %w", d.WorkflowID(), err)
 	}
-	ids := make([]string, len(found))
-	for i, f := range found {
-		ids[i] = f.WorkflowID
-	}
-	return ids, nil
+	return nil
 }
 
 // deadLetter republishes the original bytes to enrollment.deadletter with the reason. Its

@@ -612,3 +612,37 @@ func TestStopSettlesWhatItHolds(t *testing.T) {
 		t.Errorf("%d settled + %d never delivered, want %d", settled, info.NumPending, len(seqs))
 	}
 }
+
+// A member's enrollment and disenrollment sent back to back: the age-out journey is started and
+// registered with the member's directory before the disenrollment reaches the directory, in
+// stream order, for every member; no visibility query decides whom it reaches.
+func TestMemberWideFactsGoToTheMembersDirectoryInOrder(t *testing.T) {
+	h := newHarness(t, nil)
+	var last []uint64
+	for i := range 20 {
+		m := fmt.Sprintf("M-%d", i)
+		h.send("enr-"+m, events.MemberEnrolled, enrolledData(m, "2026-01-01"))
+		last = append(last, h.send("dis-"+m, events.MemberDisenrolled, map[string]any{"memberId": m, "effectiveDate": today()}))
+	}
+	for _, seq := range last {
+		if got, _ := h.settled(seq, 10*time.Second); got != OutcomeSignalled {
+			t.Errorf("disenrollment %d: %s, want signalled (to the member's directory)", seq, got)
+		}
+	}
+	log := h.temporal.journeyLog()
+	for i := range 20 {
+		m := fmt.Sprintf("M-%d", i)
+		ageout := workflows.WorkflowID(testKeyer, workflows.JourneyAgeOut, m)
+		dir := workflows.DirectoryID(workflows.DirectoryMember, workflows.MemberKey(testKeyer, m))
+		want := []string{"start " + ageout, "directory " + dir + " register " + ageout, "directory " + dir + " fact dis-" + m}
+		var got []string
+		for _, l := range log {
+			if strings.Contains(l, ageout) || strings.Contains(l, dir) {
+				got = append(got, l)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", m, got, want)
+		}
+	}
+}

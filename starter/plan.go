@@ -15,9 +15,11 @@ import (
 
 type planOutput struct {
 	Journeys []plannedJourney `json:"journeys"`
-	// Signals and Queries say which open journeys an event that starts nothing would reach.
-	Signals []string `json:"signals,omitempty"`
-	Queries []string `json:"queries,omitempty"`
+	// Signals and Directories say which open journeys an event that starts nothing would reach:
+	// those it signals by id, and the directory (of a member or provider) that hands a
+	// member-wide fact to the journeys it concerns.
+	Signals     []string `json:"signals,omitempty"`
+	Directories []string `json:"directories,omitempty"`
 }
 
 type plannedJourney struct {
@@ -67,7 +69,10 @@ func (c planCmd) Run(cfg *config.Config, st *streams) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", ev.Type, err)
 	}
-	out := planOutput{Journeys: []plannedJourney{}, Signals: route.Signals, Queries: route.Queries}
+	out := planOutput{Journeys: []plannedJourney{}, Signals: route.Signals}
+	for _, d := range route.Directories {
+		out.Directories = append(out.Directories, d.WorkflowID())
+	}
 	for _, s := range route.Starts {
 		// What a journey publishes at once comes first, at now; then its dated events.
 		planned := []rules.Planned{}

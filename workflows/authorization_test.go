@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -200,8 +201,15 @@ func TestAuthorizationDuplicateDecisionIgnored(t *testing.T) {
 func TestDisenrollmentLeavesAuthorizationsOpen(t *testing.T) {
 	jt := newJourneyTest(t, "2026-11-20T10:00:00-08:00")
 	route := jt.routeAll(events.MemberDisenrolled, map[string]any{"memberId": "M-2001", "effectiveDate": "2026-11-20"})
-	if len(route.Queries) != 1 || !strings.Contains(route.Queries[0], "CareclockJourney NOT IN ('reimbursement', 'authorization', 'grievance', 'appeal')") {
-		t.Errorf("disenrollment reaches %v", route.Queries)
+	if len(route.Directories) != 1 || route.Directories[0].Kind != DirectoryMember {
+		t.Fatalf("disenrollment goes to %+v, want the member's directory", route.Directories)
+	}
+	ev := *route.Directories[0].Request.Fact
+	for _, j := range Journeys {
+		want := !slices.Contains([]string{JourneyReimbursement, JourneyAuthorization, JourneyGrievance, JourneyAppeal}, j)
+		if got := concerns(ev, j); got != want {
+			t.Errorf("a disenrollment concerns %s: %v, want %v", j, got, want)
+		}
 	}
 }
 

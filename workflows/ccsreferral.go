@@ -131,6 +131,7 @@ func (c *CCSReferralFacts) apply(ev events.Event, p rules.Policy) ([]Notice, err
 			// The member's age-out journey is started if not already running.
 			ageOut := AgeOutFacts{MemberID: c.MemberID, DateOfBirth: c.DateOfBirth}
 			start := newStart(JourneyAgeOut, c.AgeOutID, ageOut, p, c.MemberKey, ev.ID)
+			start.from = d.DeterminationDate
 			notices = append(notices, Notice{Start: &start})
 			// Hemophilia, end-stage renal disease or a transplant: the plan's own network.
 			if CCNCondition(c.ConditionCode) {

@@ -68,6 +68,8 @@ type journeyTest struct {
 	// oldIDs allows the ids of journeys started before changeEventIDs.
 	oldIDs  bool
 	updates []*pendingUpdate
+	// directory is what the journey told its member's directory, in order.
+	directory []string
 	// metrics, when set, receives the SDK's metrics of the journey, as a worker's /metrics does.
 	metrics *metrics.Metrics
 }
@@ -158,6 +160,18 @@ func (jt *journeyTest) newEnv(journey string, start time.Time) *testsuite.TestWo
 				return Outcome{}, nil
 			})
 	}
+	// The member's directory is told what the journey starts and how it ends, in order.
+	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, SignalDirectory, mock.Anything).Return(
+		func(_, workflowID, _, _ string, arg any) error {
+			req := arg.(DirectoryRequest)
+			switch {
+			case req.Ended != nil:
+				jt.directory = append(jt.directory, fmt.Sprintf("%s ended %s %s", req.Ended.WorkflowID, req.Ended.Outcome.Status, req.Ended.Outcome.EndedOn))
+			case req.Register != nil:
+				jt.directory = append(jt.directory, fmt.Sprintf("%s register %s from %s", workflowID, req.Register.WorkflowID, req.Register.From))
+			}
+			return nil
+		})
 	if err := env.SetTypedSearchAttributesOnStart(typedAttrs(jt.t, jt.visible)); err != nil {
 		jt.t.Fatal(err)
 	}

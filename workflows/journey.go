@@ -194,6 +194,7 @@ func CurrentVersions() map[string]workflow.Version {
 		changeLocalPublish: versionChangedUpserts, changeFactsFirst: versionFactsFirst, changeEventIDs: versionNumberedIDs,
 		changeSuperseded: versionSuperseded, changeEventTime: versionPublishTime, changeSourceIDs: versionSourceIDs,
 		changePolicyOver: versionPolicyOver, changeFutureFacts: versionFutureFacts,
+		changeDirectory: versionDirectory,
 	}
 }
 
@@ -268,6 +269,8 @@ type Start struct {
 	// reopenFrom, when set, is the date of the fact that starts the journey (an enrollment
 	// date): it opens a new run of a journey whose last run was cancelled on or before it.
 	reopenFrom rules.Date
+	// from is the date of the fact that starts the journey, for its directory (Registration).
+	from rules.Date
 }
 
 // Outcome is how a journey run ended: its workflow result.
@@ -323,6 +326,11 @@ func withProvider[F any](s Start, providerKey string) Start {
 // task would set them at now, so that the task has nothing to upsert unless something fell due
 // in between.
 func (s Start) searchAttributes(now time.Time) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(s.startAttrs(now).set()...)
+}
+
+// startAttrs are the values of the attributes a journey starts with, at now.
+func (s Start) startAttrs(now time.Time) attrs {
 	a := attrs{
 		journey: s.Journey, status: openStatus(s.policy, s.Deadline, s.DeadlineAt, now), memberKey: s.MemberKey,
 		providerKey: s.ProviderKey, deadline: deadlineInstant(s.policy, s.Deadline, s.DeadlineAt),
@@ -330,7 +338,7 @@ func (s Start) searchAttributes(now time.Time) temporal.SearchAttributes {
 	if next := s.policy.Step(s.Dues, func(string) bool { return false }, now).Next; next != nil {
 		a.next = next.At
 	}
-	return temporal.NewSearchAttributes(a.set()...)
+	return a
 }
 
 // openStatus is the status of an open journey at now: overdue once its deadline has passed (a

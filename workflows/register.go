@@ -26,6 +26,8 @@ func Register(r Registry) {
 	r.RegisterWorkflowWithOptions(Authorization, workflow.RegisterOptions{Name: JourneyAuthorization})
 	r.RegisterWorkflowWithOptions(Grievance, workflow.RegisterOptions{Name: JourneyGrievance})
 	r.RegisterWorkflowWithOptions(Appeal, workflow.RegisterOptions{Name: JourneyAppeal})
+	r.RegisterWorkflowWithOptions(Directory, workflow.RegisterOptions{Name: DirectoryMember})
+	r.RegisterWorkflowWithOptions(Directory, workflow.RegisterOptions{Name: DirectoryProvider})
 }
 
 // NewWorker returns a worker on taskQueue with every journey and the activities registered.
@@ -33,6 +35,7 @@ func NewWorker(c client.Client, taskQueue string, a *activities.Activities, opts
 	w := worker.New(c, taskQueue, opts)
 	Register(w)
 	w.RegisterActivity(a)
+	w.RegisterActivity(&DirectoryActivities{Client: c})
 	return w
 }
 

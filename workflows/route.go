@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/careclock/careclock/events"
@@ -16,9 +15,9 @@ type Route struct {
 	Starts []Start
 	// Signals are the workflow ids of the journeys the event concerns.
 	Signals []string
-	// Queries are visibility queries; every journey they find receives the event. They find
-	// journeys by keyed hash, never by a clear id.
-	Queries []string
+	// Directories are member-wide (provider-wide) facts for the directory of the member or
+	// provider, which hands them to the journeys they concern (Directory).
+	Directories []DirectorySend
 }
 
 // ErrNoJourney is returned for a valid event that no journey handles.
@@ -34,21 +33,24 @@ func RouteEvent(ev events.Event, payload any, k privacy.Keyer, p rules.Policy) (
 		if !*d.CCSEligible {
 			return Route{}, nil
 		}
-		return Route{Starts: []Start{reopenAgeOut(startAgeOut(ev, d.MemberID, d.DateOfBirth, k, p), d.EnrollmentDate)}}, nil
+		s := reopenAgeOut(startAgeOut(ev, d.MemberID, d.DateOfBirth, k, p), d.EnrollmentDate)
+		s.from = d.EnrollmentDate
+		return Route{Starts: []Start{s}}, nil
 	case *events.MemberDisenrolledData:
 		// Every open journey of the member except reimbursements, authorizations, grievances and
-		// appeals: the plan still owes the member a payment, a decision or a resolution.
-		return Route{Queries: []string{openJourneysOf(MemberKey(k, d.MemberID),
-			fmt.Sprintf("%s NOT IN (%s)", AttrJourney.GetName(), quoted(notCancelledByDisenrollment)))}}, nil
+		// appeals (the plan still owes the member a payment, a decision or a resolution): those
+		// its directory knows (memberJourneys).
+		return memberFact(ev, MemberKey(k, d.MemberID)), nil
 	case *events.MemberCountyChangedData:
-		return Route{Queries: []string{openJourneysOf(MemberKey(k, d.MemberID),
-			fmt.Sprintf("%s = '%s'", AttrJourney.GetName(), JourneyCCSReferral))}}, nil
+		return memberFact(ev, MemberKey(k, d.MemberID)), nil
 	case *events.MemberBirthdateCorrectedData:
-		return Route{Signals: []string{WorkflowID(k, JourneyAgeOut, d.MemberID)}}, nil
+		return memberFact(ev, MemberKey(k, d.MemberID)), nil
 
 	// §1 CCS referral.
 	case *events.CCSReferralSubmittedData:
-		return Route{Starts: []Start{startCCSReferral(ev, *d, k, p)}}, nil
+		s := startCCSReferral(ev, *d, k, p)
+		s.from = d.ReferralDate
+		return Route{Starts: []Start{s}}, nil
 	case *events.CCSApplicationReceivedData:
 		return Route{Signals: []string{WorkflowID(k, JourneyCCSReferral, d.ReferralID)}}, nil
 	case *events.CCSEligibilityDeterminedData:
@@ -58,22 +60,28 @@ func RouteEvent(ev events.Event, payload any, k privacy.Keyer, p rules.Policy) (
 
 	// §2 Continuity of care.
 	case *events.WCMTransitionedData:
-		return Route{Starts: startCoC(ev, *d, k, p)}, nil
+		starts := startCoC(ev, *d, k, p)
+		for i := range starts {
+			starts[i].from = d.TransitionDate
+		}
+		return Route{Starts: starts}, nil
 	case *events.CoCRequestedData:
-		return Route{Starts: []Start{startCoCRequest(ev, *d, k, p)}}, nil
+		s := startCoCRequest(ev, *d, k, p)
+		s.from = d.TransitionDate
+		return Route{Starts: []Start{s}}, nil
 	case *events.CoCDecidedData:
 		return Route{Signals: []string{WorkflowID(k, JourneyCoC, d.MemberID, d.ProviderID)}}, nil
 	case *events.ProviderContractedData:
-		return Route{Queries: []string{fmt.Sprintf("%s = '%s' AND %s = '%s' AND ExecutionStatus = 'Running'",
-			AttrProviderKey.GetName(), ProviderKey(k, d.ProviderID), AttrJourney.GetName(), JourneyCoC)}}, nil
+		return Route{Directories: []DirectorySend{{Kind: DirectoryProvider, Key: ProviderKey(k, d.ProviderID), Request: DirectoryRequest{Fact: &ev}}}}, nil
 
 	// §4 Postpartum. A correction goes to the member's open postpartum journeys; the one whose
 	// end date is the previous one takes it.
 	case *events.PregnancyEndedData:
-		return Route{Starts: []Start{startPostpartum(ev, *d, k, p)}}, nil
+		s := startPostpartum(ev, *d, k, p)
+		s.from = d.PregnancyEndDate
+		return Route{Starts: []Start{s}}, nil
 	case *events.PregnancyEndDateCorrectedData:
-		return Route{Queries: []string{openJourneysOf(MemberKey(k, d.MemberID),
-			fmt.Sprintf("%s = '%s'", AttrJourney.GetName(), JourneyPostpartum))}}, nil
+		return memberFact(ev, MemberKey(k, d.MemberID)), nil
 
 	// §5 Reimbursement.
 	case *events.ReimbursementSubmittedData:
@@ -118,9 +126,10 @@ func RouteEvent(ev events.Event, payload any, k privacy.Keyer, p rules.Policy) (
 	return Route{}, ErrNoJourney
 }
 
-// notCancelledByDisenrollment are the journeys a disenrollment leaves open (docs/rules.md,
-// Member-wide events).
-var notCancelledByDisenrollment = []string{JourneyReimbursement, JourneyAuthorization, JourneyGrievance, JourneyAppeal}
+// memberFact routes a member-wide fact to the member's directory.
+func memberFact(ev events.Event, memberKey string) Route {
+	return Route{Directories: []DirectorySend{{Kind: DirectoryMember, Key: memberKey, Request: DirectoryRequest{Fact: &ev}}}}
+}
 
 // quoted is a visibility query's list of keywords: 'a', 'b'.
 func quoted(vs []string) string {
@@ -129,9 +138,4 @@ func quoted(vs []string) string {
 		q[i] = "'" + v + "'"
 	}
 	return strings.Join(q, ", ")
-}
-
-// openJourneysOf is the visibility query for a member's running journeys matching cond.
-func openJourneysOf(memberKey, cond string) string {
-	return fmt.Sprintf("%s = '%s' AND %s AND ExecutionStatus = 'Running'", AttrMemberKey.GetName(), memberKey, cond)
 }

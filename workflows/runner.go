@@ -154,11 +154,7 @@ func run[F any, PF interface {
 	if err := r.run(ctx); err != nil {
 		return Outcome{}, err
 	}
-	o := Outcome{Status: r.s.Status}
-	if e, ok := any(r.facts()).(interface{ endedOn() rules.Date }); ok {
-		o.EndedOn = e.endedOn()
-	}
-	return o, nil
+	return r.outcome(), nil
 }
 
 func (r *runner[F, PF]) setup(ctx workflow.Context) error {
@@ -271,8 +267,23 @@ func (r *runner[F, PF]) run(ctx workflow.Context) error {
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return err
 	}
+	if slices.Contains(memberJourneys, r.journey) {
+		info := workflow.GetInfo(ctx)
+		tellDirectory(ctx, r.versions, r.s.MemberKey, DirectoryRequest{Ended: &Ended{
+			WorkflowID: info.WorkflowExecution.ID, RunID: info.FirstRunID, Outcome: r.outcome(),
+		}})
+	}
 	log.Info("journey ended", "status", r.s.Status)
 	return nil
+}
+
+// outcome is how the journey ended, as its workflow result says.
+func (r *runner[F, PF]) outcome() Outcome {
+	o := Outcome{Status: r.s.Status}
+	if e, ok := any(r.facts()).(interface{ endedOn() rules.Date }); ok {
+		o.EndedOn = e.endedOn()
+	}
+	return o
 }
 
 // supersede applies rules.Step.Supersede to a step from versionSuperseded. It asks the version
@@ -499,10 +510,10 @@ func (r *runner[F, PF]) act(ctx workflow.Context, notices []Notice, seq int) err
 // versionFactsFirst when its deadline is still ahead: then a new run starts (a member who
 // re-enrolled and whose referral was found eligible gets an age-out journey again).
 func (r *runner[F, PF]) startJourney(ctx workflow.Context, s Start) error {
-	err := r.startChild(ctx, s, enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE)
+	run, err := r.startChild(ctx, s, enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE)
 	var already *temporal.ChildWorkflowExecutionAlreadyStartedError
 	if errors.As(err, &already) && !r.s.Policy.Today(workflow.Now(ctx)).After(s.Deadline) && r.isFactsFirst(ctx) {
-		err = r.startChild(ctx, s, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE)
+		run, err = r.startChild(ctx, s, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE)
 	}
 	if errors.As(err, &already) {
 		workflow.GetLogger(ctx).Info("journey already exists", "journey", s.Journey, "workflow", s.WorkflowID)
@@ -511,10 +522,16 @@ func (r *runner[F, PF]) startJourney(ctx workflow.Context, s Start) error {
 	if err != nil {
 		return fmt.Errorf("start %s: %w", s.WorkflowID, err)
 	}
+	// The member's directory learns of it, as of a journey the listener starts.
+	for _, d := range s.Directories(true, run.RunID, nil) {
+		if d.Kind == DirectoryMember {
+			tellDirectory(ctx, r.versions, d.Key, d.Request)
+		}
+	}
 	return nil
 }
 
-func (r *runner[F, PF]) startChild(ctx workflow.Context, s Start, reuse enumspb.WorkflowIdReusePolicy) error {
+func (r *runner[F, PF]) startChild(ctx workflow.Context, s Start, reuse enumspb.WorkflowIdReusePolicy) (workflow.Execution, error) {
 	if r.s.Versions != nil {
 		// A journey that was given its versions gives the same to the journeys it starts.
 		s = s.WithVersions(r.s.Versions)
@@ -526,7 +543,9 @@ func (r *runner[F, PF]) startChild(ctx workflow.Context, s Start, reuse enumspb.
 		TypedSearchAttributes: s.searchAttributes(workflow.Now(ctx)),
 		StaticSummary:         s.summary() + " (started by " + r.journey + ")",
 	})
-	return workflow.ExecuteChildWorkflow(cctx, s.Journey, s.Input).GetChildWorkflowExecution().Get(ctx, nil)
+	var run workflow.Execution
+	err := workflow.ExecuteChildWorkflow(cctx, s.Journey, s.Input).GetChildWorkflowExecution().Get(ctx, &run)
+	return run, err
 }
 
 // changePolicy replaces the journey's policy from a policy-change signal (`starter replan` before
