@@ -90,7 +90,9 @@ type DirectoryState struct {
 	Facts []KeptFact `json:"facts"`
 	// Seen are the latest facts' source and id (maxApplied): a redelivered fact is handed on once.
 	Seen []string `json:"seen"`
-	// LookedUp is set once the journeys started before directories existed were looked up.
+	// LookedUp is set once the journeys started before directories existed were looked up
+	// (before the first fact is handed on; the listener sets it at the start of a directory when
+	// it knows there are none: CARECLOCK_DIRECTORY_LOOKUP off).
 	LookedUp bool `json:"lookedUp"`
 }
 
@@ -180,11 +182,6 @@ func Directory(ctx workflow.Context, s DirectoryState) error {
 		return fmt.Errorf("register %s query: %w", QueryState, err)
 	}
 	ctx = workflow.WithActivityOptions(ctx, directoryActivityOptions)
-	if !d.s.LookedUp {
-		if err := d.lookUp(ctx); err != nil {
-			return err
-		}
-	}
 	for handled := 0; ; handled++ {
 		if handled >= directoryRunRequests || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			if err := d.drain(ctx); err != nil {
@@ -264,9 +261,10 @@ func (d *directory) handle(ctx workflow.Context, req DirectoryRequest) error {
 	return nil
 }
 
-// lookUp registers, once in a directory's life, the journeys of its member or provider that were
-// started before directories existed. It reads visibility, once: every journey started since is
-// registered by whoever starts it.
+// lookUp registers, once in a directory's life and before it hands on its first fact, the
+// journeys of its member or provider that were started before directories existed. It reads
+// visibility, once: every journey started since is registered by whoever starts it, and one
+// registered meanwhile is not listed twice.
 func (d *directory) lookUp(ctx workflow.Context) error {
 	var a *DirectoryActivities
 	var found []DirectoryEntry
@@ -334,6 +332,11 @@ func (d *directory) register(ctx workflow.Context, r Registration) error {
 // fact hands a member-wide fact to every open journey it concerns, in the order received, and
 // keeps it for journeys that register later.
 func (d *directory) fact(ctx workflow.Context, ev events.Event) error {
+	if !d.s.LookedUp {
+		if err := d.lookUp(ctx); err != nil {
+			return err
+		}
+	}
 	key := appliedKey(ev)
 	if slices.Contains(d.s.Seen, key) {
 		workflow.GetLogger(ctx).Info("fact already handed on; ignored", "type", ev.Type)
