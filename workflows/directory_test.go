@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -193,5 +194,54 @@ func TestDirectoryStartsTheRunAReEnrollmentWaitsFor(t *testing.T) {
 				t.Errorf("handed %v, want the disenrollment to the first run", dt.handed)
 			}
 		})
+	}
+}
+
+// A directory stays small whatever a member's history: it keeps the latest facts only and
+// continues as new every directoryRunRequests requests; one with no open journey ends when idle.
+func TestDirectoryStaysSmall(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(quietLogger{})
+	env := suite.NewTestWorkflowEnvironment()
+	Register(env)
+	var a *DirectoryActivities
+	env.RegisterActivity(a)
+	env.OnActivity(a.FindJourneys, mock.Anything, DirectoryMember, "mk").Return([]DirectoryEntry(nil), nil)
+	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", SignalEvent, mock.Anything).Return(nil)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalDirectory, registered("ageout-1", JourneyAgeOut, "2026-01-01", true))
+		for i := range directoryRunRequests {
+			env.SignalWorkflow(SignalDirectory, memberFactEvent(fmt.Sprintf("dob-%d", i), events.MemberBirthdateCorrected,
+				map[string]any{"memberId": "M-1", "dateOfBirth": "2010-01-02"}))
+		}
+	}, time.Minute)
+	env.ExecuteWorkflow(DirectoryMember, DirectoryState{Kind: DirectoryMember, Key: "mk"})
+	var can *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("after %d requests: %v, want continue-as-new", directoryRunRequests+1, err)
+	}
+	var next DirectoryState
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	if len(next.Facts) != maxKeptFacts || len(next.Journeys) != 1 || !next.Journeys[0].Open || next.Facts[maxKeptFacts-1].Event.ID != fmt.Sprintf("dob-%d", directoryRunRequests-1) {
+		t.Errorf("carried over %d facts (last %s), journeys %+v; want the latest %d and the open journey",
+			len(next.Facts), next.Facts[len(next.Facts)-1].Event.ID, next.Journeys, maxKeptFacts)
+	}
+
+	// Nothing open: it ends after directoryIdle without a request.
+	env = suite.NewTestWorkflowEnvironment()
+	Register(env)
+	env.RegisterActivity(a)
+	env.OnActivity(a.FindJourneys, mock.Anything, DirectoryMember, "mk").Return([]DirectoryEntry(nil), nil)
+	start := mustTime("2026-12-01T10:00:00-08:00")
+	env.SetStartTime(start)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalDirectory, disenrolled("d-1", "2026-12-01")) }, time.Minute)
+	env.ExecuteWorkflow(DirectoryMember, DirectoryState{Kind: DirectoryMember, Key: "mk"})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if idle := env.Now().Sub(start); idle < directoryIdle || idle > directoryIdle+time.Hour {
+		t.Errorf("ended after %s, want %s after its last request", idle, directoryIdle)
 	}
 }
