@@ -295,3 +295,30 @@ func NewData(eventType string) any {
 	}
 	return nil
 }
+
+// A dated fact takes effect on its own date, not on its arrival (docs/rules.md, Time): each
+// inbound type whose fact has one says which, and the journeys ask no other list. A type with a
+// timestamp says its instant (EffectiveAt); one with a date, its date (EffectiveOn), whose start
+// in the plan's zone is the instant.
+
+func (d MemberDisenrolledData) EffectiveOn() rules.Date        { return d.EffectiveDate }
+func (d MemberCountyChangedData) EffectiveOn() rules.Date      { return d.EffectiveDate }
+func (d CCSApplicationReceivedData) EffectiveOn() rules.Date   { return d.ReceivedDate }
+func (d CCSEligibilityDeterminedData) EffectiveOn() rules.Date { return d.DeterminationDate }
+func (d CCSReferralWithdrawnData) EffectiveOn() rules.Date     { return d.WithdrawnDate }
+func (d ProviderContractedData) EffectiveOn() rules.Date       { return d.EffectiveDate }
+func (d ReimbursementDecidedData) EffectiveOn() rules.Date     { return d.DecisionDate }
+func (d ReimbursementPaidData) EffectiveOn() rules.Date        { return d.PaidDate }
+func (d AuthorizationNoticeSentData) EffectiveOn() rules.Date  { return d.SentDate }
+func (d AuthorizationWithdrawnData) EffectiveOn() rules.Date   { return d.WithdrawnDate }
+func (d CoCDecidedData) EffectiveOn() rules.Date               { return d.DecisionDate }
+
+func (d AuthorizationDecidedData) EffectiveAt() time.Time { return d.DecidedAt }
+func (d GrievanceResolvedData) EffectiveAt() time.Time    { return d.ResolvedAt }
+func (d AppealResolvedData) EffectiveAt() time.Time       { return d.ResolvedAt }
+
+// Dated is an inbound fact with a date it takes effect on.
+type Dated interface{ EffectiveOn() rules.Date }
+
+// Timed is an inbound fact with an instant it takes effect at.
+type Timed interface{ EffectiveAt() time.Time }

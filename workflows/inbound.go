@@ -1,0 +1,166 @@
+package workflows
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/rules"
+)
+
+// replan is the UpdateReplan handler (`starter replan`): the journey takes the policy, read over
+// its own, and re-plans at once. Its validator has refused a policy that does not read, so the
+// caller learns which journeys refused; Temporal keeps each update's id, so a retried call is
+// applied once, and each call of `starter replan` has an id of its own (A, then B, then A again
+// leaves the journey on A).
+func (r *runner[F, PF]) replan(ctx workflow.Context, policy json.RawMessage) error {
+	// Decoding JSON bytes is deterministic; workflowcheck cannot see through encoding/json's
+	// reflection.
+	p, err := rules.ParsePolicyOver(r.s.Policy, policy) //workflowcheck:ignore
+	if err != nil {
+		return err // the validator passed it, so this is not reached
+	}
+	r.s.Policy = p.ForJourney(workflow.GetInfo(ctx).WorkflowExecution.ID)
+	workflow.GetLogger(ctx).Info("policy changed; re-planning")
+	r.wake.SendAsync(true) // the loop re-plans; one wake-up is enough for several updates
+	return nil
+}
+
+// apply hands an inbound event to the journey once, and does what it answers.
+func (r *runner[F, PF]) apply(ctx workflow.Context, ev events.Event) error {
+	log := workflow.GetLogger(ctx)
+	if r.seen(ctx, ev) {
+		log.Info("inbound event already applied; ignored", "type", ev.Type)
+		return nil
+	}
+	r.remember(ev)
+	if r.ended() {
+		log.Warn("inbound event for an ended journey; ignored", "type", ev.Type)
+		return nil
+	}
+	if ev.Type == EventPolicyChanged {
+		return r.changePolicy(ctx, ev)
+	}
+	if on, ok := effectiveAt(ev, r.s.Policy); ok && on.After(workflow.Now(ctx)) && r.holdsFutureFacts(ctx) {
+		r.hold(ctx, ev, on)
+		return nil
+	}
+	return r.applyFact(ctx, ev)
+}
+
+// applyFact applies an inbound event the journey has not applied before: what was due before
+// its date first (catchUp), then the fact.
+func (r *runner[F, PF]) applyFact(ctx workflow.Context, ev events.Event) error {
+	log := workflow.GetLogger(ctx)
+	if on, ok := effectiveAt(ev, r.s.Policy); ok && r.isFactsFirst(ctx) {
+		if err := r.catchUp(ctx, on); err != nil {
+			return err
+		}
+		if r.ended() {
+			log.Info("inbound event after the journey's end on its date; ignored", "type", ev.Type)
+			return nil
+		}
+	}
+	notices, err := r.facts().apply(ev, r.s.Policy)
+	if err != nil {
+		// The listener validated the event, so this is an event the journey does not take.
+		r.refuse(ctx, ev, err)
+		return nil
+	}
+	return r.act(ctx, notices, r.s.AppliedCount)
+}
+
+// effectiveAt is the instant an inbound event's fact took effect, for the facts that have one
+// (docs/rules.md, Time: a fact takes effect on its own date, not on its arrival): the instant of
+// a timestamped fact (events.Timed), or the start of its date in the policy's zone
+// (events.Dated). Each inbound type declares which, in package events.
+func effectiveAt(ev events.Event, p rules.Policy) (time.Time, bool) {
+	// Decoding JSON bytes is deterministic; workflowcheck cannot see through encoding/json's
+	// reflection (the journeys' apply decodes the event the same way, behind their interface).
+	payload, err := ev.Payload() //workflowcheck:ignore
+	if err != nil {
+		return time.Time{}, false
+	}
+	if t, ok := payload.(events.Timed); ok {
+		return t.EffectiveAt(), true
+	}
+	if d, ok := effectiveDate(payload); ok {
+		return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, p.Zone()), true
+	}
+	return time.Time{}, false
+}
+
+// effectiveDate is the date a dated fact took effect, from the event's decoded data.
+func effectiveDate(payload any) (rules.Date, bool) {
+	if d, ok := payload.(events.Dated); ok {
+		return d.EffectiveOn(), true
+	}
+	return rules.Date{}, false
+}
+
+// catchUp publishes, before a fact that took effect at on is applied, what the journey had due on the days
+// before it and has not published yet (a journey started late, or a worker away): the journey
+// as it stood when the fact took effect. What is published now is late, and a reminder whose
+// deadline has passed by now is skipped, as for any late step. Nothing dated on or after the
+// fact's date is published here; after it is applied, the journey decides the rest.
+func (r *runner[F, PF]) catchUp(ctx workflow.Context, on time.Time) error {
+	now := workflow.Now(ctx)
+	until := on.Add(-time.Nanosecond)
+	if until.After(now) {
+		until = now
+	}
+	step := r.s.Policy.Step(r.facts().plan(r.s.Policy), r.done, until)
+	// Judged at now: what is published now is as late as it is now.
+	due := rules.Step{Skip: step.Skip}
+	for _, o := range step.Publish {
+		late, skip := r.s.Policy.Lateness(o, now)
+		o.Late = late
+		if skip {
+			due.Skip = append(due.Skip, o)
+			continue
+		}
+		due.Publish = append(due.Publish, o)
+	}
+	r.supersede(ctx, &due)
+	for _, o := range due.Skip {
+		r.s.Skipped = append(r.s.Skipped, record(o))
+	}
+	return r.publishDue(ctx, due.Publish)
+}
+
+// changePolicy replaces the journey's policy from a policy-change signal (`starter replan` before
+// UpdateReplan); the next step re-plans. From versionPolicyOver the policy is read over the
+// journey's own, as the update reads it; before, over the defaults of the code that runs it.
+func (r *runner[F, PF]) changePolicy(ctx workflow.Context, ev events.Event) error {
+	base := r.s.Policy
+	if r.versions.get(ctx, changePolicyOver, versionPolicyOver) < versionPolicyOver {
+		base = rules.DefaultPolicy()
+		base.Holidays.Calendar = 1 // the one calendar there was before they were numbered
+	}
+	// Decoding JSON bytes is deterministic; workflowcheck cannot see through encoding/json's
+	// reflection.
+	p, err := rules.ParsePolicyOver(base, ev.Data) //workflowcheck:ignore
+	if err != nil {
+		workflow.GetLogger(ctx).Error("policy change refused", "reason", err.Error())
+		return nil
+	}
+	r.s.Policy = p.ForJourney(workflow.GetInfo(ctx).WorkflowExecution.ID)
+	workflow.GetLogger(ctx).Info("policy changed; re-planning")
+	return nil
+}
+
+// drain applies the inbound events still buffered, stopping at the first that fails.
+func (r *runner[F, PF]) drain(ctx workflow.Context) error {
+	for {
+		var ev events.Event
+		if !r.signals.ReceiveAsync(&ev) {
+			return nil
+		}
+		if err := r.apply(ctx, ev); err != nil {
+			return fmt.Errorf("%s: %w", ev.Type, err)
+		}
+	}
+}
