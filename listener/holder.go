@@ -29,11 +29,11 @@ type holder struct {
 	closed bool
 }
 
-// heldJob is a job and the last time JetStream heard about its message.
+// heldJob is a job and the last time JetStream heard about its message. Its job's guard says
+// whether the message is settled (acked or nakked), under the guard's lock, so that no
+// InProgress is sent after the ack.
 type heldJob struct {
 	job
-	mu      sync.Mutex
-	settled bool
 	touched time.Time
 }
 
@@ -57,6 +57,9 @@ func newHolder(ackWait time.Duration, workers int, execute func(job)) *holder {
 
 // add queues a job.
 func (h *holder) add(j job) {
+	if j.guard == nil {
+		j.guard = &settleGuard{}
+	}
 	hj := &heldJob{job: j, touched: time.Now()}
 	h.mu.Lock()
 	h.held[hj] = struct{}{}
@@ -87,9 +90,9 @@ func (h *holder) next() (*heldJob, bool) {
 
 // release forgets a job once its message is settled, and frees its journey for the next one.
 func (h *holder) release(hj *heldJob) {
-	hj.mu.Lock()
-	hj.settled = true
-	hj.mu.Unlock()
+	hj.guard.mu.Lock()
+	hj.guard.settled = true
+	hj.guard.mu.Unlock()
 	h.mu.Lock()
 	delete(h.held, hj)
 	delete(h.busy, hj.shardKey)
@@ -131,14 +134,14 @@ func (h *holder) touch(now time.Time, log zerolog.Logger) {
 	}
 	h.mu.Unlock()
 	for _, hj := range due {
-		hj.mu.Lock()
-		if !hj.settled {
+		hj.guard.mu.Lock()
+		if !hj.guard.settled {
 			if err := hj.msg.InProgress(); err != nil {
 				log.Warn().Err(err).Msg("in progress not sent; the event may come again and be recognised")
 			}
 			hj.touched = now
 		}
-		hj.mu.Unlock()
+		hj.guard.mu.Unlock()
 	}
 }
 
@@ -213,7 +216,10 @@ func (o *order) block(key string, seq uint64) {
 	if o.by == nil {
 		o.by = map[string]blocker{}
 	}
-	if b, ok := o.by[key]; !ok || seq < b.seq {
+	// The same event failing again renews its hold: an event still being retried (Temporal
+	// down for hours) holds back its journey's later events however long it takes; only one
+	// left alone for an hour (settled by another listener) is forgotten.
+	if b, ok := o.by[key]; !ok || seq <= b.seq {
 		o.by[key] = blocker{seq: seq, since: time.Now()}
 	}
 }

@@ -156,6 +156,26 @@ type job struct {
 	invalid  string // the dead-letter reason, when the event cannot be used
 	skip     bool   // a dead letter, seen because it shares the stream
 	shardKey string
+	// guard is shared with the holder's keep-alive: once the message is settled, no InProgress
+	// follows its ack or nak.
+	guard *settleGuard
+}
+
+// settleGuard orders a message's settlement and its keep-alives.
+type settleGuard struct {
+	mu      sync.Mutex
+	settled bool
+}
+
+// settle acks or naks the message (do), after which the keep-alive leaves it alone.
+func (j job) settle(do func() error) error {
+	if j.guard == nil {
+		return do()
+	}
+	j.guard.mu.Lock()
+	defer j.guard.mu.Unlock()
+	j.guard.settled = true
+	return do()
 }
 
 // typeLabel is the job's event type as a metric label: a known inbound type, taken from the
@@ -176,7 +196,7 @@ func (j job) typeLabel() string {
 
 // prepare decodes, validates and routes a message; it does no I/O.
 func (l *Listener) prepare(msg jetstream.Msg) job {
-	j := job{msg: msg, shardKey: msg.Subject()}
+	j := job{msg: msg, shardKey: msg.Subject(), guard: &settleGuard{}}
 	if msg.Subject() == events.DeadLetterSubject {
 		j.skip = true
 		return j
@@ -247,7 +267,7 @@ func (l *Listener) execute(j job) {
 		log.Debug().Uint64("after", before).Dur("retry_in", delay).Str("outcome", OutcomeRetried).
 			Msg("waiting for an earlier event of its journey")
 		l.Metrics.Consumed(label, OutcomeRetried)
-		if err := j.msg.NakWithDelay(delay); err != nil {
+		if err := j.settle(func() error { return j.msg.NakWithDelay(delay) }); err != nil {
 			log.Warn().Err(err).Msg("nak; redelivered after the ack wait instead")
 		}
 		return
@@ -284,7 +304,7 @@ func (l *Listener) execute(j job) {
 	if err != nil {
 		log.Warn().Err(err).Dur("retry_in", delay).Str("outcome", OutcomeRetried).Msg("not applied; will be redelivered")
 		l.Metrics.Consumed(label, OutcomeRetried)
-		if err := j.msg.NakWithDelay(delay); err != nil {
+		if err := j.settle(func() error { return j.msg.NakWithDelay(delay) }); err != nil {
 			log.Warn().Err(err).Msg("nak; redelivered after the ack wait instead")
 		}
 		return
@@ -294,7 +314,7 @@ func (l *Listener) execute(j job) {
 	// A plain ack: if it is lost, the event comes again and is recognised as a duplicate (a
 	// start is refused, a signal's event id is already applied, a dead letter has its
 	// Nats-Msg-Id), so waiting for the server's confirmation would only slow every event.
-	if err := j.msg.Ack(); err != nil {
+	if err := j.settle(j.msg.Ack); err != nil {
 		log.Warn().Err(err).Str("outcome", outcome).Msg("ack not sent; the event will come again")
 		return
 	}
