@@ -59,7 +59,7 @@ func TestAnEarlierEventHoldsItsJourneyThroughALongOutage(t *testing.T) {
 	var o order
 	o.block("journey", 5)
 	o.by["journey"] = blocker{seq: 5, since: time.Now().Add(-2 * time.Hour)} // first failed 2 hours ago
-	o.block("journey", 5)                                                 // and again now
+	o.block("journey", 5)                                                    // and again now
 	if seq, ok := o.blocker("journey"); !ok || seq != 5 {
 		t.Fatalf("after a 2-hour outage: blocked %v by %d, want held by event 5", ok, seq)
 	}
