@@ -194,7 +194,7 @@ func CurrentVersions() map[string]workflow.Version {
 		changeLocalPublish: versionChangedUpserts, changeFactsFirst: versionFactsFirst, changeEventIDs: versionNumberedIDs,
 		changeSuperseded: versionSuperseded, changeEventTime: versionPublishTime, changeSourceIDs: versionSourceIDs,
 		changePolicyOver: versionPolicyOver, changeFutureFacts: versionFutureFacts,
-		changeDirectory: versionDirectory,
+		changeDirectory: versionDirectory, changeCancelWakes: versionCancelWakes,
 	}
 }
 

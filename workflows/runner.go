@@ -36,6 +36,9 @@ type runner[F any, PF interface {
 	wake workflow.Channel
 	// versions are the versions of the changes the journey runs under.
 	versions *versions
+	// cancelIgnored is set once a cancellation found a journey recorded before
+	// changeCancelWakes with nothing due, which ignored it.
+	cancelIgnored bool
 	// version is the journey's changeLocalPublish version, asked at the start of every run.
 	version workflow.Version
 }
@@ -210,9 +213,21 @@ func (r *runner[F, PF]) sleepOrApply(ctx workflow.Context, d time.Duration, summ
 	sel.AddReceive(r.signals, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &ev) })
 	woken := false
 	sel.AddReceive(r.wake, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); woken = true })
+	cancelled := false
+	if d == 0 && !r.cancelIgnored {
+		// With no timer to cancel, a cancellation wakes the journey itself.
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { cancelled = true })
+	}
 	sel.Select(ctx)
 	if timerErr != nil {
 		return timerErr // the workflow was cancelled
+	}
+	if cancelled {
+		if r.versions.get(ctx, changeCancelWakes, versionCancelWakes) >= versionCancelWakes {
+			return temporal.NewCanceledError()
+		}
+		r.cancelIgnored = true // as before: only an inbound event wakes it
+		return nil
 	}
 	if woken {
 		return nil // re-planned: decide again

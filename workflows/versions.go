@@ -149,3 +149,13 @@ func (r *runner[F, PF]) supersede(ctx workflow.Context, step *rules.Step) {
 		step.Supersede()
 	}
 }
+
+// changeCancelWakes versions what cancelling a journey that has nothing due does (an operator's
+// cancel, `temporal workflow cancel`). Before it, such a journey waited with no timer, so the
+// cancellation was seen only when an inbound event arrived; from versionCancelWakes it ends the
+// journey at once, as it does one that waits for a timer. Asked only when such a cancellation
+// arrives.
+const (
+	changeCancelWakes  = "cancel-wakes"
+	versionCancelWakes = workflow.Version(1)
+)
