@@ -75,8 +75,20 @@ func JourneyEventID(workflowID, eventType string, on rules.Date, n int) string {
 	return fmt.Sprintf("%s:%s@%s#%d", workflowID, eventType, on, n)
 }
 
+// JourneyEventIDOfRun is JourneyEventID for a journey opened again (a re-enrolled member's
+// age-out journey), whose runs share its workflow id: run counts them from 1, and an event of
+// run 2 or later is #<n>.r<run>, so that JetStream does not drop it as a copy of an event of an
+// earlier run with the same type and date.
+func JourneyEventIDOfRun(workflowID, eventType string, on rules.Date, n, run int) string {
+	id := JourneyEventID(workflowID, eventType, on, n)
+	if run >= 2 {
+		id += fmt.Sprintf(".r%d", run)
+	}
+	return id
+}
+
 // JourneyEventIDPattern matches JourneyEventID's form (docs/architecture.md, Journey event ids).
-var JourneyEventIDPattern = regexp.MustCompile(`^[a-z-]+-[0-9a-f]{32}:[a-z_.]+@[0-9]{4}-[0-9]{2}-[0-9]{2}#[1-9][0-9]*$`)
+var JourneyEventIDPattern = regexp.MustCompile(`^[a-z-]+-[0-9a-f]{32}:[a-z_.]+@[0-9]{4}-[0-9]{2}-[0-9]{2}#[1-9][0-9]*(\.r([2-9]|[1-9][0-9]+))?$`)
 
 // NewJourneyEvent builds the CloudEvent for an occurrence. Fields never override the common
 // data every journey event carries.

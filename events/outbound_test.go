@@ -51,3 +51,19 @@ func TestNewJourneyEventIsDeterministicAndCarriesTheCommonData(t *testing.T) {
 		t.Fatal("an event without a journey has a subject")
 	}
 }
+
+// A journey opened again under its workflow id (a re-enrolled member's age-out) numbers its run
+// in its events' ids, so that JetStream does not take them for copies of the first run's.
+func TestJourneyEventIDOfRun(t *testing.T) {
+	on := rules.MustDate("2026-12-01")
+	id := "ageout-0123456789abcdef0123456789abcdef"
+	for run, want := range map[int]string{0: id + ":ageout.notice@2026-12-01#1", 1: id + ":ageout.notice@2026-12-01#1", 2: id + ":ageout.notice@2026-12-01#1.r2", 12: id + ":ageout.notice@2026-12-01#1.r12"} {
+		got := JourneyEventIDOfRun(id, "ageout.notice", on, 1, run)
+		if got != want || !JourneyEventIDPattern.MatchString(got) {
+			t.Errorf("run %d: %q (pattern %v), want %q", run, got, JourneyEventIDPattern.MatchString(got), want)
+		}
+	}
+	if JourneyEventIDPattern.MatchString(id + ":ageout.notice@2026-12-01#1.0") {
+		t.Error("the pattern takes the id form of events before numbered ids")
+	}
+}

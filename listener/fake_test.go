@@ -44,6 +44,8 @@ type fakeRun struct {
 	outcome workflows.Outcome
 	// applied is the inbound event ids the journey has applied, once each, as a journey does.
 	applied []string
+	// run is the run number its input gave it (State.Run).
+	run int
 }
 
 func newFakeTemporal() *fakeTemporal {
@@ -94,9 +96,13 @@ func (f *fakeTemporal) ExecuteWorkflow(ctx context.Context, o client.StartWorkfl
 		return nil, serviceerror.NewWorkflowExecutionAlreadyStarted("already started", "", "")
 	}
 	var applied []string
+	run := 0
 	if len(args) == 1 {
 		// The start event is the first applied; read it as the workflow would.
-		var st struct{ Applied []string }
+		var st struct {
+			Applied []string
+			Run     int
+		}
 		b, err := json.Marshal(args[0])
 		if err != nil {
 			return nil, err
@@ -104,9 +110,9 @@ func (f *fakeTemporal) ExecuteWorkflow(ctx context.Context, o client.StartWorkfl
 		if err := json.Unmarshal(b, &st); err != nil {
 			return nil, err
 		}
-		applied = st.Applied
+		applied, run = st.Applied, st.Run
 	}
-	f.runs[o.ID] = append(f.runs[o.ID], &fakeRun{running: true, applied: applied})
+	f.runs[o.ID] = append(f.runs[o.ID], &fakeRun{running: true, applied: applied, run: run})
 	f.log = append(f.log, "start "+o.ID)
 	return nil, nil
 }

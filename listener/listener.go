@@ -435,6 +435,7 @@ func (l *Listener) start(ctx context.Context, s workflows.Start) (started bool, 
 	if !s.Reopens(last) {
 		return false, "", nil, nil // an older fact than the one that ended it: a copy of an old event
 	}
+	s = s.Reopened(last)
 	run, err = l.Temporal.ExecuteWorkflow(ctx, workflows.ReopenOptions(s, l.TaskQueue, now), s.Journey, s.Input)
 	switch {
 	case err == nil:

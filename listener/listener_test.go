@@ -582,6 +582,12 @@ func TestReEnrollmentReopensACancelledAgeOut(t *testing.T) {
 			t.Errorf("%s: %d runs, want %d", s.name, runs, s.runs)
 		}
 	}
+	// The run opened again knows it is the second, and its events' ids say so.
+	h.temporal.mu.Lock()
+	defer h.temporal.mu.Unlock()
+	if r := h.temporal.runs[id]; r[0].run != 0 || r[1].run != 2 {
+		t.Errorf("runs numbered %d and %d, want 0 (the first) and 2", r[0].run, r[1].run)
+	}
 }
 
 // The listener stops once the events in hand are settled, and loses none.

@@ -95,3 +95,18 @@ func TestAgeOutStartsOnlyForCCSEligibleMembers(t *testing.T) {
 		t.Fatalf("not CCS-eligible: %d journeys", len(starts))
 	}
 }
+
+// A re-enrolled member's age-out journey, opened again under its workflow id, publishes ids of
+// its run (#<n>.r2): JetStream keeps them, though the first run published the same types on the
+// same dates within the duplicate window.
+func TestAReopenedAgeOutNumbersItsRunInItsEventIDs(t *testing.T) {
+	jt := newJourneyTest(t, "2026-08-01T10:00:00-07:00")
+	starts := jt.route(events.MemberEnrolled, enrolled("2005-09-15", true))
+	jt.runStart(starts[0].Reopened(Outcome{Status: StatusCancelled, EndedOn: rules.MustDate("2026-07-01")}))
+	id := starts[0].WorkflowID
+	jt.expectIDs(id,
+		"ageout.notice@2026-06-15#1.r2",
+		"ageout.notice@2026-08-15#1.r2",
+		"ageout.aged_out@2026-09-15#1.r2",
+	)
+}

@@ -306,7 +306,7 @@ func (d *directory) register(ctx workflow.Context, r Registration) error {
 		if !e.Open {
 			// It ended before the re-enrollment reached the directory.
 			if reopens(r.Reopen.ReopenFrom, e.Outcome) {
-				return d.startRun(ctx, e, *r.Reopen)
+				return d.startRun(ctx, e, *r.Reopen, e.Outcome)
 			}
 		} else {
 			e.Reopen = r.Reopen
@@ -398,7 +398,7 @@ func (d *directory) ended(ctx workflow.Context, x Ended) error {
 		spec := *e.Reopen
 		e.Reopen = nil
 		if reopens(spec.ReopenFrom, x.Outcome) {
-			return d.startRun(ctx, e, spec)
+			return d.startRun(ctx, e, spec, x.Outcome)
 		}
 	}
 	return d.prune(ctx)
@@ -406,7 +406,11 @@ func (d *directory) ended(ctx workflow.Context, x Ended) error {
 
 // startRun starts a new run of a journey whose last one ended, as a child that outlives the
 // directory.
-func (d *directory) startRun(ctx workflow.Context, e *DirectoryEntry, spec StartSpec) error {
+func (d *directory) startRun(ctx workflow.Context, e *DirectoryEntry, spec StartSpec, last Outcome) error {
+	input, err := withRun(spec.Input, max(last.Run, 1)+1)
+	if err != nil {
+		return fmt.Errorf("start %s again: %w", spec.WorkflowID, err)
+	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            spec.WorkflowID,
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
@@ -415,7 +419,7 @@ func (d *directory) startRun(ctx workflow.Context, e *DirectoryEntry, spec Start
 		StaticSummary:         spec.Summary + " (started again by the member's directory)",
 	})
 	var run workflow.Execution
-	err := workflow.ExecuteChildWorkflow(cctx, spec.Journey, spec.Input).GetChildWorkflowExecution().Get(ctx, &run)
+	err = workflow.ExecuteChildWorkflow(cctx, spec.Journey, input).GetChildWorkflowExecution().Get(ctx, &run)
 	var already *temporal.ChildWorkflowExecutionAlreadyStartedError
 	switch {
 	case errors.As(err, &already):
@@ -425,6 +429,16 @@ func (d *directory) startRun(ctx workflow.Context, e *DirectoryEntry, spec Start
 	}
 	*e = DirectoryEntry{WorkflowID: e.WorkflowID, Journey: e.Journey, RunID: run.RunID, From: spec.ReopenFrom, Open: true}
 	return nil
+}
+
+// withRun sets the run of a journey's state given as JSON (State.Run).
+func withRun(input json.RawMessage, run int) (json.RawMessage, error) {
+	var st map[string]json.RawMessage
+	if err := json.Unmarshal(input, &st); err != nil { //workflowcheck:ignore
+		return nil, err
+	}
+	st["run"] = json.RawMessage(fmt.Sprint(run))
+	return json.Marshal(st) //workflowcheck:ignore
 }
 
 // prune forgets the oldest ended journeys beyond maxEnded.

@@ -53,8 +53,8 @@ func (dt *directoryTest) run() {
 			return nil
 		})
 	env.OnWorkflow(JourneyAgeOut, mock.Anything, mock.Anything).Return(
-		func(ctx workflow.Context, _ State[AgeOutFacts]) (Outcome, error) {
-			dt.started = append(dt.started, workflow.GetInfo(ctx).WorkflowExecution.ID)
+		func(ctx workflow.Context, s State[AgeOutFacts]) (Outcome, error) {
+			dt.started = append(dt.started, fmt.Sprintf("%s run %d", workflow.GetInfo(ctx).WorkflowExecution.ID, s.Run))
 			return Outcome{}, nil
 		})
 	for i, req := range dt.requests {
@@ -185,6 +185,9 @@ func TestDirectoryStartsTheRunAReEnrollmentWaitsFor(t *testing.T) {
 			dt.run()
 			if len(dt.started) != c.started {
 				t.Fatalf("started %v, want %d new run", dt.started, c.started)
+			}
+			if c.started == 1 && dt.started[0] != "ageout-1 run 2" {
+				t.Errorf("started %v, want ageout-1 as its run 2 (its events' ids carry it)", dt.started)
 			}
 			e := dt.state.Journeys[0]
 			if c.started == 1 && (!e.Open || e.From != rules.MustDate("2026-07-01") || e.Reopen != nil) {

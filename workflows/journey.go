@@ -174,11 +174,20 @@ type State[F any] struct {
 	Skipped   []Record  `json:"skipped"`
 	// Status is the journey's status (StatusWaiting, …).
 	Status string `json:"status"`
+	// Run counts the runs of a journey opened again under one workflow id (a re-enrolled
+	// member's age-out journey): 0 for the first, which knows no other, then 2, 3…
+	Run int `json:"run,omitempty"`
 	// Versions are the versions of the journey's changes (changeLocalPublish, changeFactsFirst)
 	// chosen by whoever started it, so that its runs need no version marker, nor the
 	// TemporalChangeVersion upsert that comes with one: a visibility write saved on every start.
 	// A change missing here is asked with workflow.GetVersion, as by journeys started before.
 	Versions map[string]workflow.Version `json:"versions,omitempty"`
+}
+
+// withRun returns the state of a journey opened again, as its run-th run (State.Run).
+func (s State[F]) withRun(run int) any {
+	s.Run = run
+	return s
 }
 
 // withVersions returns the state with the journey's change versions set.
@@ -280,6 +289,17 @@ type Outcome struct {
 	// EndedOn is the date of the fact that ended it, where the journey keeps one (the
 	// disenrollment that cancelled an age-out journey).
 	EndedOn rules.Date `json:"endedOn,omitzero"`
+	// Run is the ended journey's run (State.Run), when it was opened again before.
+	Run int `json:"run,omitempty"`
+}
+
+// Reopened returns the start as the run that follows one that ended with last: its events' ids
+// then carry the run (events.JourneyEventIDOfRun).
+func (s Start) Reopened(last Outcome) Start {
+	if st, ok := s.Input.(interface{ withRun(int) any }); ok {
+		s.Input = st.withRun(max(last.Run, 1) + 1)
+	}
+	return s
 }
 
 // CanReopen reports whether the start may open a new run of a journey that already ended.

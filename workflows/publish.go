@@ -108,7 +108,7 @@ func (r *runner[F, PF]) eventID(ctx workflow.Context, o events.Occurrence) strin
 			n++
 		}
 	}
-	return events.JourneyEventID(o.WorkflowID, o.Type, o.On, n)
+	return events.JourneyEventIDOfRun(o.WorkflowID, o.Type, o.On, n, r.s.Run)
 }
 
 // stamp sets the instant the event is published, from versionPublishTime (changeEventTime). A

@@ -164,7 +164,7 @@ func (r *runner[F, PF]) run(ctx workflow.Context) error {
 
 // outcome is how the journey ended, as its workflow result says.
 func (r *runner[F, PF]) outcome() Outcome {
-	o := Outcome{Status: r.s.Status}
+	o := Outcome{Status: r.s.Status, Run: r.s.Run}
 	if e, ok := any(r.facts()).(interface{ endedOn() rules.Date }); ok {
 		o.EndedOn = e.endedOn()
 	}
