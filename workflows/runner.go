@@ -302,6 +302,6 @@ func (r *runner[F, PF]) continueAsNew(ctx workflow.Context) error {
 		return err
 	}
 	info := workflow.GetInfo(ctx)
-	r.s.Versions = r.versions.saved()
+	r.s.Versions = r.versions.saved() //workflowcheck:ignore a copy of a map is the same whatever the order it is copied in
 	return workflow.NewContinueAsNewError(ctx, info.WorkflowType.Name, r.s)
 }
