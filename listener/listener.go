@@ -81,6 +81,7 @@ type Listener struct {
 	MaxIDLength int
 
 	notFound attempts
+	invalid  attempts
 	order    order
 }
 
@@ -290,10 +291,20 @@ func (l *Listener) execute(j job) {
 			err = fmt.Errorf("%w (attempt %d)", err, n)
 		}
 	case permanent(err):
-		// Temporal will refuse it however often it is tried: retried, it would hold its journey's
-		// later events and a slot of MaxAckPending for ever.
+		// Temporal refuses it for what it carries: retried for ever, it would hold its journey's
+		// later events and a slot of MaxAckPending for good. It is tried invalidAttempts times
+		// (a refusal a deployment still settling gives, such as a search attribute not yet
+		// registered, passes in that time), then dead-lettered.
+		n := l.invalid.add(seq)
+		delay = l.backoff(uint64(n))
+		if n < invalidAttempts {
+			l.order.block(j.shardKey, seq)
+			err = fmt.Errorf("refused by Temporal as invalid (attempt %d of %d): %w", n, invalidAttempts, err)
+			break
+		}
 		log.Warn().Err(err).Msg("refused by Temporal as invalid; dead-lettering")
-		reason = "refused by Temporal as invalid, not retried: " + refusal(err)
+		l.invalid.forget(seq)
+		reason = fmt.Sprintf("refused by Temporal as invalid (tried %d times): %s", n, refusal(err))
 		outcome, err = OutcomeDeadLettered, l.deadLetter(ctx, j.msg, meta, reason)
 		if err != nil {
 			l.order.block(j.shardKey, seq)
@@ -378,12 +389,19 @@ func (l *Listener) apply(ctx context.Context, j job, meta *jetstream.MsgMetadata
 	return outcome, "", nil
 }
 
+// invalidAttempts is how many times an event Temporal refuses as invalid is tried before it is
+// dead-lettered: about 7 s with the default backoff (1 s, 2 s, 4 s).
+const invalidAttempts = 4
+
 // permanent reports whether Temporal refused a call for what it carries, so that trying it again
 // cannot succeed: an invalid argument (a value out of range, a payload over the size limit) or an
 // input that cannot be encoded. Unavailable, timeouts, a missing namespace and the codec's own
 // failures (keys not loaded) are not: they are the deployment's, and pass.
 func permanent(err error) bool {
 	var invalid *serviceerror.InvalidArgument
+	if errors.As(err, &invalid) && strings.Contains(invalid.Error(), "no mapping defined for search attribute") {
+		return false // the namespace's search attributes are not registered (yet): the deployment's
+	}
 	return errors.As(err, &invalid) || errors.Is(err, converter.ErrUnableToEncode)
 }
 

@@ -105,6 +105,9 @@ func TestRecordedHistoriesAreOfTheirVersion(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", f, err)
 			}
+			if slices.Contains([]string{DirectoryMember, DirectoryProvider}, h.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowType().GetName()) {
+				continue // a directory: no versions yet, no publications
+			}
 			var versions []string
 			markers, activities := 0, 0
 			// Versions given in the journey's input, then those its markers record.

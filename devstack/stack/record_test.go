@@ -11,6 +11,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/careclock/careclock/devstack/stack"
@@ -86,18 +87,23 @@ func TestRecordHistories(t *testing.T) {
 	send(t, s, "a-2", events.MemberBirthdateCorrected, map[string]any{"memberId": "M-REC-A", "dateOfBirth": today.AddYears(-15).AddDays(-3).String()})
 	waitAcked(t, s.JS, 15)
 
-	// A re-plan, as `starter replan` sends it, to every open journey.
+	// A re-plan, as `starter replan` sends it (an update), to every open journey.
 	policy, err := json.Marshal(testPolicy())
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, j := range []string{workflows.JourneyReimbursement, workflows.JourneyPostpartum, workflows.JourneyAgeOut, workflows.JourneyCoC, workflows.JourneyAuthorization, workflows.JourneyGrievance} {
-		ev := events.Event{SpecVersion: "1.0", ID: "policy-rec", Source: "test", Type: workflows.EventPolicyChanged, Data: policy}
-		if err := s.Client.SignalWorkflow(context.Background(), ids[j], "", workflows.SignalEvent, ev); err != nil {
+		h, err := s.Client.UpdateWorkflow(context.Background(), client.UpdateWorkflowOptions{
+			WorkflowID: ids[j], UpdateID: "replan-rec", UpdateName: workflows.UpdateReplan,
+			Args: []any{json.RawMessage(policy)}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err == nil {
+			err = h.Get(context.Background(), nil)
+		}
+		if err != nil {
 			t.Fatalf("replan %s: %v", j, err)
 		}
 	}
-	time.Sleep(2 * time.Second)
 
 	// Each ends: paid, contracted, disenrolled.
 	send(t, s, "c-3", events.ReimbursementPaid, map[string]any{"claimId": "CLM-REC-1", "paidDate": today.String()})
@@ -112,6 +118,11 @@ func TestRecordHistories(t *testing.T) {
 	for journey, wid := range ids {
 		saveHistory(t, journey+".json", closedHistory(t, s, wid))
 	}
+	// The directories of the member whose referral, age-out journey, corrections and
+	// disenrollment went through one, and of the provider whose contract ended a period: they
+	// are still open, and replay as far as they went.
+	saveHistory(t, "member-directory.json", runHistory(t, s, workflows.DirectoryID(workflows.DirectoryMember, workflows.MemberKey(s.Keyer, "M-REC-A")), ""))
+	saveHistory(t, "provider-directory.json", runHistory(t, s, workflows.DirectoryID(workflows.DirectoryProvider, workflows.ProviderKey(s.Keyer, "P-REC-1")), ""))
 }
 
 // recordingKey makes the stack encrypt with the replay test's key (workflows/testdata/codec.keys).
