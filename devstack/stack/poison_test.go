@@ -62,13 +62,13 @@ func TestPoisonEventsAmongValidOnes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadLettered := 0
-	for deadLettered < len(reasons) {
+	deadLettered, poison := 0, len(reasons)
+	for deadLettered < poison {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		msg, err := cons.Next(jetstream.FetchContext(ctx))
 		cancel()
 		if err != nil {
-			t.Fatalf("%d dead letters, want %d: %v", deadLettered, len(reasons), err)
+			t.Fatalf("%d dead letters, want %d: %v", deadLettered, poison, err)
 		}
 		seq := msg.Headers().Get(events.HeaderOriginalSeq)
 		want, ok := reasons[seq]
@@ -80,6 +80,9 @@ func TestPoisonEventsAmongValidOnes(t *testing.T) {
 		if got := msg.Headers().Get(events.HeaderReason); got != want {
 			t.Errorf("dead letter of %s: reason %q, want %q", seq, got, want)
 		}
+	}
+	if len(reasons) != 0 {
+		t.Errorf("%d poison events not dead-lettered", len(reasons))
 	}
 	applied := reliability.AppliedInbound(t, s.Client, valid)
 	report(t, figures{
