@@ -96,8 +96,8 @@ func (e Event) Payload() (any, error) {
 		return nil, fmt.Errorf("unknown type")
 	}
 	v := newData()
-	if err := json.Unmarshal(e.Data, v); err != nil {
-		return nil, fmt.Errorf("data: %s", typeError(err))
+	if err := decodeFields(e.Data, reflect.ValueOf(v).Elem(), "data", rules.Date{}, false); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
@@ -140,6 +140,14 @@ const badTimestamp = "must be an RFC 3339 timestamp with its offset, such as 202
 // decodeStruct fills the struct rv from the JSON object raw field by field, so that every error
 // names the field that is wrong: missing, of the wrong type, or failing its `cc` rule.
 func decodeStruct(raw json.RawMessage, rv reflect.Value, path string, today rules.Date) error {
+	return decodeFields(raw, rv, path, today, true)
+}
+
+// decodeFields is decodeStruct, checking each field's rules (required, `cc`) when strict: the
+// listener's Decode. A journey reads without them (Payload), field by field all the same, so
+// that both read the same keys (JSON field names are exact here, where encoding/json would also
+// take another case).
+func decodeFields(raw json.RawMessage, rv reflect.Value, path string, today rules.Date, strict bool) error {
 	var fields map[string]json.RawMessage
 	if len(bytes.TrimSpace(raw)) == 0 || json.Unmarshal(raw, &fields) != nil || fields == nil {
 		return fmt.Errorf("%s: must be a JSON object", path)
@@ -151,7 +159,7 @@ func decodeStruct(raw json.RawMessage, rv reflect.Value, path string, today rule
 		at := path + "." + name
 		val, present := fields[name]
 		if !present || string(val) == "null" {
-			if opts == "omitempty" {
+			if opts == "omitempty" || !strict {
 				continue
 			}
 			return fmt.Errorf("%s: required", at)
@@ -164,7 +172,7 @@ func decodeStruct(raw json.RawMessage, rv reflect.Value, path string, today rule
 			}
 			fv.Set(reflect.MakeSlice(f.Type, len(items), len(items)))
 			for j, item := range items {
-				if err := decodeStruct(item, fv.Index(j), fmt.Sprintf("%s[%d]", at, j), today); err != nil {
+				if err := decodeFields(item, fv.Index(j), fmt.Sprintf("%s[%d]", at, j), today, strict); err != nil {
 					return err
 				}
 			}
@@ -173,6 +181,9 @@ func decodeStruct(raw json.RawMessage, rv reflect.Value, path string, today rule
 				return fmt.Errorf("%s: %s", at, badTimestamp)
 			}
 			return fmt.Errorf("%s: %s", at, typeError(err))
+		}
+		if !strict {
+			continue
 		}
 		if err := checkRule(f, fv, at, today); err != nil {
 			return err
