@@ -49,6 +49,7 @@ type Config struct {
 	ListenerRetryDelay       time.Duration `name:"listener-retry-delay" env:"CARECLOCK_LISTENER_RETRY_DELAY" default:"1s" group:"Listener" help:"First redelivery delay of an event not applied; each further one doubles, up to 60 times it."`
 	MaxEventBytes            int           `name:"max-event-bytes" env:"CARECLOCK_MAX_EVENT_BYTES" default:"65536" group:"Listener" help:"Largest inbound event taken, in bytes; a larger one is dead-lettered whole."`
 	MaxIDLength              int           `name:"max-id-length" env:"CARECLOCK_MAX_ID_LENGTH" default:"256" group:"Listener" help:"Longest inbound event id and source, in bytes; a longer one is dead-lettered."`
+	DirectoryLookup          string        `name:"directory-lookup" env:"CARECLOCK_DIRECTORY_LOOKUP" default:"once" group:"Listener" help:"once: a member's directory lists the member's journeys started before directories, once, by a visibility query; off: a deployment with none (new since this version) skips that query."`
 	StreamReplicas           int           `name:"stream-replicas" env:"CARECLOCK_STREAM_REPLICAS" default:"1" group:"Listener" help:"Replicas of the streams starter setup creates (3 on a NATS cluster)."`
 
 	MetricsAddr string `name:"metrics-addr" aliases:"metrics" env:"CARECLOCK_METRICS_ADDR" group:"Logs and metrics" placeholder:"HOST:PORT" help:"Prometheus /metrics and /healthz address; off: none (default: the worker 127.0.0.1:9464, the listener 127.0.0.1:9465)."`
@@ -108,6 +109,9 @@ func (c *Config) check() error {
 	}
 	if c.ListenerRetryDelay <= 0 {
 		bad("CARECLOCK_LISTENER_RETRY_DELAY", "listener-retry-delay", "%s: must be positive", c.ListenerRetryDelay)
+	}
+	if !slices.Contains([]string{"once", "off"}, c.DirectoryLookup) {
+		bad("CARECLOCK_DIRECTORY_LOOKUP", "directory-lookup", "%q: must be once or off", c.DirectoryLookup)
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
 		bad("LOG_LEVEL", "log-level", "%q: must be debug, info, warn or error", c.LogLevel)

@@ -106,7 +106,7 @@ func NewListener(cfg config.Config, tc client.Client, js jetstream.JetStream, ke
 		Temporal: tc, JS: js, Keyer: keyer, Policy: policy, TaskQueue: cfg.TaskQueue, Consumer: cfg.Consumer, Log: log, Metrics: m,
 		Concurrency: cfg.ListenerConcurrency, AckWait: cfg.ListenerAckWait, MaxAckPending: cfg.ListenerMaxAckPending,
 		NotFoundAttempts: cfg.ListenerNotFoundAttempts, RetryDelay: cfg.ListenerRetryDelay,
-		MaxEventBytes: cfg.MaxEventBytes, MaxIDLength: cfg.MaxIDLength,
+		MaxEventBytes: cfg.MaxEventBytes, MaxIDLength: cfg.MaxIDLength, SkipDirectoryLookup: cfg.DirectoryLookup == "off",
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 // The listener's defaults for a zero field and config's declared defaults are the same numbers.
 func TestListenerDefaultsAgree(t *testing.T) {
 	for _, v := range []string{"CARECLOCK_LISTENER_CONCURRENCY", "CARECLOCK_LISTENER_ACK_WAIT", "CARECLOCK_LISTENER_MAX_ACK_PENDING",
-		"CARECLOCK_LISTENER_NOT_FOUND_ATTEMPTS", "CARECLOCK_LISTENER_RETRY_DELAY", "CARECLOCK_MAX_EVENT_BYTES", "CARECLOCK_MAX_ID_LENGTH"} {
+		"CARECLOCK_LISTENER_NOT_FOUND_ATTEMPTS", "CARECLOCK_LISTENER_RETRY_DELAY", "CARECLOCK_MAX_EVENT_BYTES", "CARECLOCK_MAX_ID_LENGTH", "CARECLOCK_DIRECTORY_LOOKUP"} {
 		t.Setenv(v, "")
 	}
 	cfg, err := config.FromEnv()
@@ -30,7 +30,7 @@ func TestListenerDefaultsAgree(t *testing.T) {
 	got := NewListener(cfg, nil, nil, privacy.Keyer{}, rules.DefaultPolicy(), zerolog.Nop(), nil)
 	if got.Concurrency != listener.DefaultConcurrency || got.AckWait != listener.DefaultAckWait || got.MaxAckPending != listener.DefaultMaxAckPending ||
 		got.NotFoundAttempts != listener.DefaultNotFoundAttempts || got.RetryDelay != listener.DefaultRetryDelay ||
-		got.MaxEventBytes != listener.DefaultMaxEventBytes || got.MaxIDLength != listener.DefaultMaxIDLength {
+		got.MaxEventBytes != listener.DefaultMaxEventBytes || got.MaxIDLength != listener.DefaultMaxIDLength || got.SkipDirectoryLookup {
 		t.Fatalf("config's defaults: concurrency %d, ack wait %s, max ack pending %d, not found attempts %d, retry delay %s, max event bytes %d, max id length %d",
 			got.Concurrency, got.AckWait, got.MaxAckPending, got.NotFoundAttempts, got.RetryDelay, got.MaxEventBytes, got.MaxIDLength)
 	}

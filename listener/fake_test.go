@@ -175,7 +175,7 @@ func (f *fakeTemporal) GetWorkflow(_ context.Context, id, _ string) client.Workf
 
 // SignalWithStartWorkflow records a request to a member's or provider's directory, as
 // "directory <id> <register|fact|ended> <workflow id or event id>".
-func (f *fakeTemporal) SignalWithStartWorkflow(ctx context.Context, id, name string, arg any, _ client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+func (f *fakeTemporal) SignalWithStartWorkflow(ctx context.Context, id, name string, arg any, _ client.StartWorkflowOptions, _ any, args ...any) (client.WorkflowRun, error) {
 	if err := f.enter(ctx, id); err != nil {
 		return nil, err
 	}
@@ -183,6 +183,11 @@ func (f *fakeTemporal) SignalWithStartWorkflow(ctx context.Context, id, name str
 	req, ok := arg.(workflows.DirectoryRequest)
 	if name != workflows.SignalDirectory || !ok {
 		return nil, fmt.Errorf("signal with start %q with %T", name, arg)
+	}
+	if len(args) == 1 {
+		if st, ok := args[0].(workflows.DirectoryState); ok && st.LookedUp {
+			f.log = append(f.log, "directory "+id+" started without a look-up")
+		}
 	}
 	switch {
 	case req.Register != nil:

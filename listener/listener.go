@@ -79,6 +79,9 @@ type Listener struct {
 	// MaxIDLength bounds an event's id and source, in bytes (default 256). Each journey keeps the
 	// ids it applied, so an unbounded id would grow every journey's state.
 	MaxIDLength int
+	// SkipDirectoryLookup starts members' directories with no look-up of journeys started before
+	// directories existed: for a deployment that has none.
+	SkipDirectoryLookup bool
 
 	notFound attempts
 	invalid  attempts
@@ -476,8 +479,10 @@ func runIDOf(run client.WorkflowRun) string {
 // toDirectory sends a request to a member's or provider's directory, starting it if it is not
 // running.
 func (l *Listener) toDirectory(ctx context.Context, d workflows.DirectorySend) error {
+	input := d.Input()
+	input.LookedUp = l.SkipDirectoryLookup
 	_, err := l.Temporal.SignalWithStartWorkflow(ctx, d.WorkflowID(), workflows.SignalDirectory, d.Request,
-		d.Options(l.TaskQueue), d.Kind, d.Input())
+		d.Options(l.TaskQueue), d.Kind, input)
 	if err != nil {
 		return fmt.Errorf("signal %s: %w", d.WorkflowID(), err)
 	}

@@ -672,3 +672,15 @@ func TestASearchAttributeNotYetRegisteredIsNoPoison(t *testing.T) {
 		t.Error("an input over Temporal's size limit is not taken for a poison event")
 	}
 }
+
+// CARECLOCK_DIRECTORY_LOOKUP off: a directory the listener starts skips the look-up of journeys
+// started before directories existed.
+func TestDirectoriesStartWithoutALookUpWhenOff(t *testing.T) {
+	h := newHarness(t, func(l *Listener) { l.SkipDirectoryLookup = true })
+	seq := h.send("dis-1", events.MemberDisenrolled, map[string]any{"memberId": "M-1", "effectiveDate": today()})
+	h.settled(seq, 10*time.Second)
+	dir := workflows.DirectoryID(workflows.DirectoryMember, workflows.MemberKey(testKeyer, "M-1"))
+	if got := h.temporal.journeyLog(); !slices.Equal(got, []string{"directory " + dir + " started without a look-up", "directory " + dir + " fact dis-1"}) {
+		t.Errorf("%v", got)
+	}
+}
