@@ -248,7 +248,10 @@ func (d *directory) drain(ctx workflow.Context) error {
 	}
 }
 
+// handle does what a request asks, then forgets the oldest ended journeys (not while a request
+// walks the list of journeys).
 func (d *directory) handle(ctx workflow.Context, req DirectoryRequest) error {
+	defer d.prune()
 	switch {
 	case req.Register != nil:
 		return d.register(ctx, *req.Register)
@@ -377,7 +380,7 @@ func (d *directory) hand(ctx workflow.Context, e *DirectoryEntry, ev events.Even
 	if err != nil {
 		workflow.GetLogger(ctx).Info("journey not reached; it has ended", "workflow", e.WorkflowID, "error", err)
 		e.Open = false
-		return d.prune(ctx)
+		return nil
 	}
 	if ev.Type == events.MemberDisenrolled {
 		if on, ok := factDate(ev); ok {
@@ -401,7 +404,7 @@ func (d *directory) ended(ctx workflow.Context, x Ended) error {
 			return d.startRun(ctx, e, spec, x.Outcome)
 		}
 	}
-	return d.prune(ctx)
+	return nil
 }
 
 // startRun starts a new run of a journey whose last one ended, as a child that outlives the
@@ -444,7 +447,7 @@ func withRun(input json.RawMessage, run int) (json.RawMessage, error) {
 }
 
 // prune forgets the oldest ended journeys beyond maxEnded.
-func (d *directory) prune(workflow.Context) error {
+func (d *directory) prune() {
 	ended := 0
 	for i := len(d.s.Journeys) - 1; i >= 0; i-- {
 		if e := d.s.Journeys[i]; !e.Open && e.Reopen == nil {
@@ -453,7 +456,6 @@ func (d *directory) prune(workflow.Context) error {
 			}
 		}
 	}
-	return nil
 }
 
 // reopens reports whether a start dated from opens a new run after one that ended with last

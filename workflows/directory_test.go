@@ -248,3 +248,23 @@ func TestDirectoryStaysSmall(t *testing.T) {
 		t.Errorf("ended after %s, want %s after its last request", idle, directoryIdle)
 	}
 }
+
+// A fact that finds many journeys ended hands itself to every open one, and the directory then
+// forgets the oldest ended beyond maxEnded (not while it walks its list of journeys).
+func TestDirectoryForgetsEndedJourneysAfterHandingOn(t *testing.T) {
+	dt := &directoryTest{t: t, requests: []DirectoryRequest{disenrolled("d-1", "2026-12-01")}}
+	for i := range maxEnded + 5 {
+		id := fmt.Sprintf("coc-gone-%d", i)
+		dt.existing = append(dt.existing, DirectoryEntry{WorkflowID: id, Journey: JourneyCoC, Open: true})
+		dt.gone = append(dt.gone, id)
+	}
+	dt.existing = append(dt.existing, DirectoryEntry{WorkflowID: "ageout-1", Journey: JourneyAgeOut, Open: true},
+		DirectoryEntry{WorkflowID: "postpartum-1", Journey: JourneyPostpartum, Open: true})
+	dt.run()
+	if want := []string{"ageout-1 d-1", "postpartum-1 d-1"}; !slices.Equal(dt.handed, want) {
+		t.Errorf("handed %v, want %v", dt.handed, want)
+	}
+	if n := len(dt.state.Journeys); n != maxEnded+2 {
+		t.Errorf("%d journeys kept, want the 2 open and the latest %d ended", n, maxEnded)
+	}
+}
