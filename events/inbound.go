@@ -78,7 +78,7 @@ func Decode(raw []byte, today rules.Date) (Event, any, error) {
 	if !Known(e.Type) {
 		return Event{}, nil, fmt.Errorf("unknown type")
 	}
-	data, err := decodeData(e.Type, e.Data, today)
+	data, err := decodeData(e.Type, e.Data, today, true)
 	if err != nil {
 		return Event{}, nil, err
 	}
@@ -90,17 +90,7 @@ func Decode(raw []byte, today rules.Date) (Event, any, error) {
 // journey received it, and a journey reads it without the rules, so that a rule tightened later
 // does not change what a journey decides when its history is replayed. What the JSON lacks is
 // left zero.
-func (e Event) Payload() (any, error) {
-	newData, ok := dataTypes[e.Type]
-	if !ok {
-		return nil, fmt.Errorf("unknown type")
-	}
-	v := newData()
-	if err := decodeFields(e.Data, reflect.ValueOf(v).Elem(), "data", rules.Date{}, false); err != nil {
-		return nil, err
-	}
-	return v, nil
-}
+func (e Event) Payload() (any, error) { return decodeData(e.Type, e.Data, rules.Date{}, false) }
 
 // As decodes the event's data into T.
 func As[T any](e Event) (T, error) {
@@ -116,13 +106,14 @@ func As[T any](e Event) (T, error) {
 	return *v, nil
 }
 
-func decodeData(eventType string, raw json.RawMessage, today rules.Date) (any, error) {
+// decodeData decodes an event's data into its typed struct, checking the rules when strict.
+func decodeData(eventType string, raw json.RawMessage, today rules.Date, strict bool) (any, error) {
 	newData, ok := dataTypes[eventType]
 	if !ok {
 		return nil, fmt.Errorf("unknown type")
 	}
 	v := newData()
-	if err := decodeStruct(raw, reflect.ValueOf(v).Elem(), "data", today); err != nil {
+	if err := decodeStruct(raw, reflect.ValueOf(v).Elem(), "data", today, strict); err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -138,16 +129,11 @@ var (
 const badTimestamp = "must be an RFC 3339 timestamp with its offset, such as 2027-03-13T10:00:00-08:00"
 
 // decodeStruct fills the struct rv from the JSON object raw field by field, so that every error
-// names the field that is wrong: missing, of the wrong type, or failing its `cc` rule.
-func decodeStruct(raw json.RawMessage, rv reflect.Value, path string, today rules.Date) error {
-	return decodeFields(raw, rv, path, today, true)
-}
-
-// decodeFields is decodeStruct, checking each field's rules (required, `cc`) when strict: the
-// listener's Decode. A journey reads without them (Payload), field by field all the same, so
-// that both read the same keys (JSON field names are exact here, where encoding/json would also
-// take another case).
-func decodeFields(raw json.RawMessage, rv reflect.Value, path string, today rules.Date, strict bool) error {
+// names the field that is wrong: missing, of the wrong type, or (when strict: the listener's
+// Decode) failing its `cc` rule. A journey reads without the rules (Payload), field by field all
+// the same, so that both read the same keys (JSON field names are exact here, where
+// encoding/json would also take another case).
+func decodeStruct(raw json.RawMessage, rv reflect.Value, path string, today rules.Date, strict bool) error {
 	var fields map[string]json.RawMessage
 	if len(bytes.TrimSpace(raw)) == 0 || json.Unmarshal(raw, &fields) != nil || fields == nil {
 		return fmt.Errorf("%s: must be a JSON object", path)
@@ -172,7 +158,7 @@ func decodeFields(raw json.RawMessage, rv reflect.Value, path string, today rule
 			}
 			fv.Set(reflect.MakeSlice(f.Type, len(items), len(items)))
 			for j, item := range items {
-				if err := decodeFields(item, fv.Index(j), fmt.Sprintf("%s[%d]", at, j), today, strict); err != nil {
+				if err := decodeStruct(item, fv.Index(j), fmt.Sprintf("%s[%d]", at, j), today, strict); err != nil {
 					return err
 				}
 			}

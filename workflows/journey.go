@@ -311,7 +311,7 @@ func (s Start) CanReopen() bool { return !s.reopenFrom.IsZero() }
 // opens nothing. A run that ended before journeys kept their outcome has none: it is not
 // reopened, since a copy of its start could not be told from a new fact.
 func (s Start) Reopens(last Outcome) bool {
-	return s.CanReopen() && last.Status == StatusCancelled && !last.EndedOn.IsZero() && !s.reopenFrom.Before(last.EndedOn)
+	return s.CanReopen() && reopens(s.reopenFrom, last)
 }
 
 func newStart[F any, PF interface {
