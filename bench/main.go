@@ -404,7 +404,7 @@ func (b *bench) claimStart(id string, today rules.Date) (workflows.Start, error)
 	if err != nil {
 		return workflows.Start{}, err
 	}
-	route, err := workflows.RouteEvent(ev, payload, b.s.Keyer, rules.DefaultPolicy())
+	route, err := workflows.RouteEvent(ev, payload, b.s.Keyer, rules.DefaultBook())
 	if err != nil {
 		return workflows.Start{}, err
 	}

@@ -97,7 +97,7 @@ func (b *bench) openJourney(ctx context.Context, i int, today rules.Date, p rule
 	if err != nil {
 		return err
 	}
-	route, err := workflows.RouteEvent(ev, payload, b.s.Keyer, p)
+	route, err := workflows.RouteEvent(ev, payload, b.s.Keyer, rules.BookOf(p, rules.Date{}))
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func (b *bench) careclockStorm(ctx context.Context, name string, spread int, lea
 		return err
 	}
 	l := b.s.NewListener()
-	l.Policy = policy
+	l.Policies = rules.BookOf(policy, rules.Date{})
 	b.s.StartListener(l)
 	seq0, err := b.streamSeq(ctx)
 	if err != nil {

@@ -212,5 +212,15 @@ func (c Config) Keyring(createDev bool) (privacy.Keyring, error) {
 	return r, nil
 }
 
-// Policy loads the policy file, or the defaults.
-func (c Config) Policy() (rules.Policy, error) { return rules.LoadPolicy(c.PolicyFile) }
+// Policies loads the policy file over the built-in dated policy, or the built-in one alone.
+func (c Config) Policies() (rules.Book, error) { return rules.LoadBook(c.PolicyFile) }
+
+// Policy is the policy in force today and after: what is about no one journey (the zone, today's
+// date) takes it.
+func (c Config) Policy() (rules.Policy, error) {
+	b, err := c.Policies()
+	if err != nil {
+		return rules.Policy{}, err
+	}
+	return b.Latest(), nil
+}

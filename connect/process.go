@@ -101,9 +101,9 @@ func NewWorker(cfg config.Config, tc client.Client, js jetstream.JetStream, m *m
 }
 
 // NewListener returns the enrollment listener with the configuration's settings.
-func NewListener(cfg config.Config, tc client.Client, js jetstream.JetStream, keyer privacy.Keyer, policy rules.Policy, log zerolog.Logger, m *metrics.Metrics) *listener.Listener {
+func NewListener(cfg config.Config, tc client.Client, js jetstream.JetStream, keyer privacy.Keyer, policies rules.Book, log zerolog.Logger, m *metrics.Metrics) *listener.Listener {
 	return &listener.Listener{
-		Temporal: tc, JS: js, Keyer: keyer, Policy: policy, TaskQueue: cfg.TaskQueue, Consumer: cfg.Consumer, Log: log, Metrics: m,
+		Temporal: tc, JS: js, Keyer: keyer, Policies: policies, TaskQueue: cfg.TaskQueue, Consumer: cfg.Consumer, Log: log, Metrics: m,
 		Concurrency: cfg.ListenerConcurrency, AckWait: cfg.ListenerAckWait, MaxAckPending: cfg.ListenerMaxAckPending,
 		NotFoundAttempts: cfg.ListenerNotFoundAttempts, RetryDelay: cfg.ListenerRetryDelay,
 		MaxEventBytes: cfg.MaxEventBytes, MaxIDLength: cfg.MaxIDLength, SkipDirectoryLookup: cfg.DirectoryLookup == "off",
@@ -152,7 +152,7 @@ func (p *Process) runWorker(ctx context.Context, newWorker func(worker.Options) 
 
 // RunListener runs the enrollment listener until ctx ends.
 func (p *Process) RunListener(ctx context.Context) error {
-	policy, err := p.Config.Policy()
+	policies, err := p.Config.Policies()
 	if err != nil {
 		return err
 	}
@@ -160,7 +160,7 @@ func (p *Process) RunListener(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	err = NewListener(p.Config, p.Temporal, p.JS, keyer, policy, p.Log, p.Metrics).Run(ctx)
+	err = NewListener(p.Config, p.Temporal, p.JS, keyer, policies, p.Log, p.Metrics).Run(ctx)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}

@@ -27,7 +27,7 @@ func TestListenerDefaultsAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := NewListener(cfg, nil, nil, privacy.Keyer{}, rules.DefaultPolicy(), zerolog.Nop(), nil)
+	got := NewListener(cfg, nil, nil, privacy.Keyer{}, rules.DefaultBook(), zerolog.Nop(), nil)
 	if got.Concurrency != listener.DefaultConcurrency || got.AckWait != listener.DefaultAckWait || got.MaxAckPending != listener.DefaultMaxAckPending ||
 		got.NotFoundAttempts != listener.DefaultNotFoundAttempts || got.RetryDelay != listener.DefaultRetryDelay ||
 		got.MaxEventBytes != listener.DefaultMaxEventBytes || got.MaxIDLength != listener.DefaultMaxIDLength || got.SkipDirectoryLookup {
@@ -38,7 +38,7 @@ func TestListenerDefaultsAgree(t *testing.T) {
 	if cfg, err = config.FromEnv(); err != nil {
 		t.Fatal(err)
 	}
-	if got := NewListener(cfg, nil, nil, privacy.Keyer{}, rules.DefaultPolicy(), zerolog.Nop(), nil); got.Concurrency != 4 {
+	if got := NewListener(cfg, nil, nil, privacy.Keyer{}, rules.DefaultBook(), zerolog.Nop(), nil); got.Concurrency != 4 {
 		t.Fatalf("concurrency %d", got.Concurrency)
 	}
 }

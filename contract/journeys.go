@@ -76,18 +76,20 @@ var JourneyEvents = map[string]Event{
 	"authorization.closed": {"Approved, denied or modified with its notice sent, or withdrawn.", []Field{
 		{"outcome", "enum:approved|denied|modified|withdrawn"}, {"urgency", authUrgency}, {"onTime?", "bool"}, {"decidedAt?", "datetime"},
 		{"daysLate?", "int"}, {"hoursLate?", "int"}, {"dueDate?", "date"}, {"decisionDeadlineAt?", "datetime"},
-		{"noticeDueDate?", "date"}, {"noticeOnTime?", "bool"}, {"appealBy?", "date"}}},
+		{"noticeDueDate?", "date"}, {"noticeOnTime?", "bool"}, {"appealBy?", "date"}, {"extended?", "bool"}, {"receivedAt?", "datetime"}}},
 	// §7 Grievance.
 	"grievance.acknowledgment_overdue": {"The written acknowledgment is overdue.", []Field{{"acknowledgeBy", "date"}}},
 	"grievance.resolution_due_soon":    {"The resolution is due soon.", resolutionSoon},
 	"grievance.resolution_overdue":     {"The resolution is overdue; repeats.", resolutionOverdue},
 	"grievance.closed":                 {"The grievance was resolved.", resolutionClosed},
 	// §8 Appeal.
-	"appeal.received_late":             {"Filed more than 60 days after the notice.", []Field{{"daysAfterNotice", "int"}, {"filingDeadline", "date"}, {"noticeDate", "date"}}},
-	"appeal.extension_noticed":         {"The deadline was extended, once.", []Field{{"dueDate", "date"}, {"expedited", "bool"}, {"extensionDays", "int"}}},
-	"appeal.resolution_due_soon":       {"The resolution is due soon.", resolutionSoon},
-	"appeal.resolution_overdue":        {"The resolution is overdue; repeats.", resolutionOverdue},
-	"appeal.closed":                    {"The appeal was resolved.", append(slices.Clone(resolutionClosed), Field{"outcome", appealResult}, Field{"stateHearingBy?", "date"})},
+	"appeal.acknowledgment_overdue": {"The written acknowledgment of a standard appeal is overdue.", []Field{{"acknowledgeBy", "date"}}},
+	"appeal.received_late":          {"Filed more than 60 days after the notice.", []Field{{"daysAfterNotice", "int"}, {"filingDeadline", "date"}, {"noticeDate", "date"}}},
+	"appeal.extension_noticed":      {"The deadline was extended, once.", []Field{{"dueDate", "date"}, {"expedited", "bool"}, {"extensionDays", "int"}}},
+	"appeal.resolution_due_soon":    {"The resolution is due soon.", resolutionSoon},
+	"appeal.resolution_overdue":     {"The resolution is overdue; repeats.", resolutionOverdue},
+	"appeal.closed": {"The appeal was resolved.", append(slices.Clone(resolutionClosed), Field{"outcome", appealResult}, Field{"stateHearingBy?", "date"},
+		Field{"noticeDate?", "date"}, Field{"requestId?", "string"})},
 	"appeal.state_hearing_window_ends": {"The State Hearing window of an upheld appeal ends.", []Field{{"hearingBy", "date"}}},
 }
 

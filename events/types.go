@@ -38,6 +38,7 @@ const (
 	GrievanceAcknowledged     = "grievance.acknowledged"
 	GrievanceResolved         = "grievance.resolved"
 	AppealReceived            = "appeal.received"
+	AppealAcknowledged        = "appeal.acknowledged"
 	AppealExtended            = "appeal.extended"
 	AppealResolved            = "appeal.resolved"
 )
@@ -234,6 +235,14 @@ type AppealReceivedData struct {
 	ReceivedAt time.Time  `json:"receivedAt"`
 	Expedited  *bool      `json:"expedited"`
 	NoticeDate rules.Date `json:"noticeDate"`
+	// RequestID is the prior-authorization request the appeal is about, when it is one: an
+	// overturned appeal counts as an approval after appeal in the public metrics.
+	RequestID string `json:"requestId,omitempty"`
+}
+
+type AppealAcknowledgedData struct {
+	AppealID         string     `json:"appealId"`
+	AcknowledgedDate rules.Date `json:"acknowledgedDate"`
 }
 
 type AppealExtendedData struct {
@@ -245,6 +254,9 @@ type AppealResolvedData struct {
 	AppealID   string    `json:"appealId"`
 	Outcome    string    `json:"outcome" cc:"oneof=upheld overturned"`
 	ResolvedAt time.Time `json:"resolvedAt"`
+	// NoticeDate is the date of the notice of appeal resolution, from which the State Hearing
+	// window runs; the resolved date when left out.
+	NoticeDate rules.Date `json:"noticeDate,omitempty"`
 }
 
 // dataTypes maps each inbound type to a constructor of its data.
@@ -277,6 +289,7 @@ var dataTypes = map[string]func() any{
 	GrievanceAcknowledged:     func() any { return new(GrievanceAcknowledgedData) },
 	GrievanceResolved:         func() any { return new(GrievanceResolvedData) },
 	AppealReceived:            func() any { return new(AppealReceivedData) },
+	AppealAcknowledged:        func() any { return new(AppealAcknowledgedData) },
 	AppealExtended:            func() any { return new(AppealExtendedData) },
 	AppealResolved:            func() any { return new(AppealResolvedData) },
 }

@@ -45,10 +45,12 @@ const (
 
 // Listener consumes inbound events. Its fields are its dependencies and settings.
 type Listener struct {
-	Temporal  client.Client
-	JS        jetstream.JetStream
-	Keyer     privacy.Keyer
-	Policy    rules.Policy
+	Temporal client.Client
+	JS       jetstream.JetStream
+	Keyer    privacy.Keyer
+	// Policies is the dated policy: each journey takes the block in force on its starting fact's
+	// date.
+	Policies  rules.Book
 	TaskQueue string
 	// Consumer is the durable consumer's name; every listener process shares it.
 	Consumer string
@@ -209,7 +211,7 @@ func (l *Listener) prepare(msg jetstream.Msg) job {
 		j.invalid = fmt.Sprintf("event of %d bytes; the limit is %d (CARECLOCK_MAX_EVENT_BYTES)", n, limit)
 		return j
 	}
-	ev, payload, err := events.Decode(msg.Data(), l.Policy.Today(time.Now()))
+	ev, payload, err := events.Decode(msg.Data(), l.Policies.Latest().Today(time.Now()))
 	limit := cmp.Or(l.MaxIDLength, DefaultMaxIDLength)
 	switch {
 	case err != nil:
@@ -222,7 +224,7 @@ func (l *Listener) prepare(msg jetstream.Msg) job {
 		j.invalid = "subject does not match type " + ev.Type
 	default:
 		j.ev = ev
-		j.route, err = workflows.RouteEvent(ev, payload, l.Keyer, l.Policy)
+		j.route, err = workflows.RouteEvent(ev, payload, l.Keyer, l.Policies)
 		if errors.Is(err, workflows.ErrNoJourney) {
 			j.invalid = "no journey handles type " + ev.Type
 		} else if err != nil {

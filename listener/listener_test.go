@@ -79,7 +79,7 @@ func newHarness(t *testing.T, set func(*Listener)) *harness {
 	}
 	h := &harness{t: t, js: js, temporal: newFakeTemporal(), logs: &logBuffer{}}
 	h.l = &Listener{
-		Temporal: h.temporal, JS: js, Keyer: testKeyer, Policy: rules.DefaultPolicy(), TaskQueue: "careclock",
+		Temporal: h.temporal, JS: js, Keyer: testKeyer, Policies: rules.DefaultBook(), TaskQueue: "careclock",
 		Consumer: "listener", Log: zerolog.New(h.logs).Level(zerolog.DebugLevel),
 		RetryDelay: 20 * time.Millisecond,
 	}

@@ -199,6 +199,13 @@ func (p Policy) HoursAfter(t time.Time, h int) time.Time {
 	return t.Add(time.Duration(h) * time.Hour).In(p.location())
 }
 
+// DeemedDenialAt is the instant a standard authorization not decided by due is deemed denied:
+// policy authorization.deemedDenialTime (17:00) on due, in the policy's zone.
+func (p Policy) DeemedDenialAt(due Date) time.Time {
+	h, m := p.Authorization.DeemedDenial()
+	return time.Date(due.Year, due.Month, due.Day, h, m, 0, 0, p.location())
+}
+
 // Birthday is the day a member born on dob turns years old. A member born on 29 February turns
 // it on 1 March in a common year, or on 28 February under policy leapDayBirthday "02-28"
 // (docs/rules.md §3: no source settles it).

@@ -102,6 +102,9 @@ func (d Date) Weekday() time.Weekday { return d.utc().Weekday() }
 // Before reports whether d is earlier than o.
 func (d Date) Before(o Date) bool { return d.utc().Before(o.utc()) }
 
+// Compare returns -1, 0 or +1 as d is before, on or after o.
+func (d Date) Compare(o Date) int { return d.utc().Compare(o.utc()) }
+
 // After reports whether d is later than o.
 func (d Date) After(o Date) bool { return d.utc().After(o.utc()) }
 

@@ -132,6 +132,9 @@ type AppealPolicy struct {
 	FilingDays       int `json:"filingDays"`
 	ExtensionDays    int `json:"extensionDays"`
 	StateHearingDays int `json:"stateHearingDays"`
+	// AcknowledgeDays is the written acknowledgment's turnaround for a standard appeal (42 CFR
+	// §438.406(b)(1)). 0 in a policy recorded before appeals had the clock.
+	AcknowledgeDays int `json:"acknowledgeDays,omitempty"`
 }
 
 // ReimbursementPolicy is docs/rules.md §5.
@@ -158,6 +161,18 @@ type AuthorizationPolicy struct {
 	// NoticeBusinessDays is the written notice of a denial or modification's turnaround from the
 	// decision.
 	NoticeBusinessDays int `json:"noticeBusinessDays"`
+	// DeemedDenialTime is the local time ("HH:MM") on a standard request's due date at which a
+	// decision not reached is published as denied (42 CFR §438.404(c)(5): on the date the
+	// timeframe expires). "" in a policy recorded before the rule: 17:00.
+	DeemedDenialTime string `json:"deemedDenialTime,omitempty"`
+}
+
+// DeemedDenial returns the hour and minute of DeemedDenialTime (17:00 when unset).
+func (a AuthorizationPolicy) DeemedDenial() (hour, minute int) {
+	if _, err := fmt.Sscanf(a.DeemedDenialTime, "%d:%d", &hour, &minute); err != nil {
+		return 17, 0
+	}
+	return hour, minute
 }
 
 // DefaultPolicy returns the defaults of docs/rules.md.
@@ -181,9 +196,10 @@ func DefaultPolicy() Policy {
 		Authorization: AuthorizationPolicy{
 			StandardBusinessDays: 5, StandardMaxDays: 14, ExpeditedHours: 72, ExtensionDays: 14,
 			WarnBusinessDaysBefore: []int{1}, WarnHoursBefore: []int{24, 4}, NoticeBusinessDays: 2,
+			DeemedDenialTime: "17:00",
 		},
 		Grievance: GrievancePolicy{ResolutionPolicy: defaultResolution(), AcknowledgeDays: 5},
-		Appeal:    AppealPolicy{ResolutionPolicy: defaultResolution(), FilingDays: 60, ExtensionDays: 14, StateHearingDays: 120},
+		Appeal:    AppealPolicy{ResolutionPolicy: defaultResolution(), FilingDays: 60, ExtensionDays: 14, StateHearingDays: 120, AcknowledgeDays: 5},
 	}
 }
 
@@ -284,6 +300,7 @@ func (p Policy) Validate() error {
 	offsets("authorization.warnBusinessDaysBefore", a.WarnBusinessDaysBefore, a.StandardBusinessDays, "business days")
 	offsets("authorization.warnHoursBefore", a.WarnHoursBefore, a.ExpeditedHours-1, "hours")
 	check(a.NoticeBusinessDays >= 1 && a.NoticeBusinessDays <= 60, "authorization.noticeBusinessDays", "a whole number of business days from 1 to 60")
+	check(a.DeemedDenialTime == "" || validClock(a.DeemedDenialTime), "authorization.deemedDenialTime", `a local time "HH:MM" from "00:00" to "23:59"`)
 	resolution := func(key string, r ResolutionPolicy) {
 		days(key+".resolveDays", r.ResolveDays)
 		check(r.ExpeditedHours >= 1 && r.ExpeditedHours <= 720, key+".expeditedHours", "a whole number of hours from 1 to 720")
@@ -298,8 +315,15 @@ func (p Policy) Validate() error {
 	days("appeal.filingDays", p.Appeal.FilingDays)
 	days("appeal.extensionDays", p.Appeal.ExtensionDays)
 	days("appeal.stateHearingDays", p.Appeal.StateHearingDays)
+	check(p.Appeal.AcknowledgeDays >= 0 && p.Appeal.AcknowledgeDays <= 3650, "appeal.acknowledgeDays", "a whole number of days from 1 to 3650")
 	errs = append(errs, p.Holidays.validate()...)
 	return errors.Join(errs...)
+}
+
+// validClock reports whether s is a local time of day written "HH:MM".
+func validClock(s string) bool {
+	t, err := time.Parse("15:04", s)
+	return err == nil && t.Format("15:04") == s
 }
 
 // The CCS county models: independent counties decide medical eligibility themselves, dependent

@@ -25,8 +25,8 @@ func TestDefaultPolicyIsValidAndMatchesJourneysMD(t *testing.T) {
 		!reflect.DeepEqual(p.Postpartum.NoticeDaysBefore, []int{60, 30}) ||
 		!reflect.DeepEqual(p.Authorization, AuthorizationPolicy{
 			StandardBusinessDays: 5, StandardMaxDays: 14, ExpeditedHours: 72, ExtensionDays: 14,
-			WarnBusinessDaysBefore: []int{1}, WarnHoursBefore: []int{24, 4}, NoticeBusinessDays: 2,
-		}) {
+			WarnBusinessDaysBefore: []int{1}, WarnHoursBefore: []int{24, 4}, NoticeBusinessDays: 2, DeemedDenialTime: "17:00",
+		}) || p.Appeal.AcknowledgeDays != 5 || p.Grievance.AcknowledgeDays != 5 {
 		t.Fatalf("defaults differ from docs/rules.md: %+v", p)
 	}
 }

@@ -44,6 +44,9 @@ type Occurrence struct {
 	// Superseded marks a missed advance notice skipped because a later notice of its series is
 	// published instead (Step.Supersede).
 	Superseded bool
+	// Closed marks a missed notice skipped because the fact that ends its purpose is already
+	// known (docs/rules.md, Time: a missed notice whose purpose is over is not sent).
+	Closed bool
 }
 
 // InstantGrace is how long after its instant an event due at an instant may be published and

@@ -280,6 +280,7 @@ func (o *operator) printView(id string, v workflows.View[json.RawMessage]) error
 	} else {
 		fmt.Fprintf(tw, "deadline\t%s\n", o.instant(v.DeadlineAt))
 	}
+	fmt.Fprintf(tw, "policy from\t%s\n", v.PolicyFrom)
 	fmt.Fprintf(tw, "events applied\t%d\n", v.Applied)
 	fmt.Fprintln(tw, "facts")
 	for _, k := range slices.Sorted(maps.Keys(facts)) {
@@ -307,6 +308,9 @@ func (o *operator) printView(id string, v workflows.View[json.RawMessage]) error
 			}
 			if r.Superseded {
 				fmt.Fprint(tw, "\tsuperseded")
+			}
+			if r.Closed {
+				fmt.Fprint(tw, "\tclosed")
 			}
 			fmt.Fprintln(tw)
 		}

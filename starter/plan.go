@@ -23,8 +23,11 @@ type planOutput struct {
 }
 
 type plannedJourney struct {
-	Journey    string     `json:"journey"`
-	WorkflowID string     `json:"workflowId"`
+	Journey    string `json:"journey"`
+	WorkflowID string `json:"workflowId"`
+	// PolicyFrom names the policy block the journey takes: the date it is in force from
+	// ("beginning" for the first), on the date of the fact that starts the journey.
+	PolicyFrom string     `json:"policyFrom"`
 	Deadline   rules.Date `json:"deadline"`
 	// DeadlineAt is the deadline instant of a journey whose clock is one (an expedited
 	// authorization), in the policy's zone.
@@ -49,10 +52,11 @@ func (c planCmd) Run(cfg *config.Config, st *streams) error {
 		}
 		now = t
 	}
-	policy, err := cfg.Policy()
+	book, err := cfg.Policies()
 	if err != nil {
 		return err
 	}
+	policy := book.Latest()
 	keyer, err := cfg.Keyer(true)
 	if err != nil {
 		return err
@@ -65,7 +69,7 @@ func (c planCmd) Run(cfg *config.Config, st *streams) error {
 	if err != nil {
 		return fmt.Errorf("invalid event: %w", err)
 	}
-	route, err := workflows.RouteEvent(ev, payload, keyer, policy)
+	route, err := workflows.RouteEvent(ev, payload, keyer, book)
 	if err != nil {
 		return fmt.Errorf("%s: %w", ev.Type, err)
 	}
@@ -80,8 +84,8 @@ func (c planCmd) Run(cfg *config.Config, st *streams) error {
 			planned = append(planned, rules.Planned{Type: n.Type, Date: n.On, At: now.In(policy.Zone())})
 		}
 		out.Journeys = append(out.Journeys, plannedJourney{
-			Journey: s.Journey, WorkflowID: s.WorkflowID, Deadline: s.Deadline, DeadlineAt: s.DeadlineAt,
-			Events: append(planned, policy.ForJourney(s.WorkflowID).Preview(s.Dues, now)...),
+			Journey: s.Journey, WorkflowID: s.WorkflowID, PolicyFrom: rules.BlockName(s.PolicyFrom), Deadline: s.Deadline, DeadlineAt: s.DeadlineAt,
+			Events: append(planned, s.Policy().Preview(s.Dues, now)...),
 		})
 	}
 	enc := json.NewEncoder(stdout)

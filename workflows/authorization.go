@@ -13,10 +13,12 @@ import (
 )
 
 // Authorization is docs/rules.md §6: a provider asks the plan to approve a service before it is
-// given, and the plan must decide within 5 business days (not more than 14 calendar days) or,
-// when the member's health cannot wait, 72 hours. A decision missed is a denial on that date
-// (42 CFR §438.404(c)(5)); a denial or modification needs its written notice of action within 2
-// business days.
+// given, and the plan must decide within 5 business days of the information it needs, and not
+// more than 7 calendar days after the request (14 for a request received before 2026-01-01, a
+// dated block of the policy) or, when the member's health cannot wait, 72 hours. A decision
+// missed is a denial on the date the timeframe expires (42 CFR §438.404(c)(5)); a denial or
+// modification needs its written notice of action within 2 business days, and not after the
+// decision deadline.
 //
 // Disenrollment does not end it: the plan still owes a decision.
 func Authorization(ctx workflow.Context, s State[AuthorizationFacts]) (Outcome, error) {
@@ -45,7 +47,19 @@ type AuthorizationFacts struct {
 	// Outcome is "" while open, then approved, denied, modified or withdrawn.
 	Outcome  string     `json:"outcome,omitempty"`
 	ClosedOn rules.Date `json:"closedDate,omitzero"`
+	// Rule is the edition of docs/rules.md §6 the journey follows, set when it starts and kept
+	// for its life, so that a running journey keeps the rule it started with whatever code
+	// replays it: 0 (a journey started before rule2026) or rule2026.
+	Rule int `json:"rule,omitempty"`
 }
+
+// rule2026 is §6 as rewritten for CMS-0057-F: the deemed denial on the due date at policy
+// deemedDenialTime (before: the day after, at the notice hour); the notice of action due by the
+// earlier of decision + 2 business days and the decision deadline, never before the decision
+// (before: decision + 2 business days); authorization.closed carrying urgency, extended,
+// receivedAt and decidedAt for the public metrics. The 7-day cap is not part of it: it is a
+// dated block of the policy, which the journey took when it started.
+const rule2026 = 1
 
 // appealDays is the member's window to appeal an adverse decision, from its notice
 // (42 CFR §438.402(c)(2)(ii)): the notice's appealBy.
@@ -55,7 +69,7 @@ const appealDays = 60
 func startAuthorization(ev events.Event, d events.AuthorizationRequestedData, k privacy.Keyer, p rules.Policy) Start {
 	f := AuthorizationFacts{
 		RequestID: d.RequestID, MemberID: d.MemberID, ServiceCode: d.ServiceCode, Urgency: d.Urgency,
-		ReceivedAt: d.ReceivedAt, InfoComplete: *d.InfoComplete,
+		ReceivedAt: d.ReceivedAt, InfoComplete: *d.InfoComplete, Rule: rule2026,
 	}
 	id := WorkflowID(k, JourneyAuthorization, d.RequestID)
 	return newStart(JourneyAuthorization, id, f, p, MemberKey(k, d.MemberID), ev.ID)
@@ -67,10 +81,12 @@ func (a *AuthorizationFacts) received(p rules.Policy) rules.Date {
 	return rules.DateOf(a.ReceivedAt.In(p.Zone()))
 }
 
-// decisionDue is the standard decision's due date: received date + policy standardBusinessDays
-// (5) business days when the information is complete; while it is not, received date + policy
-// standardMaxDays (14) calendar days; once it arrives on I, the earlier of I + 5 business days
-// and the 14-day cap. One extension adds policy extensionDays (14) calendar days.
+// decisionDue is the standard decision's due date: the earlier of the received date + policy
+// standardMaxDays calendar days (7 from 2026-01-01, 14 before: the policy block the journey took)
+// and the information date + policy standardBusinessDays (5) business days, where the
+// information date is the received date when the request was complete, else the date
+// authorization.info_received gave (until then, the cap alone). One extension adds policy
+// extensionDays (14) calendar days.
 func (a *AuthorizationFacts) decisionDue(p rules.Policy) rules.Date {
 	ap := p.Authorization
 	limit := a.received(p).AddDays(ap.StandardMaxDays)
@@ -126,9 +142,20 @@ func (a *AuthorizationFacts) decidedOn(p rules.Policy) rules.Date {
 }
 
 // noticeDue is the written notice of action's due date: decision date + policy
-// noticeBusinessDays (2) business days.
+// noticeBusinessDays (2) business days; from rule2026 no later than the decision deadline's date
+// (42 CFR §438.404(c)(3)), but never before the decision date.
 func (a *AuthorizationFacts) noticeDue(p rules.Policy) rules.Date {
-	return p.BusinessDaysAfter(a.decidedOn(p), p.Authorization.NoticeBusinessDays)
+	due := p.BusinessDaysAfter(a.decidedOn(p), p.Authorization.NoticeBusinessDays)
+	if a.Rule < rule2026 {
+		return due
+	}
+	if deadline := a.decisionDeadline(p); deadline.Before(due) {
+		due = deadline
+	}
+	if due.Before(a.decidedOn(p)) {
+		due = a.decidedOn(p)
+	}
+	return due
 }
 
 // The journey is about the decision until an adverse one is made, then about its notice.
@@ -157,7 +184,9 @@ func (a *AuthorizationFacts) plan(p rules.Policy) []rules.Due {
 }
 
 // Standard: authorization.decision_due_soon policy warnBusinessDaysBefore ([1]) business days
-// before the due date; authorization.deemed_denied on due date + 1 at the notice hour.
+// before the due date; authorization.deemed_denied on the due date at policy deemedDenialTime
+// (17:00), so that the notice of a decision not reached goes out on the date the timeframe
+// expires (before rule2026: due date + 1 at the notice hour).
 func (a *AuthorizationFacts) standardPlan(p rules.Policy) []rules.Due {
 	due := a.decisionDue(p)
 	var plan []rules.Due
@@ -171,10 +200,14 @@ func (a *AuthorizationFacts) standardPlan(p rules.Policy) []rules.Due {
 			Fields: fixed(map[string]any{"dueDate": due.String(), "businessDaysBefore": before, "urgency": a.Urgency}),
 		})
 	}
-	return append(plan, rules.Due{
+	denied := rules.Due{
 		Type: "authorization.deemed_denied", Date: due.AddDays(1), Deadline: due,
 		Fields: fixed(map[string]any{"dueDate": due.String(), "urgency": a.Urgency}),
-	})
+	}
+	if a.Rule >= rule2026 {
+		denied.Date, denied.At = due, p.DeemedDenialAt(due)
+	}
+	return append(plan, denied)
 }
 
 // Expedited: authorization.decision_due_soon policy warnHoursBefore ([24, 4]) hours before the
@@ -260,9 +293,9 @@ func (a *AuthorizationFacts) apply(ev events.Event, p rules.Policy) ([]Notice, e
 			return nil, err
 		}
 		a.Outcome, a.ClosedOn = "withdrawn", d.WithdrawnDate
-		return []Notice{{Type: "authorization.closed", On: d.WithdrawnDate, Fields: map[string]any{
-			"outcome": "withdrawn", "urgency": a.Urgency,
-		}}}, nil
+		f := map[string]any{"outcome": "withdrawn", "urgency": a.Urgency}
+		a.metricsFields(p, f)
+		return []Notice{{Type: "authorization.closed", On: d.WithdrawnDate, Fields: f}}, nil
 	}
 	return nil, fmt.Errorf("authorization does not take %s", ev.Type)
 }
@@ -285,7 +318,18 @@ func (a *AuthorizationFacts) closedFields(p rules.Policy) map[string]any {
 		f["noticeDueDate"], f["noticeOnTime"] = due.String(), !a.NoticeSent.After(due)
 		f["appealBy"] = a.NoticeSent.AddDays(appealDays).String()
 	}
+	a.metricsFields(p, f)
 	return f
+}
+
+// metricsFields adds to authorization.closed, from rule2026, what the public prior-authorization
+// metrics need (docs/rules.md §6): whether the timeframe was extended and when the request was
+// received (the decision's instant, decidedAt, is there already once decided).
+func (a *AuthorizationFacts) metricsFields(p rules.Policy, f map[string]any) {
+	if a.Rule < rule2026 {
+		return
+	}
+	f["extended"], f["receivedAt"] = !a.Extended.IsZero(), a.ReceivedAt.In(p.Zone()).Format(time.RFC3339)
 }
 
 func (a *AuthorizationFacts) ended() string {

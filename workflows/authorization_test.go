@@ -1,11 +1,13 @@
 package workflows
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/rules"
 )
 
 // authRequest is an authorization.requested's data.
@@ -20,39 +22,78 @@ func decided(decision, at string) map[string]any {
 	return map[string]any{"requestId": "PA-2001", "decision": decision, "decidedAt": at}
 }
 
-// A standard request received Friday 2026-11-20 with its information complete is due Tuesday
-// 2026-12-01 (5 business days: Thanksgiving and the day after are holidays); warned one
-// business day before, Monday 2026-11-30; approved that afternoon, on time.
+// A standard request received Friday 2026-11-20 with its information complete is due Friday
+// 2026-11-27: 7 calendar days (the day after Thanksgiving: a calendar-day deadline does not move
+// off a holiday) is earlier than 5 business days (Tuesday 2026-12-01). Warned one business day
+// before, Wednesday 2026-11-25 (Thanksgiving is a holiday); approved on the due date, on time.
 func TestAuthorizationStandardApprovedOnTime(t *testing.T) {
 	jt := newJourneyTest(t, "2026-11-20T10:00:00-08:00")
-	jt.signalAt("2026-11-30T15:00:00-08:00", events.AuthorizationDecided, "e-dec", decided("approved", "2026-11-30T15:00:00-08:00"))
+	jt.signalAt("2026-11-27T15:00:00-08:00", events.AuthorizationDecided, "e-dec", decided("approved", "2026-11-27T15:00:00-08:00"))
 	jt.run(events.AuthorizationRequested, authRequest("2026-11-20T10:00:00-08:00", "standard", true))
 	jt.expect(
-		"2026-11-30T09:00 authorization.decision_due_soon 2026-11-30 businessDaysBefore=1 dueDate=2026-12-01 urgency=standard",
-		"2026-11-30T15:00 authorization.closed 2026-11-30 daysLate=0 decidedAt=2026-11-30T15:00:00-08:00 dueDate=2026-12-01 onTime=true outcome=approved urgency=standard",
+		"2026-11-25T09:00 authorization.decision_due_soon 2026-11-25 businessDaysBefore=1 dueDate=2026-11-27 urgency=standard",
+		"2026-11-27T15:00 authorization.closed 2026-11-27 daysLate=0 decidedAt=2026-11-27T15:00:00-08:00 dueDate=2026-11-27 extended=false onTime=true outcome=approved receivedAt=2026-11-20T10:00:00-08:00 urgency=standard",
 	)
 }
 
-// Received incomplete on Monday 2026-11-02: due at the 14-day cap, 2026-11-16, until the
-// information arrives on Wednesday 2026-11-04; then 5 business days after it, Thursday
-// 2026-11-12 (Veterans Day, the 11th, is a holiday), which is earlier.
-func TestAuthorizationInfoReceivedLaterShortensTheClock(t *testing.T) {
-	jt := newJourneyTest(t, "2026-11-02T10:00:00-08:00")
-	jt.signalAt("2026-11-04T12:00:00-08:00", events.AuthorizationInfoReceived, "e-info",
-		map[string]any{"requestId": "PA-2001", "receivedDate": "2026-11-04"})
-	jt.signalAt("2026-11-12T16:00:00-08:00", events.AuthorizationDecided, "e-dec", decided("approved", "2026-11-12T16:00:00-08:00"))
-	jt.run(events.AuthorizationRequested, authRequest("2026-11-02T10:00:00-08:00", "standard", false))
+// No decision by the due date: deemed denied on the due date itself at 17:00 (42 CFR
+// §438.404(c)(5): on the date the timeframe expires). A decision later that day is still on time.
+func TestAuthorizationDeemedDeniedOnTheDueDate(t *testing.T) {
+	jt := newJourneyTest(t, "2026-11-20T10:00:00-08:00")
+	jt.signalAt("2026-11-27T17:30:00-08:00", events.AuthorizationDecided, "e-dec", decided("approved", "2026-11-27T17:30:00-08:00"))
+	jt.run(events.AuthorizationRequested, authRequest("2026-11-20T10:00:00-08:00", "standard", true))
 	jt.expect(
-		"2026-11-10T09:00 authorization.decision_due_soon 2026-11-10 businessDaysBefore=1 dueDate=2026-11-12 urgency=standard",
-		"2026-11-12T16:00 authorization.closed 2026-11-12 daysLate=0 decidedAt=2026-11-12T16:00:00-08:00 dueDate=2026-11-12 onTime=true outcome=approved urgency=standard",
+		"2026-11-25T09:00 authorization.decision_due_soon 2026-11-25 businessDaysBefore=1 dueDate=2026-11-27 urgency=standard",
+		"2026-11-27T17:00 authorization.deemed_denied 2026-11-27 dueDate=2026-11-27 urgency=standard",
+		"2026-11-27T17:30 authorization.closed 2026-11-27 daysLate=0 decidedAt=2026-11-27T17:30:00-08:00 dueDate=2026-11-27 extended=false onTime=true outcome=approved receivedAt=2026-11-20T10:00:00-08:00 urgency=standard",
+	)
+	if !jt.publishedAt[1].Equal(mustTime("2026-11-28T01:00:00Z")) {
+		t.Errorf("deemed denial at %v, want 2026-11-27T17:00-08:00", jt.publishedAt[1])
+	}
+}
+
+// The cap is the one in force on the received date (docs/rules.md, Rules in force on a date): an
+// incomplete request received on 2025-12-30 keeps 14 days (due 2026-01-13), the same received on
+// 2026-01-02 has 7 (due 2026-01-09), both heard of on 2026-01-05.
+func TestAuthorizationCapInForceOnTheReceivedDate(t *testing.T) {
+	for _, c := range []struct{ received, due, from string }{
+		{"2025-12-30T10:00:00-08:00", "2026-01-13", "beginning"},
+		{"2025-12-31T23:59:00-08:00", "2026-01-14", "beginning"},
+		{"2026-01-01T00:00:00-08:00", "2026-01-08", "2026-01-01"},
+		{"2026-01-02T10:00:00-08:00", "2026-01-09", "2026-01-01"},
+	} {
+		jt := newJourneyTest(t, "2026-01-05T10:00:00-08:00")
+		s := jt.route(events.AuthorizationRequested, authRequest(c.received, "standard", false))[0]
+		st := s.Input.(State[AuthorizationFacts])
+		if s.Deadline.String() != c.due || rules.BlockName(st.PolicyFrom) != c.from || rules.BlockName(s.PolicyFrom) != c.from {
+			t.Errorf("received %s: due %s under the block from %s, want %s from %s", c.received, s.Deadline, rules.BlockName(st.PolicyFrom), c.due, c.from)
+		}
+		if st.PolicyOn.String() != c.received[:10] {
+			t.Errorf("received %s: policyOn %s", c.received, st.PolicyOn)
+		}
+	}
+}
+
+// Received on Saturday 2027-01-09 without its information: due at the 7-day cap, Saturday
+// 01-16, until the information arrives on Sunday 01-10; then 5 business days after it, Friday
+// 01-15, which is earlier.
+func TestAuthorizationInfoReceivedLaterShortensTheClock(t *testing.T) {
+	jt := newJourneyTest(t, "2027-01-09T10:00:00-08:00")
+	jt.signalAt("2027-01-10T12:00:00-08:00", events.AuthorizationInfoReceived, "e-info",
+		map[string]any{"requestId": "PA-2001", "receivedDate": "2027-01-10"})
+	jt.signalAt("2027-01-15T12:00:00-08:00", events.AuthorizationDecided, "e-dec", decided("approved", "2027-01-15T12:00:00-08:00"))
+	jt.run(events.AuthorizationRequested, authRequest("2027-01-09T10:00:00-08:00", "standard", false))
+	jt.expect(
+		"2027-01-14T09:00 authorization.decision_due_soon 2027-01-14 businessDaysBefore=1 dueDate=2027-01-15 urgency=standard",
+		"2027-01-15T12:00 authorization.closed 2027-01-15 daysLate=0 decidedAt=2027-01-15T12:00:00-08:00 dueDate=2027-01-15 extended=false onTime=true outcome=approved receivedAt=2027-01-09T10:00:00-08:00 urgency=standard",
 	)
 }
 
-// The information arrives on Tuesday 2026-11-10: 5 business days after it is 2026-11-18, past
-// the 14-day cap of 2026-11-16, so the cap wins. No decision by then: deemed denied on
-// 2026-11-17 at the notice hour. Denied on 2026-11-18 (2 days late); the notice of action, due
-// 2026-11-20, is overdue on 2026-11-21 and sent on 2026-11-23; the member may appeal until
-// 2027-01-22.
+// The information arrives on Tuesday 2026-11-10, after the 7-day cap of 2026-11-09, so the cap
+// stands: deemed denied on 2026-11-09 at 17:00. Denied on 2026-11-18, 9 days late: the notice
+// of action is due that same day (the earlier of 2 business days and the decision deadline,
+// never before the decision), overdue on 2026-11-19, sent on 2026-11-23; the member may appeal
+// until 2027-01-22.
 func TestAuthorizationCapWinsDeniedLateNoticeLate(t *testing.T) {
 	jt := newJourneyTest(t, "2026-11-02T10:00:00-08:00")
 	jt.signalAt("2026-11-10T12:00:00-08:00", events.AuthorizationInfoReceived, "e-info",
@@ -62,17 +103,56 @@ func TestAuthorizationCapWinsDeniedLateNoticeLate(t *testing.T) {
 		map[string]any{"requestId": "PA-2001", "sentDate": "2026-11-23"})
 	jt.run(events.AuthorizationRequested, authRequest("2026-11-02T10:00:00-08:00", "standard", false))
 	jt.expect(
+		"2026-11-06T09:00 authorization.decision_due_soon 2026-11-06 businessDaysBefore=1 dueDate=2026-11-09 urgency=standard",
+		"2026-11-09T17:00 authorization.deemed_denied 2026-11-09 dueDate=2026-11-09 urgency=standard",
+		"2026-11-19T09:00 authorization.notice_overdue 2026-11-19 decision=denied noticeDueDate=2026-11-18",
+		"2026-11-23T10:00 authorization.closed 2026-11-23 appealBy=2027-01-22 daysLate=9 decidedAt=2026-11-18T10:00:00-08:00 dueDate=2026-11-09 extended=false noticeDueDate=2026-11-18 noticeOnTime=false onTime=false outcome=denied receivedAt=2026-11-02T10:00:00-08:00 urgency=standard",
+	)
+	if got := jt.events[1].Data["deadline"]; got != "2026-11-09" {
+		t.Errorf("deemed denial's deadline %v, want 2026-11-09", got)
+	}
+	if got := jt.events[2].Data["deadline"]; got != "2026-11-18" {
+		t.Errorf("overdue notice's deadline %v, want the notice's due date 2026-11-18", got)
+	}
+}
+
+// A denial on time: its notice may not fall after the decision deadline. Denied Tuesday
+// 2026-11-24 on a request due Friday 11-27: 2 business days would be Monday 11-30, so the notice
+// is due 11-27, overdue on the 28th, and sent late on the 30th.
+func TestAuthorizationNoticeNoLaterThanTheDecisionDeadline(t *testing.T) {
+	jt := newJourneyTest(t, "2026-11-20T10:00:00-08:00")
+	jt.signalAt("2026-11-24T10:00:00-08:00", events.AuthorizationDecided, "e-dec", decided("denied", "2026-11-24T10:00:00-08:00"))
+	jt.signalAt("2026-11-30T11:00:00-08:00", events.AuthorizationNoticeSent, "e-noa",
+		map[string]any{"requestId": "PA-2001", "sentDate": "2026-11-30"})
+	jt.run(events.AuthorizationRequested, authRequest("2026-11-20T10:00:00-08:00", "standard", true))
+	jt.expect(
+		"2026-11-28T09:00 authorization.notice_overdue 2026-11-28 decision=denied noticeDueDate=2026-11-27",
+		"2026-11-30T11:00 authorization.closed 2026-11-30 appealBy=2027-01-29 daysLate=0 decidedAt=2026-11-24T10:00:00-08:00 dueDate=2026-11-27 extended=false noticeDueDate=2026-11-27 noticeOnTime=false onTime=true outcome=denied receivedAt=2026-11-20T10:00:00-08:00 urgency=standard",
+	)
+}
+
+// A journey started under the rule before rule2026 keeps it whatever code runs it: with the
+// 14-day policy it took, the deemed denial is the day after the due date at the notice hour, the
+// notice is due 2 business days after the decision, and closed carries no metrics fields.
+func TestAuthorizationStartedBeforeRule2026KeepsItsRule(t *testing.T) {
+	jt := newJourneyTest(t, "2026-11-02T10:00:00-08:00")
+	jt.book = rules.BookOf(rules.DefaultPolicy(), rules.Date{})
+	jt.signalAt("2026-11-10T12:00:00-08:00", events.AuthorizationInfoReceived, "e-info",
+		map[string]any{"requestId": "PA-2001", "receivedDate": "2026-11-10"})
+	jt.signalAt("2026-11-18T10:00:00-08:00", events.AuthorizationDecided, "e-dec", decided("denied", "2026-11-18T10:00:00-08:00"))
+	jt.signalAt("2026-11-23T10:00:00-08:00", events.AuthorizationNoticeSent, "e-noa",
+		map[string]any{"requestId": "PA-2001", "sentDate": "2026-11-23"})
+	s := jt.route(events.AuthorizationRequested, authRequest("2026-11-02T10:00:00-08:00", "standard", false))[0]
+	st := s.Input.(State[AuthorizationFacts])
+	st.Facts.Rule = 0
+	s.Input = st
+	jt.runStart(s)
+	jt.expect(
 		"2026-11-13T09:00 authorization.decision_due_soon 2026-11-13 businessDaysBefore=1 dueDate=2026-11-16 urgency=standard",
 		"2026-11-17T09:00 authorization.deemed_denied 2026-11-17 dueDate=2026-11-16 urgency=standard",
 		"2026-11-21T09:00 authorization.notice_overdue 2026-11-21 decision=denied noticeDueDate=2026-11-20",
 		"2026-11-23T10:00 authorization.closed 2026-11-23 appealBy=2027-01-22 daysLate=2 decidedAt=2026-11-18T10:00:00-08:00 dueDate=2026-11-16 noticeDueDate=2026-11-20 noticeOnTime=false onTime=false outcome=denied urgency=standard",
 	)
-	if got := jt.events[1].Data["deadline"]; got != "2026-11-16" {
-		t.Errorf("deemed denial's deadline %v, want 2026-11-16", got)
-	}
-	if got := jt.events[2].Data["deadline"]; got != "2026-11-20" {
-		t.Errorf("overdue notice's deadline %v, want the notice's due date 2026-11-20", got)
-	}
 }
 
 // Expedited, received 2027-03-13T10:00-08:00: due 72 hours later, 2027-03-16T11:00-07:00 across
@@ -84,7 +164,7 @@ func TestAuthorizationExpeditedMet(t *testing.T) {
 	jt.expect(
 		"2027-03-15T11:00 authorization.decision_due_soon 2027-03-15 deadlineAt=2027-03-16T11:00:00-07:00 eventAt=2027-03-15T11:00:00-07:00 hoursBefore=24 urgency=expedited",
 		"2027-03-16T07:00 authorization.decision_due_soon 2027-03-16 deadlineAt=2027-03-16T11:00:00-07:00 eventAt=2027-03-16T07:00:00-07:00 hoursBefore=4 urgency=expedited",
-		"2027-03-16T09:30 authorization.closed 2027-03-16 deadlineAt=2027-03-16T11:00:00-07:00 decidedAt=2027-03-16T09:30:00-07:00 decisionDeadlineAt=2027-03-16T11:00:00-07:00 eventAt=2027-03-16T09:30:00-07:00 hoursLate=0 onTime=true outcome=approved urgency=expedited",
+		"2027-03-16T09:30 authorization.closed 2027-03-16 deadlineAt=2027-03-16T11:00:00-07:00 decidedAt=2027-03-16T09:30:00-07:00 decisionDeadlineAt=2027-03-16T11:00:00-07:00 eventAt=2027-03-16T09:30:00-07:00 extended=false hoursLate=0 onTime=true outcome=approved receivedAt=2027-03-13T10:00:00-08:00 urgency=expedited",
 	)
 	if !jt.publishedAt[2].Equal(mustTime("2027-03-16T09:30:00-07:00")) || !jt.publishedAt[1].Equal(mustTime("2027-03-16T07:00:00-07:00")) {
 		t.Errorf("published at %v", jt.publishedAt)
@@ -92,7 +172,8 @@ func TestAuthorizationExpeditedMet(t *testing.T) {
 }
 
 // Expedited and missed: deemed denied at the deadline instant itself; modified 4 h 20 min later
-// (5 hours started late); the notice, due Thursday 2027-03-18, sent on the 17th.
+// (5 hours started late); the notice is due by the deadline's date, 2027-03-16, but never before
+// the decision: due that day, overdue on the 17th at 09:00, and sent at 10:00.
 func TestAuthorizationExpeditedMissed(t *testing.T) {
 	jt := newJourneyTest(t, "2027-03-13T10:00:00-08:00")
 	jt.signalAt("2027-03-16T15:20:00-07:00", events.AuthorizationDecided, "e-dec", decided("modified", "2027-03-16T15:20:00-07:00"))
@@ -120,7 +201,8 @@ func TestAuthorizationExpeditedMissed(t *testing.T) {
 		"2027-03-15T11:00 authorization.decision_due_soon 2027-03-15 deadlineAt=2027-03-16T11:00:00-07:00 eventAt=2027-03-15T11:00:00-07:00 hoursBefore=24 urgency=expedited",
 		"2027-03-16T07:00 authorization.decision_due_soon 2027-03-16 deadlineAt=2027-03-16T11:00:00-07:00 eventAt=2027-03-16T07:00:00-07:00 hoursBefore=4 urgency=expedited",
 		"2027-03-16T11:00 authorization.deemed_denied 2027-03-16 deadlineAt=2027-03-16T11:00:00-07:00 eventAt=2027-03-16T11:00:00-07:00 urgency=expedited",
-		"2027-03-17T10:00 authorization.closed 2027-03-17 appealBy=2027-05-16 decidedAt=2027-03-16T15:20:00-07:00 decisionDeadlineAt=2027-03-16T11:00:00-07:00 hoursLate=5 noticeDueDate=2027-03-18 noticeOnTime=true onTime=false outcome=modified urgency=expedited",
+		"2027-03-17T09:00 authorization.notice_overdue 2027-03-17 decision=modified noticeDueDate=2027-03-16",
+		"2027-03-17T10:00 authorization.closed 2027-03-17 appealBy=2027-05-16 decidedAt=2027-03-16T15:20:00-07:00 decisionDeadlineAt=2027-03-16T11:00:00-07:00 extended=false hoursLate=5 noticeDueDate=2027-03-16 noticeOnTime=false onTime=false outcome=modified receivedAt=2027-03-13T10:00:00-08:00 urgency=expedited",
 	)
 	if !jt.publishedAt[2].Equal(mustTime("2027-03-16T18:00:00Z")) {
 		t.Errorf("deemed denial at %v, want exactly 2027-03-16T18:00:00Z", jt.publishedAt[2])
@@ -144,19 +226,20 @@ func TestAuthorizationExpeditedInTheRepeatedHour(t *testing.T) {
 	}
 }
 
-// One extension moves the deadline by 14 days, announced at once; a second is ignored.
+// One extension moves the deadline of 2026-11-27 by 14 days, to 2026-12-11, announced at once; a
+// second is ignored; closed says the timeframe was extended.
 func TestAuthorizationExtendedOnce(t *testing.T) {
 	jt := newJourneyTest(t, "2026-11-20T10:00:00-08:00")
-	jt.signalAt("2026-11-25T10:00:00-08:00", events.AuthorizationExtended, "e-ext",
-		map[string]any{"requestId": "PA-2001", "extendedOn": "2026-11-25"})
+	jt.signalAt("2026-11-24T10:00:00-08:00", events.AuthorizationExtended, "e-ext",
+		map[string]any{"requestId": "PA-2001", "extendedOn": "2026-11-24"})
 	jt.signalAt("2026-12-01T10:00:00-08:00", events.AuthorizationExtended, "e-ext-2",
 		map[string]any{"requestId": "PA-2001", "extendedOn": "2026-12-01"})
-	jt.signalAt("2026-12-14T12:00:00-08:00", events.AuthorizationDecided, "e-dec", decided("approved", "2026-12-14T12:00:00-08:00"))
+	jt.signalAt("2026-12-10T12:00:00-08:00", events.AuthorizationDecided, "e-dec", decided("approved", "2026-12-10T12:00:00-08:00"))
 	jt.run(events.AuthorizationRequested, authRequest("2026-11-20T10:00:00-08:00", "standard", true))
 	jt.expect(
-		"2026-11-25T10:00 authorization.extension_noticed 2026-11-25 dueDate=2026-12-15 extensionDays=14 urgency=standard",
-		"2026-12-14T09:00 authorization.decision_due_soon 2026-12-14 businessDaysBefore=1 dueDate=2026-12-15 urgency=standard",
-		"2026-12-14T12:00 authorization.closed 2026-12-14 daysLate=0 decidedAt=2026-12-14T12:00:00-08:00 dueDate=2026-12-15 onTime=true outcome=approved urgency=standard",
+		"2026-11-24T10:00 authorization.extension_noticed 2026-11-24 dueDate=2026-12-11 extensionDays=14 urgency=standard",
+		"2026-12-10T09:00 authorization.decision_due_soon 2026-12-10 businessDaysBefore=1 dueDate=2026-12-11 urgency=standard",
+		"2026-12-10T12:00 authorization.closed 2026-12-10 daysLate=0 decidedAt=2026-12-10T12:00:00-08:00 dueDate=2026-12-11 extended=true onTime=true outcome=approved receivedAt=2026-11-20T10:00:00-08:00 urgency=standard",
 	)
 }
 
@@ -169,7 +252,7 @@ func TestAuthorizationExpeditedExtended(t *testing.T) {
 	jt.run(events.AuthorizationRequested, authRequest("2027-03-13T10:00:00-08:00", "expedited", true))
 	jt.expect(
 		"2027-03-14T10:00 authorization.extension_noticed 2027-03-14 deadlineAt=2027-03-30T11:00:00-07:00 dueDate=2027-03-30 eventAt=2027-03-14T10:00:00-07:00 extensionDays=14 urgency=expedited",
-		"2027-03-29T09:00 authorization.closed 2027-03-29 deadlineAt=2027-03-30T11:00:00-07:00 decidedAt=2027-03-29T09:00:00-07:00 decisionDeadlineAt=2027-03-30T11:00:00-07:00 eventAt=2027-03-29T09:00:00-07:00 hoursLate=0 onTime=true outcome=approved urgency=expedited",
+		"2027-03-29T09:00 authorization.closed 2027-03-29 deadlineAt=2027-03-30T11:00:00-07:00 decidedAt=2027-03-29T09:00:00-07:00 decisionDeadlineAt=2027-03-30T11:00:00-07:00 eventAt=2027-03-29T09:00:00-07:00 extended=true hoursLate=0 onTime=true outcome=approved receivedAt=2027-03-13T10:00:00-08:00 urgency=expedited",
 	)
 }
 
@@ -179,7 +262,7 @@ func TestAuthorizationWithdrawn(t *testing.T) {
 		map[string]any{"requestId": "PA-2001", "withdrawnDate": "2027-03-14"})
 	jt.run(events.AuthorizationRequested, authRequest("2027-03-13T10:00:00-08:00", "expedited", true))
 	jt.expect(
-		"2027-03-14T12:00 authorization.closed 2027-03-14 deadlineAt=2027-03-16T11:00:00-07:00 eventAt=2027-03-14T12:00:00-07:00 outcome=withdrawn urgency=expedited",
+		"2027-03-14T12:00 authorization.closed 2027-03-14 deadlineAt=2027-03-16T11:00:00-07:00 eventAt=2027-03-14T12:00:00-07:00 extended=false outcome=withdrawn receivedAt=2027-03-13T10:00:00-08:00 urgency=expedited",
 	)
 }
 
@@ -193,7 +276,7 @@ func TestAuthorizationDuplicateDecisionIgnored(t *testing.T) {
 		map[string]any{"requestId": "PA-2001", "sentDate": "2026-11-25"})
 	jt.run(events.AuthorizationRequested, authRequest("2026-11-20T10:00:00-08:00", "standard", true))
 	jt.expect(
-		"2026-11-25T11:00 authorization.closed 2026-11-25 appealBy=2027-01-24 daysLate=0 decidedAt=2026-11-24T10:00:00-08:00 dueDate=2026-12-01 noticeDueDate=2026-11-30 noticeOnTime=true onTime=true outcome=denied urgency=standard",
+		"2026-11-25T11:00 authorization.closed 2026-11-25 appealBy=2027-01-24 daysLate=0 decidedAt=2026-11-24T10:00:00-08:00 dueDate=2026-11-27 extended=false noticeDueDate=2026-11-27 noticeOnTime=true onTime=true outcome=denied receivedAt=2026-11-20T10:00:00-08:00 urgency=standard",
 	)
 }
 
@@ -214,16 +297,43 @@ func TestDisenrollmentLeavesAuthorizationsOpen(t *testing.T) {
 }
 
 // The holiday calendar is part of the journey's policy: a re-plan that closes the plan on
-// Tuesday 2026-11-24 moves the standard request of Friday 2026-11-20 from 2026-12-01 to
-// 2026-12-02, and its warning with it.
+// Tuesday 2027-01-12 moves the complete request of Sunday 2027-01-10 from Friday 01-15 (5
+// business days) to the 7-day cap, Sunday 01-17 (5 business days would now be Tuesday 01-19,
+// past Martin Luther King Jr. Day), and its warning from Thursday to Friday.
 func TestAuthorizationReplanMovesTheCalendar(t *testing.T) {
-	jt := newJourneyTest(t, "2026-11-20T10:00:00-08:00")
-	jt.signalAt("2026-11-23T08:00:00-08:00", EventPolicyChanged, "policy-1",
-		map[string]any{"holidays": map[string]any{"add": []string{"2026-11-24"}}})
-	jt.signalAt("2026-12-02T15:00:00-08:00", events.AuthorizationDecided, "e-dec", decided("approved", "2026-12-02T15:00:00-08:00"))
-	jt.run(events.AuthorizationRequested, authRequest("2026-11-20T10:00:00-08:00", "standard", true))
+	jt := newJourneyTest(t, "2027-01-10T10:00:00-08:00")
+	jt.signalAt("2027-01-11T08:00:00-08:00", EventPolicyChanged, "policy-1",
+		map[string]any{"holidays": map[string]any{"add": []string{"2027-01-12"}}})
+	jt.signalAt("2027-01-15T15:00:00-08:00", events.AuthorizationDecided, "e-dec", decided("approved", "2027-01-15T15:00:00-08:00"))
+	jt.run(events.AuthorizationRequested, authRequest("2027-01-10T10:00:00-08:00", "standard", true))
 	jt.expect(
-		"2026-12-01T09:00 authorization.decision_due_soon 2026-12-01 businessDaysBefore=1 dueDate=2026-12-02 urgency=standard",
-		"2026-12-02T15:00 authorization.closed 2026-12-02 daysLate=0 decidedAt=2026-12-02T15:00:00-08:00 dueDate=2026-12-02 onTime=true outcome=approved urgency=standard",
+		"2027-01-15T09:00 authorization.decision_due_soon 2027-01-15 businessDaysBefore=1 dueDate=2027-01-17 urgency=standard",
+		"2027-01-15T15:00 authorization.closed 2027-01-15 daysLate=0 decidedAt=2027-01-15T15:00:00-08:00 dueDate=2027-01-17 extended=false onTime=true outcome=approved receivedAt=2027-01-10T10:00:00-08:00 urgency=standard",
 	)
+}
+
+// Replan sends the whole dated policy; a journey takes the block in force on its received date,
+// not today's: a request received 2025-12-30 keeps the 14-day cap (due 2026-01-13) under a new
+// file that moves the notice hour to 08:00.
+func TestReplanKeepsTheBlockOfTheStartingDate(t *testing.T) {
+	book, err := rules.ParseBook([]byte(`{"blocks": [{"noticeHour": 8}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := rules.MarshalBook(book)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jt := newJourneyTest(t, "2026-01-05T10:00:00-08:00")
+	jt.replanAt("2026-01-06T10:00:00-08:00", "replan-1", json.RawMessage(data))
+	view := jt.queryAt("2026-01-06T11:00:00-08:00")
+	jt.signalAt("2026-01-13T12:00:00-08:00", events.AuthorizationDecided, "e-dec", decided("approved", "2026-01-13T12:00:00-08:00"))
+	jt.run(events.AuthorizationRequested, authRequest("2025-12-30T10:00:00-08:00", "standard", false))
+	jt.expect(
+		"2026-01-12T08:00 authorization.decision_due_soon 2026-01-12 businessDaysBefore=1 dueDate=2026-01-13 urgency=standard",
+		"2026-01-13T12:00 authorization.closed 2026-01-13 daysLate=0 decidedAt=2026-01-13T12:00:00-08:00 dueDate=2026-01-13 extended=false onTime=true outcome=approved receivedAt=2025-12-30T10:00:00-08:00 urgency=standard",
+	)
+	if view.view.PolicyFrom != "beginning" {
+		t.Errorf("describe's policyFrom %q, want beginning", view.view.PolicyFrom)
+	}
 }

@@ -38,14 +38,15 @@ var closedWithItsStartCases = []closedWithItsStart{{
 	// docs/rules.md, Time: "A claim paid on 2026-11-22 never gets an overdue notice dated
 	// 2026-11-28". Submitted 2026-09-01: due 2026-10-31, overdue from 2026-11-01 every 7 days,
 	// the latest before 2026-12-01 is 2026-11-29. The journey as it stood when the payment took
-	// effect was overdue since 2026-11-15: that one is published, late, then the close.
+	// effect was overdue since 2026-11-15; the payment ends that notice's purpose, so only the
+	// close goes out (TestAMissedNoticeWhosePurposeIsOverIsNotSent shows the journey before
+	// changeClosedNotices publishing it late).
 	name: "reimbursement paid", now: "2026-12-01T10:00:00-08:00",
 	startType: events.ReimbursementSubmitted, start: map[string]any{
 		"claimId": "CLM-9", "memberId": "M-9", "submittedDate": "2026-09-01", "amountCents": 100, "category": "tolls",
 	},
 	closeType: events.ReimbursementPaid, close: map[string]any{"claimId": "CLM-9", "paidDate": "2026-11-22"},
 	want: []string{
-		"2026-12-01T10:00 reimbursement.overdue 2026-11-15 late daysOverdue=15 dueDate=2026-10-31",
 		"2026-12-01T10:00 reimbursement.closed 2026-11-22 daysLate=22 dueDate=2026-10-31 onTime=false outcome=paid",
 	},
 	before: []string{

@@ -51,6 +51,11 @@ type journeyTest struct {
 	children    []string // "journey workflowId" of each journey started as a child
 	runs        int      // workflow runs, 1 + continue-as-new count
 	policy      rules.Policy
+	// book, when set, is the dated policy the journey's start is routed with; otherwise the
+	// built-in one, or policy on every date when a test changed it.
+	book rules.Book
+	// final, when set, is filled with the journey's state once it has ended (queryAtEnd).
+	final *pendingQuery
 	// attrs is the journey's search attributes at its start and after each upsert, as
 	// "instant journey status next=… deadline=…" ("… (start)" for the start).
 	attrs []string
@@ -332,7 +337,14 @@ func (jt *journeyTest) routeAll(eventType string, data any) Route {
 	if err != nil {
 		jt.t.Fatalf("start event: %v", err)
 	}
-	route, err := RouteEvent(ev, payload, testKeyer, jt.policy)
+	book := jt.book
+	if book == nil {
+		book = rules.DefaultBook()
+		if !reflect.DeepEqual(jt.policy, rules.DefaultPolicy()) {
+			book = rules.BookOf(jt.policy, rules.Date{}) // a test's own policy, on every date
+		}
+	}
+	route, err := RouteEvent(ev, payload, testKeyer, book)
 	if err != nil {
 		jt.t.Fatalf("route: %v", err)
 	}
@@ -378,8 +390,23 @@ func (jt *journeyTest) runStart(s Start) {
 		if err != nil {
 			jt.t.Fatalf("journey failed: %v", err)
 		}
+		if jt.final != nil {
+			v, err := env.QueryWorkflow(QueryState)
+			if err == nil {
+				err = v.Get(&jt.final.view)
+			}
+			if err != nil {
+				jt.t.Errorf("state query at the end: %v", err)
+			}
+		}
 		return
 	}
+}
+
+// queryAtEnd asks the journey for its state once it has ended.
+func (jt *journeyTest) queryAtEnd() *pendingQuery {
+	jt.final = &pendingQuery{}
+	return jt.final
 }
 
 // expect asserts the exact journey events published, in order.

@@ -11,22 +11,33 @@ import (
 	"github.com/careclock/careclock/rules"
 )
 
-// replan is the UpdateReplan handler (`starter replan`): the journey takes the policy, read over
-// its own, and re-plans at once. Its validator has refused a policy that does not read, so the
+// replan is the UpdateReplan handler (`starter replan`): the journey takes the block of the policy
+// in force on its starting fact's date, read over its own policy, and re-plans at once. Its validator has refused a policy that does not read, so the
 // caller learns which journeys refused; Temporal keeps each update's id, so a retried call is
 // applied once, and each call of `starter replan` has an id of its own (A, then B, then A again
 // leaves the journey on A).
 func (r *runner[F, PF]) replan(ctx workflow.Context, policy json.RawMessage) error {
 	// Decoding JSON bytes is deterministic; workflowcheck cannot see through encoding/json's
 	// reflection.
-	p, err := rules.ParsePolicyOver(r.s.Policy, policy) //workflowcheck:ignore
+	blk, err := r.replanBlock(policy) //workflowcheck:ignore
 	if err != nil {
 		return err // the validator passed it, so this is not reached
 	}
-	r.s.Policy = p.ForJourney(workflow.GetInfo(ctx).WorkflowExecution.ID)
-	workflow.GetLogger(ctx).Info("policy changed; re-planning")
+	r.s.Policy, r.s.PolicyFrom = blk.Policy.ForJourney(workflow.GetInfo(ctx).WorkflowExecution.ID), blk.From
+	workflow.GetLogger(ctx).Info("policy changed; re-planning", "policyFrom", blk.From.String())
 	r.wake.SendAsync(true) // the loop re-plans; one wake-up is enough for several updates
 	return nil
+}
+
+// replanBlock reads a replan's policy (a book, or one policy as sent before policies were dated)
+// over the journey's own, and picks the block in force on the journey's starting fact's date
+// (docs/rules.md, Rules in force on a date).
+func (r *runner[F, PF]) replanBlock(policy json.RawMessage) (rules.Block, error) {
+	book, err := rules.ReadBookOver(r.s.Policy, policy)
+	if err != nil {
+		return rules.Block{}, err
+	}
+	return book.On(r.s.PolicyOn), nil
 }
 
 // apply hands an inbound event to the journey once, and does what it answers.
@@ -56,7 +67,7 @@ func (r *runner[F, PF]) apply(ctx workflow.Context, ev events.Event) error {
 func (r *runner[F, PF]) applyFact(ctx workflow.Context, ev events.Event) error {
 	log := workflow.GetLogger(ctx)
 	if on, ok := effectiveAt(ev, r.s.Policy); ok && r.isFactsFirst(ctx) {
-		if err := r.catchUp(ctx, on); err != nil {
+		if err := r.catchUp(ctx, on, ev); err != nil {
 			return err
 		}
 		if r.ended() {
@@ -101,12 +112,13 @@ func effectiveDate(payload any) (rules.Date, bool) {
 	return rules.Date{}, false
 }
 
-// catchUp publishes, before a fact that took effect at on is applied, what the journey had due on the days
-// before it and has not published yet (a journey started late, or a worker away): the journey
-// as it stood when the fact took effect. What is published now is late, and a reminder whose
-// deadline has passed by now is skipped, as for any late step. Nothing dated on or after the
+// catchUp publishes, before a fact ev that took effect at on is applied, what the journey had due
+// on the days before it and has not published yet (a journey started late, or a worker away): the
+// journey as it stood when the fact took effect. What is published now is late, and a reminder
+// whose deadline has passed by now is skipped, as for any late step. From versionClosedNotices, a
+// late notice whose purpose ev ends is skipped too (closedByFact). Nothing dated on or after the
 // fact's date is published here; after it is applied, the journey decides the rest.
-func (r *runner[F, PF]) catchUp(ctx workflow.Context, on time.Time) error {
+func (r *runner[F, PF]) catchUp(ctx workflow.Context, on time.Time, ev events.Event) error {
 	now := workflow.Now(ctx)
 	until := on.Add(-time.Nanosecond)
 	if until.After(now) {
@@ -124,6 +136,7 @@ func (r *runner[F, PF]) catchUp(ctx workflow.Context, on time.Time) error {
 		}
 		due.Publish = append(due.Publish, o)
 	}
+	r.closeMissed(ctx, &due, ev, until)
 	r.supersede(ctx, &due)
 	for _, o := range due.Skip {
 		r.s.Skipped = append(r.s.Skipped, record(o))

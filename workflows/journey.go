@@ -151,6 +151,12 @@ type Notice struct {
 type State[F any] struct {
 	Facts  F            `json:"facts"`
 	Policy rules.Policy `json:"policy"`
+	// PolicyOn is the date of the fact that started the journey, and PolicyFrom the date from
+	// which the policy block it took was in force on it (docs/rules.md, Rules in force on a
+	// date): a replan takes the new book's block in force on PolicyOn. Zero in a state recorded
+	// before policies were dated, and for the block in force from the beginning.
+	PolicyOn   rules.Date `json:"policyOn,omitzero"`
+	PolicyFrom rules.Date `json:"policyFrom,omitzero"`
 	// MemberKey is the keyed hash of the member id (AttrMemberKey); ProviderKey that of the
 	// provider id, for journeys about one provider (AttrProviderKey).
 	MemberKey   string `json:"memberKey"`
@@ -190,6 +196,12 @@ func (s State[F]) withRun(run int) any {
 	return s
 }
 
+// withPolicyBlock returns the state with the date of its starting fact and of its policy block.
+func (s State[F]) withPolicyBlock(from, on rules.Date) any {
+	s.PolicyFrom, s.PolicyOn = from, on
+	return s
+}
+
 // withVersions returns the state with the journey's change versions set.
 func (s State[F]) withVersions(v map[string]workflow.Version) any {
 	s.Versions = v
@@ -205,6 +217,21 @@ func CurrentVersions() map[string]workflow.Version {
 		changePolicyOver: versionPolicyOver, changeFutureFacts: versionFutureFacts,
 		changeDirectory: versionDirectory, changeCancelWakes: versionCancelWakes,
 	}
+}
+
+// Policy is the policy the journey starts with (its block, and its place in the spread window).
+func (s Start) Policy() rules.Policy { return s.policy }
+
+// inForce records in the start's input the date of its starting fact (on) and of the policy block
+// in force on it (from).
+func (s Start) inForce(from, on rules.Date) Start {
+	if st, ok := s.Input.(interface {
+		withPolicyBlock(from, on rules.Date) any
+	}); ok {
+		s.Input = st.withPolicyBlock(from, on)
+	}
+	s.PolicyFrom = from
+	return s
 }
 
 // WithVersions returns the start with its journey's change versions in its input.
@@ -226,6 +253,9 @@ type Record struct {
 	Late bool       `json:"late,omitempty"`
 	// Superseded marks a skipped notice whose series had a later one published late.
 	Superseded bool `json:"superseded,omitempty"`
+	// Closed marks a missed notice not sent because the journey already knew the fact that ended
+	// its purpose (changeClosedNotices).
+	Closed bool `json:"closed,omitempty"`
 }
 
 // View is what the state query answers, for operators: the journey's facts and status, what it
@@ -236,7 +266,10 @@ type View[F any] struct {
 	Deadline rules.Date `json:"deadline"`
 	// DeadlineAt is the deadline instant of a journey whose clock is one.
 	DeadlineAt time.Time `json:"deadlineAt,omitzero"`
-	Facts      F         `json:"facts"`
+	// PolicyFrom names the policy block the journey uses: the date it is in force from, or
+	// "beginning" (docs/rules.md, Rules in force on a date).
+	PolicyFrom string `json:"policyFrom"`
+	Facts      F      `json:"facts"`
 	// Next is the event the journey's timer waits for, if any.
 	Next *rules.Planned `json:"next,omitempty"`
 	// Ahead is the rest of the plan not yet published or skipped, in date order; a repeating
@@ -273,6 +306,9 @@ type Start struct {
 	// DeadlineAt is the deadline instant of a journey whose clock is one, else zero.
 	DeadlineAt time.Time
 	Dues       []rules.Due
+	// PolicyFrom is the date from which the policy block the journey takes is in force (zero:
+	// from the beginning), for `starter plan`.
+	PolicyFrom rules.Date
 	// policy is the journey's policy, for its search attributes at start.
 	policy rules.Policy
 	// reopenFrom, when set, is the date of the fact that starts the journey (an enrollment

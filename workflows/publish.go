@@ -142,5 +142,5 @@ func (r *runner[F, PF]) send(ctx workflow.Context, ev events.JourneyEvent) error
 }
 
 func record(o rules.Occurrence) Record {
-	return Record{Key: o.Key(), Type: o.Type, On: o.On, At: o.At, Late: o.Late, Superseded: o.Superseded}
+	return Record{Key: o.Key(), Type: o.Type, On: o.On, At: o.At, Late: o.Late, Superseded: o.Superseded, Closed: o.Closed}
 }

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/privacy"
@@ -25,8 +26,47 @@ var ErrNoJourney = errors.New("no journey handles this event type")
 
 // RouteEvent maps a validated inbound event (with its typed payload from events.Decode) to the
 // journeys it starts or signals. An event that concerns no journey (a member enrolled who is
-// not CCS-eligible) routes to nothing.
-func RouteEvent(ev events.Event, payload any, k privacy.Keyer, p rules.Policy) (Route, error) {
+// not CCS-eligible) routes to nothing. A journey it starts takes the policy block in force on the
+// date of the fact that starts it (docs/rules.md, Rules in force on a date).
+func RouteEvent(ev events.Event, payload any, k privacy.Keyer, b rules.Book) (Route, error) {
+	on, starts := startingDate(payload, b[0].Zone())
+	blk := b.On(on)
+	r, err := route(ev, payload, k, blk.Policy)
+	if starts {
+		for i := range r.Starts {
+			r.Starts[i] = r.Starts[i].inForce(blk.From, on)
+		}
+	}
+	return r, err
+}
+
+// startingDate is the date of the fact an inbound event that starts journeys states: the date
+// whose policy block its journeys take.
+func startingDate(payload any, zone *time.Location) (rules.Date, bool) {
+	switch d := payload.(type) {
+	case *events.MemberEnrolledData:
+		return d.EnrollmentDate, true
+	case *events.CCSReferralSubmittedData:
+		return d.ReferralDate, true
+	case *events.WCMTransitionedData:
+		return d.TransitionDate, true
+	case *events.CoCRequestedData:
+		return d.RequestDate, true
+	case *events.PregnancyEndedData:
+		return d.PregnancyEndDate, true
+	case *events.ReimbursementSubmittedData:
+		return d.SubmittedDate, true
+	case *events.AuthorizationRequestedData:
+		return rules.DateOf(d.ReceivedAt.In(zone)), true
+	case *events.GrievanceReceivedData:
+		return rules.DateOf(d.ReceivedAt.In(zone)), true
+	case *events.AppealReceivedData:
+		return rules.DateOf(d.ReceivedAt.In(zone)), true
+	}
+	return rules.Date{}, false
+}
+
+func route(ev events.Event, payload any, k privacy.Keyer, p rules.Policy) (Route, error) {
 	switch d := payload.(type) {
 	// Member-wide events.
 	case *events.MemberEnrolledData:
@@ -118,6 +158,8 @@ func RouteEvent(ev events.Event, payload any, k privacy.Keyer, p rules.Policy) (
 	// §8 Appeal.
 	case *events.AppealReceivedData:
 		return Route{Starts: []Start{startAppeal(ev, *d, k, p)}}, nil
+	case *events.AppealAcknowledgedData:
+		return Route{Signals: []string{WorkflowID(k, JourneyAppeal, d.AppealID)}}, nil
 	case *events.AppealExtendedData:
 		return Route{Signals: []string{WorkflowID(k, JourneyAppeal, d.AppealID)}}, nil
 	case *events.AppealResolvedData:

@@ -72,7 +72,7 @@ func (r *runner[F, PF]) setup(ctx workflow.Context) error {
 			if r.ended() {
 				return errors.New("the journey has ended")
 			}
-			_, err := rules.ParsePolicyOver(r.s.Policy, policy) //workflowcheck:ignore
+			_, err := r.replanBlock(policy) //workflowcheck:ignore
 			return err
 		},
 	})

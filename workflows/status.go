@@ -40,7 +40,8 @@ func (r *runner[F, PF]) updateStatus(ctx workflow.Context, next *rules.Occurrenc
 func (r *runner[F, PF]) view(now time.Time) View[F] {
 	v := View[F]{
 		Journey: r.journey, Status: r.s.Status, Deadline: r.facts().deadline(r.s.Policy), DeadlineAt: r.deadlineAt(), Facts: r.s.Facts,
-		Published: r.s.Published, Skipped: r.s.Skipped, Applied: max(r.s.AppliedCount, len(r.s.Applied)), Refused: r.s.Refused,
+		PolicyFrom: rules.BlockName(r.s.PolicyFrom),
+		Published:  r.s.Published, Skipped: r.s.Skipped, Applied: max(r.s.AppliedCount, len(r.s.Applied)), Refused: r.s.Refused,
 		Held: r.s.Held,
 	}
 	if !r.ended() {

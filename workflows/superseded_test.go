@@ -116,13 +116,13 @@ func TestMissedNoticesOfOneSeriesOnlyTheLatest(t *testing.T) {
 		closeType: events.AuthorizationDecided, close: decided("approved", "2026-12-01T11:00:00-08:00"),
 		want: []string{
 			"2026-12-01T10:00 authorization.decision_due_soon 2026-12-01 late deadlineAt=2026-12-01T12:00:00-08:00 eventAt=2026-12-01T08:00:00-08:00 hoursBefore=4 urgency=expedited",
-			"2026-12-01T11:00 authorization.closed 2026-12-01 deadlineAt=2026-12-01T12:00:00-08:00 decidedAt=2026-12-01T11:00:00-08:00 decisionDeadlineAt=2026-12-01T12:00:00-08:00 eventAt=2026-12-01T11:00:00-08:00 hoursLate=0 onTime=true outcome=approved urgency=expedited",
+			"2026-12-01T11:00 authorization.closed 2026-12-01 deadlineAt=2026-12-01T12:00:00-08:00 decidedAt=2026-12-01T11:00:00-08:00 decisionDeadlineAt=2026-12-01T12:00:00-08:00 eventAt=2026-12-01T11:00:00-08:00 extended=false hoursLate=0 onTime=true outcome=approved receivedAt=2026-11-28T12:00:00-08:00 urgency=expedited",
 		},
 		superseded: []string{"authorization.decision_due_soon@2026-11-30T20:00:00Z"},
 		before: []string{
 			"2026-12-01T10:00 authorization.decision_due_soon 2026-11-30 late deadlineAt=2026-12-01T12:00:00-08:00 eventAt=2026-11-30T12:00:00-08:00 hoursBefore=24 urgency=expedited",
 			"2026-12-01T10:00 authorization.decision_due_soon 2026-12-01 late deadlineAt=2026-12-01T12:00:00-08:00 eventAt=2026-12-01T08:00:00-08:00 hoursBefore=4 urgency=expedited",
-			"2026-12-01T11:00 authorization.closed 2026-12-01 deadlineAt=2026-12-01T12:00:00-08:00 decidedAt=2026-12-01T11:00:00-08:00 decisionDeadlineAt=2026-12-01T12:00:00-08:00 eventAt=2026-12-01T11:00:00-08:00 hoursLate=0 onTime=true outcome=approved urgency=expedited",
+			"2026-12-01T11:00 authorization.closed 2026-12-01 deadlineAt=2026-12-01T12:00:00-08:00 decidedAt=2026-12-01T11:00:00-08:00 decisionDeadlineAt=2026-12-01T12:00:00-08:00 eventAt=2026-12-01T11:00:00-08:00 extended=false hoursLate=0 onTime=true outcome=approved receivedAt=2026-11-28T12:00:00-08:00 urgency=expedited",
 		},
 	}}
 	for _, c := range cases {

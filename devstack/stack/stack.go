@@ -91,7 +91,7 @@ type Stack struct {
 	natsLog        zerolog.Logger
 	temporalLog    zerolog.Logger
 	listenerLog    zerolog.Logger
-	policy         rules.Policy
+	policies       rules.Book
 	cfg            config.Config
 	natsClientLog  zerolog.Logger
 	workerNC       *nats.Conn
@@ -125,7 +125,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if s.Keyer, err = o.Config.Keyer(true); err != nil {
 		return s, err
 	}
-	if s.policy, err = o.Config.Policy(); err != nil {
+	if s.policies, err = o.Config.Policies(); err != nil {
 		return s, err
 	}
 	if s.Keyring, err = o.Config.Keyring(true); err != nil {
@@ -333,7 +333,7 @@ func (s *Stack) StopWorker() {
 
 // NewListener returns a listener wired to the stack, for StartListener; a test may change it first.
 func (s *Stack) NewListener() *listener.Listener {
-	return connect.NewListener(s.cfg, s.Client, s.listenerJS, s.Keyer, s.policy, s.listenerLog, s.Metrics)
+	return connect.NewListener(s.cfg, s.Client, s.listenerJS, s.Keyer, s.policies, s.listenerLog, s.Metrics)
 }
 
 // StartListener runs l until StopListener.
