@@ -16,32 +16,39 @@ import (
 // ReadCloses reads every closing event on the JOURNEYS stream, as it is now. It needs only the
 // reader role's rights: an ordered consumer, filtered to the closing events' subjects.
 func ReadCloses(ctx context.Context, js jetstream.JetStream) ([]Close, error) {
-	subjects := make([]string, len(closingTypes))
-	for i, t := range closingTypes {
+	var closes []Close
+	err := readJourneyEvents(ctx, js, closingTypes, func(ev events.JourneyEvent) { closes = append(closes, Closes(ev)...) })
+	return closes, err
+}
+
+// readJourneyEvents hands each journey event of the given types on the JOURNEYS stream to each, in
+// stream order, through an ordered consumer filtered to their subjects.
+func readJourneyEvents(ctx context.Context, js jetstream.JetStream, types []string, each func(events.JourneyEvent)) error {
+	subjects := make([]string, len(types))
+	for i, t := range types {
 		journey, _, _ := strings.Cut(t, ".")
 		subjects[i] = events.JourneySubject(journey, t)
 	}
 	cons, err := js.OrderedConsumer(ctx, events.JourneyStream, jetstream.OrderedConsumerConfig{FilterSubjects: subjects})
 	if err != nil {
-		return nil, fmt.Errorf("consumer on %s: %w", events.JourneyStream, err)
+		return fmt.Errorf("consumer on %s: %w", events.JourneyStream, err)
 	}
 	info, err := cons.Info(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("consumer on %s: %w", events.JourneyStream, err)
+		return fmt.Errorf("consumer on %s: %w", events.JourneyStream, err)
 	}
-	var closes []Close
 	for range info.NumPending {
 		msg, err := cons.Next(jetstream.FetchContext(ctx))
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", events.JourneyStream, err)
+			return fmt.Errorf("reading %s: %w", events.JourneyStream, err)
 		}
 		var ev events.JourneyEvent
 		if err := json.Unmarshal(msg.Data(), &ev); err != nil {
-			return nil, fmt.Errorf("journey event at sequence %d: %w", seq(msg), err)
+			return fmt.Errorf("journey event at sequence %d: %w", seq(msg), err)
 		}
-		closes = append(closes, Closes(ev)...)
+		each(ev)
 	}
-	return closes, nil
+	return nil
 }
 
 func seq(msg jetstream.Msg) uint64 {

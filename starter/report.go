@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/careclock/careclock/connect"
 	"github.com/careclock/careclock/report"
 	"github.com/careclock/careclock/rules"
+	"github.com/careclock/careclock/workflows"
 )
 
 type reportCmd struct {
@@ -20,6 +22,10 @@ type reportCmd struct {
 	JSON   bool   `name:"json" xor:"format" help:"Print JSON instead of a table."`
 	HTML   string `name:"html" xor:"format" placeholder:"FILE" type:"path" help:"Write one HTML page, a chart per deadline, that opens without a server."`
 	Detail bool   `help:"List each late item by workflow id, with its link in the UI (no member is named either way)."`
+	// The public prior-authorization metrics (42 CFR §438.210(f)) instead of the timeliness report.
+	PAMetrics bool   `name:"pa-metrics" help:"The public prior-authorization metrics of one calendar year (42 CFR §438.210(f)) instead of the timeliness report."`
+	Year      int    `placeholder:"YYYY" help:"With --pa-metrics: the calendar year (default: last year)."`
+	Services  string `placeholder:"FILE" type:"existingfile" help:"With --pa-metrics: the plan's list of items and services that need authorization, CSV lines of code,description, shown on the page."`
 }
 
 // Run prints the timeliness report: for each journey and period, journeys opened, and for each
@@ -28,6 +34,12 @@ func (c reportCmd) Run(cfg *config.Config, st *streams) error {
 	policy, err := cfg.Policy()
 	if err != nil {
 		return err
+	}
+	if c.PAMetrics {
+		return c.paMetrics(cfg, st, policy)
+	}
+	if c.Year != 0 || c.Services != "" {
+		return fmt.Errorf("--year and --services go with --pa-metrics")
 	}
 	zone := policy.Zone()
 	today := policy.Today(time.Now())
@@ -73,6 +85,61 @@ func (c reportCmd) Run(cfg *config.Config, st *streams) error {
 	for i := range r.Late {
 		r.Late[i].Link = op.link(r.Late[i].WorkflowID, "")
 	}
+	return writeFormat(c, st, r)
+}
+
+// paMetrics prints the public prior-authorization metrics of one calendar year, from the JOURNEYS
+// stream: a request's appeal is matched to it by the keyed hash of its id, as its workflow id is.
+func (c reportCmd) paMetrics(cfg *config.Config, st *streams, policy rules.Policy) error {
+	if c.From != "" || c.To != "" || c.Detail || c.Period != "month" {
+		return fmt.Errorf("--pa-metrics counts one calendar year (--year): --from, --to, --period and --detail are for the timeliness report")
+	}
+	year := c.Year
+	if year == 0 {
+		year = policy.Today(time.Now()).Year - 1
+	}
+	if year < 2000 || year > 2199 {
+		return fmt.Errorf("--year %d: want a calendar year such as 2026", year)
+	}
+	var services []report.Service
+	if c.Services != "" {
+		var err error
+		if services, err = report.LoadServices(c.Services); err != nil {
+			return err
+		}
+	}
+	keyer, err := cfg.Keyer(true)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	nc, js, err := connect.NATS(*cfg, config.RoleReader, cfg.Logger("starter"))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	src, err := report.ReadPASource(ctx, js)
+	if err != nil {
+		return err
+	}
+	m := report.BuildPAMetrics(src, year, policy.Zone(), func(requestID string) string {
+		return workflows.WorkflowID(keyer, workflows.JourneyAuthorization, requestID)
+	})
+	m.Services = services
+	return writeFormat(c, st, m)
+}
+
+// format is a report in each of its forms.
+type format interface {
+	Table(io.Writer) error
+	CSV(io.Writer) error
+	JSON(io.Writer) error
+	HTML(io.Writer) error
+}
+
+// writeFormat writes r as the flags ask: CSV, JSON, an HTML file, or a table.
+func writeFormat(c reportCmd, st *streams, r format) error {
 	switch {
 	case c.CSV:
 		return r.CSV(st.out)
