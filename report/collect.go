@@ -1,15 +1,20 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/rules"
 	"github.com/careclock/careclock/workflows"
 )
 
@@ -58,18 +63,41 @@ func seq(msg jetstream.Msg) uint64 {
 	return 0
 }
 
-// ReadJourneys lists every journey (the current run of each workflow id) from visibility.
+// ReadJourneys lists every run of every journey from visibility, marking the runs a
+// continue-as-new started (the run before it, of the same workflow id, continued as new) and those
+// that are not a journey's current run.
 func ReadJourneys(ctx context.Context, c client.Client) ([]Journey, error) {
 	listed, err := workflows.List(ctx, c, workflows.Filter{}, nil)
 	if err != nil {
 		return nil, err
 	}
-	var out []Journey
+	current := map[string]string{}
 	for _, l := range workflows.Current(listed) {
+		current[l.WorkflowID] = l.RunID
+	}
+	slices.SortStableFunc(listed, func(a, b workflows.Listed) int {
+		return cmp.Or(cmp.Compare(a.WorkflowID, b.WorkflowID), a.Started.Compare(b.Started))
+	})
+	var out []Journey
+	for i, l := range listed {
+		continued := i > 0 && listed[i-1].WorkflowID == l.WorkflowID && listed[i-1].Execution == "ContinuedAsNew"
 		out = append(out, Journey{
 			Journey: l.Journey, WorkflowID: l.WorkflowID, Started: l.Started, Deadline: l.Deadline,
 			Open: l.Execution == "Running", Overdue: l.Status == workflows.StatusOverdue,
+			Continued: continued, Superseded: current[l.WorkflowID] != l.RunID,
 		})
 	}
 	return out, nil
+}
+
+// OpenedFrom is the first day whose openings visibility still lists in full: today less the
+// namespace's retention, after which Temporal deletes a closed journey's runs (and a run a
+// continue-as-new started would no longer show the run before it).
+func OpenedFrom(ctx context.Context, c client.Client, namespace string, today rules.Date) (rules.Date, time.Duration, error) {
+	resp, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace})
+	if err != nil {
+		return rules.Date{}, 0, fmt.Errorf("namespace %s: %w", namespace, err)
+	}
+	retention := resp.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration()
+	return today.AddDays(-int(retention.Hours() / 24)), retention, nil
 }

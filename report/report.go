@@ -74,7 +74,15 @@ func Closes(ev events.JourneyEvent) []Close {
 			return c(KindReimbursementPaid, "onTime")
 		}
 	case "authorization.closed":
-		return append(c(KindAuthDecided, "onTime"), c(KindNoticeOfAction, "noticeOnTime")...)
+		// The decision counts on its own date, the notice of action on the close's: a denial on
+		// time whose notice went out late is late under the notice row only.
+		decision := c(KindAuthDecided, "onTime")
+		if at, ok := ev.Data["decidedAt"].(string); ok && len(decision) == 1 {
+			if d, err := rules.ParseDate(at[:min(len(at), 10)]); err == nil {
+				decision[0].On = d
+			}
+		}
+		return append(decision, c(KindNoticeOfAction, "noticeOnTime")...)
 	case "grievance.closed":
 		return c(KindGrievanceResolved, "onTime")
 	case "appeal.closed":
@@ -93,6 +101,9 @@ type Journey struct {
 	Deadline   time.Time
 	// Open and Overdue: still running, and past its deadline.
 	Open, Overdue bool
+	// Continued marks a run that a continue-as-new started: the same journey, not an opening.
+	// Superseded marks a run that is not the journey's current one: it counts no open past due.
+	Continued, Superseded bool
 }
 
 // Row is one line of the report: a journey (or a deadline kind of it) in one period.
@@ -125,6 +136,9 @@ type Report struct {
 	To     string `json:"to"`
 	Rows   []Row  `json:"rows"`
 	Late   []Late `json:"late,omitempty"`
+	// OpenedFrom, when after From, is the first day whose openings are all counted: visibility
+	// keeps a closed journey only for the namespace's retention (docs/reports.md).
+	OpenedFrom string `json:"openedFrom,omitempty"`
 }
 
 // Period is the month (2027-01) or quarter (2027-Q1) a day falls in.
@@ -136,10 +150,14 @@ func Period(d rules.Date, kind string) string {
 }
 
 // Build counts closes and journeys by journey, kind and period, for days in [from, to]. A
-// journey's opening counts in the period it started; a close in the period of its date; a
+// journey's opening counts in the period its first run started (a run continued as new is the
+// same journey), from openedFrom on (zero: from from); a close in the period of its date; a
 // journey still open past due in the period of its deadline. detail lists the late closes.
-func Build(closes []Close, journeys []Journey, kind string, from, to rules.Date, zone *time.Location, detail bool) Report {
+func Build(closes []Close, journeys []Journey, kind string, from, to rules.Date, zone *time.Location, detail bool, openedFrom rules.Date) Report {
 	r := Report{Period: kind, From: from.String(), To: to.String()}
+	if openedFrom.After(from) {
+		r.OpenedFrom = openedFrom.String()
+	}
 	in := func(d rules.Date) bool { return !d.Before(from) && !d.After(to) }
 	rows := map[[3]string]*Row{}
 	row := func(journey, k, period string) *Row {
@@ -150,10 +168,10 @@ func Build(closes []Close, journeys []Journey, kind string, from, to rules.Date,
 		return rows[key]
 	}
 	for _, j := range journeys {
-		if d := rules.DateOf(j.Started.In(zone)); in(d) {
+		if d := rules.DateOf(j.Started.In(zone)); in(d) && !j.Continued && !d.Before(openedFrom) {
 			row(j.Journey, "", Period(d, kind)).Opened++
 		}
-		if k, ok := ownDeadline[j.Journey]; ok && j.Open && j.Overdue {
+		if k, ok := ownDeadline[j.Journey]; ok && j.Open && j.Overdue && !j.Superseded {
 			if d := rules.DateOf(j.Deadline.In(zone)); in(d) {
 				row(j.Journey, k, Period(d, kind)).OpenPastDue++
 			}

@@ -78,7 +78,7 @@ func TestBuildCountsByJourneyKindAndPeriod(t *testing.T) {
 		{Journey: "authorization", WorkflowID: "a2", Started: at("2027-03-01T17:00:00Z"), Deadline: at("2027-03-04T17:00:00Z"), Open: true, Overdue: true},
 		{Journey: "authorization", WorkflowID: "a3", Started: at("2027-03-02T17:00:00Z"), Deadline: at("2027-03-05T17:00:00Z"), Open: true},
 	}
-	r := Build(closes, journeys, "month", d("2027-01-01"), d("2027-03-31"), zone, true)
+	r := Build(closes, journeys, "month", d("2027-01-01"), d("2027-03-31"), zone, true, rules.Date{})
 	var got []string
 	for _, row := range r.Rows {
 		got = append(got, strings.Join([]string{row.Journey, row.Kind, row.Period,
@@ -99,7 +99,7 @@ func TestBuildCountsByJourneyKindAndPeriod(t *testing.T) {
 	if len(r.Late) != 3 || r.Late[0].WorkflowID != "a1" || r.Late[0].Kind != KindNoticeOfAction {
 		t.Errorf("late: %+v", r.Late)
 	}
-	q := Build(closes, journeys, "quarter", d("2027-01-01"), d("2027-03-31"), zone, false)
+	q := Build(closes, journeys, "quarter", d("2027-01-01"), d("2027-03-31"), zone, false, rules.Date{})
 	for _, row := range q.Rows {
 		if row.Kind == KindReimbursementPaid && (row.Period != "2027-Q1" || row.OnTime != 2 || row.Late != 2 || row.OpenPastDue != 1) {
 			t.Errorf("by quarter: %+v", row)
@@ -138,3 +138,51 @@ func TestBuildCountsByJourneyKindAndPeriod(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// A journey that continued as new opened once, when its first run started; a run opened again
+// after one ended is an opening; only the current run counts open past due; openings before
+// openedFrom (the namespace's retention) are not counted, and the report says from when it counts.
+func TestOpeningsByFirstStart(t *testing.T) {
+	zone := rules.DefaultPolicy().Zone()
+	d := rules.MustDate
+	at := func(s string) time.Time { v, _ := time.Parse(time.RFC3339, s); return v }
+	journeys := []Journey{
+		{Journey: "ageout", WorkflowID: "ag1", Started: at("2027-01-10T17:00:00Z"), Superseded: true},
+		{Journey: "ageout", WorkflowID: "ag1", Started: at("2027-02-10T17:00:00Z"), Continued: true, Superseded: true},
+		{Journey: "ageout", WorkflowID: "ag1", Started: at("2027-03-10T17:00:00Z"), Continued: true},
+		{Journey: "reimbursement", WorkflowID: "r1", Started: at("2027-01-05T17:00:00Z"), Deadline: at("2027-01-20T17:00:00Z"), Open: true, Overdue: true, Superseded: true},
+		{Journey: "reimbursement", WorkflowID: "r1", Started: at("2027-02-05T17:00:00Z"), Deadline: at("2027-02-20T17:00:00Z"), Open: true, Overdue: true},
+		{Journey: "reimbursement", WorkflowID: "r0", Started: at("2026-12-20T17:00:00Z")},
+	}
+	r := Build(nil, journeys, "month", d("2026-12-01"), d("2027-03-31"), zone, false, d("2027-01-01"))
+	var got []string
+	for _, row := range r.Rows {
+		got = append(got, strings.Join([]string{row.Journey, row.Kind, row.Period, itoa(row.Opened), itoa(row.OpenPastDue)}, "|"))
+	}
+	want := []string{
+		"ageout||2027-01|1|0",
+		"reimbursement||2027-01|1|0",
+		"reimbursement||2027-02|1|0",
+		"reimbursement|" + KindReimbursementPaid + "|2027-02|0|1",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") || r.OpenedFrom != "2027-01-01" {
+		t.Errorf("rows:\n%s\nwant:\n%s\nopenedFrom %q", strings.Join(got, "\n"), strings.Join(want, "\n"), r.OpenedFrom)
+	}
+}
+
+// A denial decided on time on 2027-01-28 whose notice went out late on 2027-02-03: the decision
+// counts on time in January, the notice late in February, and nothing else.
+func TestALateNoticeCountsUnderTheNoticeRowOnly(t *testing.T) {
+	e := ev("authorization.closed", "2027-02-03", map[string]any{
+		"outcome": "denied", "onTime": true, "noticeOnTime": false, "decidedAt": "2027-01-28T10:00:00-08:00",
+	})
+	r := Build(Closes(e), nil, "month", rules.MustDate("2027-01-01"), rules.MustDate("2027-03-31"), rules.DefaultPolicy().Zone(), true, rules.Date{})
+	var got []string
+	for _, row := range r.Rows {
+		got = append(got, strings.Join([]string{row.Kind, row.Period, itoa(row.OnTime), itoa(row.Late)}, "|"))
+	}
+	want := []string{KindAuthDecided + "|2027-01|1|0", KindNoticeOfAction + "|2027-02|0|1"}
+	if !slices.Equal(got, want) || len(r.Late) != 1 || r.Late[0].Kind != KindNoticeOfAction {
+		t.Errorf("rows %v, late %+v; want %v and the notice late", got, r.Late, want)
+	}
+}

@@ -280,7 +280,9 @@ func (o *operator) printView(id string, v workflows.View[json.RawMessage]) error
 	} else {
 		fmt.Fprintf(tw, "deadline\t%s\n", o.instant(v.DeadlineAt))
 	}
-	fmt.Fprintf(tw, "policy from\t%s\n", v.PolicyFrom)
+	if v.PolicyFrom != "" { // a journey's worker from before dated policies does not say
+		fmt.Fprintf(tw, "policy from\t%s\n", v.PolicyFrom)
+	}
 	fmt.Fprintf(tw, "events applied\t%d\n", v.Applied)
 	fmt.Fprintln(tw, "facts")
 	for _, k := range slices.Sorted(maps.Keys(facts)) {

@@ -82,7 +82,7 @@ func TestDescribeText(t *testing.T) {
 	zone := rules.DefaultPolicy().Zone()
 	at := func(days int) time.Time { return time.Date(2027, 1, 14, 9, 0, 0, 0, zone).AddDate(0, 0, days) }
 	v := workflows.View[json.RawMessage]{
-		Journey: "reimbursement", Status: "waiting", Deadline: rules.MustDate("2027-01-29"),
+		Journey: "reimbursement", Status: "waiting", Deadline: rules.MustDate("2027-01-29"), PolicyFrom: "2026-01-01",
 		Facts:     json.RawMessage(`{"claimId":"CLM-1001","submittedDate":"2026-11-30"}`),
 		Ahead:     []rules.Planned{{Type: "reimbursement.overdue", Date: rules.MustDate("2027-01-30"), At: at(16), RepeatEveryDays: 7}},
 		Published: []workflows.Record{{Type: "reimbursement.due_soon", At: at(0)}, {Type: "reimbursement.due_soon", At: at(10), Late: true}},
@@ -103,6 +103,7 @@ func TestDescribeText(t *testing.T) {
 		"ui              http://localhost:8233/namespaces/default/workflows/reimbursement-abc",
 		"status          waiting",
 		"deadline        2027-01-29",
+		"policy from     2026-01-01",
 		"events applied  3",
 		"facts",
 		"  claimId        CLM-1001",

@@ -45,6 +45,7 @@ func TestPlanReimbursementSubmitted20261130(t *testing.T) {
     {
       "journey": "reimbursement",
       "workflowId": "` + id + `",
+      "policyFrom": "2026-01-01",
       "deadline": "2027-01-29",
       "events": [
         {
@@ -150,20 +151,34 @@ func TestPlanEveryStartEvent(t *testing.T) {
 			"reimbursement.due_soon 2026-09-17 skipped", "reimbursement.due_soon 2026-09-27 skipped",
 			"reimbursement.overdue 2026-10-03 every=7 late",
 		}},
+		// docs/rules.md §6: received Friday 2026-11-20, complete: 7 days (Friday 11-27) is earlier
+		// than 5 business days (Tuesday 12-01); deemed denied at 17:00 on the due date.
 		{"authorization-requested.json", "2026-11-20T11:00:00-08:00", []string{
-			"authorization deadline=2026-12-01",
-			"authorization.decision_due_soon 2026-11-30 at=2026-11-30T09:00:00-08:00",
-			"authorization.deemed_denied 2026-12-02 at=2026-12-02T09:00:00-08:00",
+			"authorization deadline=2026-11-27 policyFrom=2026-01-01",
+			"authorization.decision_due_soon 2026-11-25 at=2026-11-25T09:00:00-08:00",
+			"authorization.deemed_denied 2026-11-27 at=2026-11-27T17:00:00-08:00",
+		}},
+		// Incomplete, received 2025-12-30: the 14-day cap in force on that date; the same received
+		// 2026-01-02: 7 days. Both first heard of on 2026-01-05.
+		{"authorization-incomplete-2025.json", "2026-01-05T10:00:00-08:00", []string{
+			"authorization deadline=2026-01-13 policyFrom=beginning",
+			"authorization.decision_due_soon 2026-01-12 at=2026-01-12T09:00:00-08:00",
+			"authorization.deemed_denied 2026-01-13 at=2026-01-13T17:00:00-08:00",
+		}},
+		{"authorization-incomplete-2026.json", "2026-01-05T10:00:00-08:00", []string{
+			"authorization deadline=2026-01-09 policyFrom=2026-01-01",
+			"authorization.decision_due_soon 2026-01-08 at=2026-01-08T09:00:00-08:00",
+			"authorization.deemed_denied 2026-01-09 at=2026-01-09T17:00:00-08:00",
 		}},
 		{"authorization-expedited.json", "2027-03-13T10:05:00-08:00", []string{
-			"authorization deadline=2027-03-16 deadlineAt=2027-03-16T11:00:00-07:00",
+			"authorization deadline=2027-03-16 deadlineAt=2027-03-16T11:00:00-07:00 policyFrom=2026-01-01",
 			"authorization.decision_due_soon 2027-03-15 at=2027-03-15T11:00:00-07:00",
 			"authorization.decision_due_soon 2027-03-16 at=2027-03-16T07:00:00-07:00",
 			"authorization.deemed_denied 2027-03-16 at=2027-03-16T11:00:00-07:00",
 		}},
 		// Started 73 hours after receipt: the deemed denial is late, the warnings skipped.
 		{"authorization-expedited.json", "2027-03-16T12:00:00-07:00", []string{
-			"authorization deadline=2027-03-16 deadlineAt=2027-03-16T11:00:00-07:00",
+			"authorization deadline=2027-03-16 deadlineAt=2027-03-16T11:00:00-07:00 policyFrom=2026-01-01",
 			"authorization.decision_due_soon 2027-03-15 at=2027-03-15T11:00:00-07:00 skipped",
 			"authorization.decision_due_soon 2027-03-16 at=2027-03-16T07:00:00-07:00 skipped",
 			"authorization.deemed_denied 2027-03-16 at=2027-03-16T11:00:00-07:00 late",
@@ -177,6 +192,7 @@ func TestPlanEveryStartEvent(t *testing.T) {
 		{"appeal-received.json", "2026-12-01T11:00:00-08:00", []string{
 			"appeal deadline=2026-12-31",
 			"appeal.received_late 2026-12-01",
+			"appeal.acknowledgment_overdue 2026-12-07",
 			"appeal.resolution_due_soon 2026-12-24", "appeal.resolution_due_soon 2026-12-29",
 			"appeal.resolution_overdue 2027-01-01 every=7",
 		}},
@@ -205,6 +221,9 @@ func TestPlanEveryStartEvent(t *testing.T) {
 				l := j.Journey + " deadline=" + j.Deadline.String()
 				if !j.DeadlineAt.IsZero() {
 					l += " deadlineAt=" + j.DeadlineAt.Format(time.RFC3339)
+				}
+				if j.Journey == "authorization" {
+					l += " policyFrom=" + j.PolicyFrom // the rule in force on the received date
 				}
 				lines = append(lines, l)
 				for _, e := range j.Events {

@@ -81,7 +81,15 @@ func (c reportCmd) Run(cfg *config.Config, st *streams) error {
 	if err != nil {
 		return err
 	}
-	r := report.Build(closes, journeys, c.Period, from, to, zone, c.Detail)
+	openedFrom, retention, err := report.OpenedFrom(ctx, op.tc, op.namespace, today)
+	if err != nil {
+		return err
+	}
+	r := report.Build(closes, journeys, c.Period, from, to, zone, c.Detail, openedFrom)
+	if r.OpenedFrom != "" && !c.JSON && !c.CSV {
+		fmt.Fprintf(os.Stderr, "openings counted from %s only: the namespace keeps a closed journey %d days (docs/reports.md)\n",
+			r.OpenedFrom, int(retention.Hours()/24))
+	}
 	for i := range r.Late {
 		r.Late[i].Link = op.link(r.Late[i].WorkflowID, "")
 	}

@@ -24,12 +24,12 @@ func beforeClosedNotices(in worker.PreferredVersionProviderInput) *worker.Versio
 // the change publishes the missed notice late, then the close.
 func TestAMissedNoticeWhosePurposeIsOverIsNotSent(t *testing.T) {
 	cases := []struct {
-		name             string
-		now              string
-		startType        string
-		start            map[string]any
-		closeType        string
-		close            map[string]any
+		name         string
+		now          string
+		startType    string
+		start        map[string]any
+		closeType    string
+		close        map[string]any
 		want, before []string
 		closed       []string
 		// end is the fact that ends a journey the closing fact leaves open, a day later.

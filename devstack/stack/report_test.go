@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/rules"
 	timeliness "github.com/careclock/careclock/report"
 	"github.com/careclock/careclock/workflows"
 )
@@ -49,7 +50,7 @@ func TestTimelinessReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := timeliness.Build(got, journeys, "month", today.AddDays(-100), today, p.Zone(), true)
+	r := timeliness.Build(got, journeys, "month", today.AddDays(-100), today, p.Zone(), true, rules.Date{})
 	month, pastDue := timeliness.Period(today, "month"), timeliness.Period(today.AddDays(-40), "month")
 	type key struct{ journey, kind, period string }
 	rows := map[key]timeliness.Row{}
