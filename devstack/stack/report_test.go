@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/careclock/careclock/events"
-	"github.com/careclock/careclock/rules"
 	timeliness "github.com/careclock/careclock/report"
+	"github.com/careclock/careclock/rules"
 	"github.com/careclock/careclock/workflows"
 )
 
