@@ -76,6 +76,7 @@ const none = workflow.DefaultVersion
 
 var recordedVersions = map[string]struct{ publish, factsFirst, eventIDs, superseded, eventTime workflow.Version }{
 	"testdata": {versionChangedUpserts, versionFactsFirst, versionNumberedIDs, versionSuperseded, versionPublishTime},
+	filepath.Join("testdata", "before-dated-policy"):  {versionChangedUpserts, versionFactsFirst, versionNumberedIDs, versionSuperseded, versionPublishTime},
 	filepath.Join("testdata", "before-directory"):     {versionChangedUpserts, versionFactsFirst, versionNumberedIDs, versionSuperseded, versionPublishTime},
 	filepath.Join("testdata", "before-event-time"):    {versionChangedUpserts, versionFactsFirst, versionNumberedIDs, versionSuperseded, none},
 	filepath.Join("testdata", "before-superseded"):    {versionChangedUpserts, versionFactsFirst, versionNumberedIDs, none, none},
