@@ -279,3 +279,24 @@ func TestPlanShowsTheJourneysPlaceInASpread(t *testing.T) {
 		}
 	}
 }
+
+// --pa-metrics counts one calendar year: the timeliness report's flags are refused with it, and
+// its own without it, before anything is dialled.
+func TestReportFlags(t *testing.T) {
+	testKey(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"report", "--year", "2026"}, "--year and --services go with --pa-metrics"},
+		{[]string{"report", "--pa-metrics", "--from", "2026-01-01"}, "--pa-metrics counts one calendar year"},
+		{[]string{"report", "--pa-metrics", "--detail"}, "--pa-metrics counts one calendar year"},
+		{[]string{"report", "--pa-metrics", "--year", "26"}, "--year 26: want a calendar year"},
+	} {
+		var out bytes.Buffer
+		err := runStarter(c.args, nil, &out)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want %q", c.args, err, c.want)
+		}
+	}
+}

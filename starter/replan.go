@@ -17,12 +17,13 @@ import (
 
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/connect"
+	"github.com/careclock/careclock/rules"
 	"github.com/careclock/careclock/workflows"
 )
 
-// replan sends a policy to running journeys, each as an update (workflows.UpdateReplan). A
-// journey keeps the policy it started with until it receives one this way; it then re-plans from
-// its facts (events already published are not sent again). A journey whose policy does not read
+// replan sends the dated policy to running journeys, each as an update (workflows.UpdateReplan).
+// A journey keeps the policy it started with until it receives one this way; it then takes the
+// block in force on its starting fact's date and re-plans from its facts (events already published are not sent again). A journey whose policy does not read
 // refuses it with the reason, and replan names it. Each run of replan has an update id of its
 // own, so sending policy A, then B, then A again leaves every journey on A; a retried call
 // within one run is applied once.
@@ -34,11 +35,13 @@ func (c replanCmd) Run(cfg *config.Config, st *streams) error {
 	if c.Journey != "" && !slices.Contains(workflows.Journeys, c.Journey) {
 		return fmt.Errorf("--journey: want one of %v", workflows.Journeys)
 	}
-	policy, err := cfg.Policy()
+	book, err := cfg.Policies()
 	if err != nil {
 		return err
 	}
-	data, err := json.Marshal(policy)
+	// The whole dated policy, every block with every value: each journey takes the block in
+	// force on its own starting fact's date.
+	data, err := rules.MarshalBook(book)
 	if err != nil {
 		return err
 	}

@@ -340,4 +340,31 @@ func TestReplanUpdateOnTheServer(t *testing.T) {
 	if got, want := firstAhead(), "reimbursement.due_soon "+today.AddDays(30-15).String(); got != want {
 		t.Errorf("after the refused one: %s, want %s", got, want)
 	}
+	// What `starter replan` sends now: the whole dated policy. The claim, submitted today, takes
+	// the block in force today, the plan's own from 2026-06-01.
+	book, err := rules.ParseBook([]byte(`{"blocks": [{"noticeHour": 0}, {"from": "2026-06-01", "reimbursement": {"dueDays": 45}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := rules.MarshalBook(book)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := update("replan-book", json.RawMessage(data)); err != nil {
+		t.Fatalf("a dated policy: %v", err)
+	}
+	if got, want := firstAhead(), "reimbursement.due_soon "+today.AddDays(45-15).String(); got != want {
+		t.Errorf("after the dated policy: %s, want %s", got, want)
+	}
+	v, err := s.Client.QueryWorkflow(ctx, id, "", workflows.QueryState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var view workflows.View[json.RawMessage]
+	if err := v.Get(&view); err != nil {
+		t.Fatal(err)
+	}
+	if view.PolicyFrom != "2026-06-01" {
+		t.Errorf("policyFrom %q, want 2026-06-01", view.PolicyFrom)
+	}
 }
