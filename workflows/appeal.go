@@ -61,6 +61,8 @@ func startAppeal(ev events.Event, d events.AppealReceivedData, k privacy.Keyer, 
 	return newStart(JourneyAppeal, id, f, p, MemberKey(k, d.MemberID), ev.ID)
 }
 
+func (a *AppealFacts) startedOn(p rules.Policy) rules.Date { return a.clock(p).receivedOn(p) }
+
 func (a *AppealFacts) clock(p rules.Policy) resolutionClock {
 	c := resolutionClock{journey: JourneyAppeal, received: a.ReceivedAt, expedited: a.Expedited, policy: p.Appeal.ResolutionPolicy}
 	if !a.Extended.IsZero() {

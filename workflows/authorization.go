@@ -75,6 +75,10 @@ func startAuthorization(ev events.Event, d events.AuthorizationRequestedData, k 
 	return newStart(JourneyAuthorization, id, f, p, MemberKey(k, d.MemberID), ev.ID)
 }
 
+// startedOn is the date of the fact that started the journey, for a state recorded before it
+// kept one (State.PolicyOn).
+func (a *AuthorizationFacts) startedOn(p rules.Policy) rules.Date { return a.received(p) }
+
 func (a *AuthorizationFacts) expedited() bool { return a.Urgency == events.UrgencyExpedited }
 
 func (a *AuthorizationFacts) received(p rules.Policy) rules.Date {

@@ -337,3 +337,32 @@ func TestReplanKeepsTheBlockOfTheStartingDate(t *testing.T) {
 		t.Errorf("describe's policyFrom %q, want beginning", view.view.PolicyFrom)
 	}
 }
+
+// A journey recorded before policies were dated has no policyOn: a replan takes the block in
+// force on its received date all the same. Received 2026-01-02 under the 14-day policy it
+// started with (due 2026-01-16), it moves to the 7-day cap of the block from 2026-01-01 (due
+// 2026-01-09), keeping the rule it started with (the deemed denial the day after, at 09:00).
+func TestReplanOfAStateWithoutPolicyOnTakesTheBlockOfItsReceivedDate(t *testing.T) {
+	data, err := rules.MarshalBook(rules.DefaultBook())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jt := newJourneyTest(t, "2026-01-05T10:00:00-08:00")
+	jt.book = rules.BookOf(rules.DefaultPolicy(), rules.Date{})
+	jt.replanAt("2026-01-05T11:00:00-08:00", "replan-1", json.RawMessage(data))
+	jt.signalAt("2026-01-12T12:00:00-08:00", events.AuthorizationDecided, "e-dec", decided("approved", "2026-01-12T12:00:00-08:00"))
+	s := jt.route(events.AuthorizationRequested, authRequest("2026-01-02T10:00:00-08:00", "standard", false))[0]
+	st := s.Input.(State[AuthorizationFacts])
+	st.Facts.Rule, st.PolicyOn, st.PolicyFrom = 0, rules.Date{}, rules.Date{}
+	s.Input = st
+	view := jt.queryAt("2026-01-05T12:00:00-08:00")
+	jt.runStart(s)
+	jt.expect(
+		"2026-01-08T09:00 authorization.decision_due_soon 2026-01-08 businessDaysBefore=1 dueDate=2026-01-09 urgency=standard",
+		"2026-01-10T09:00 authorization.deemed_denied 2026-01-10 dueDate=2026-01-09 urgency=standard",
+		"2026-01-12T12:00 authorization.closed 2026-01-12 daysLate=3 decidedAt=2026-01-12T12:00:00-08:00 dueDate=2026-01-09 onTime=false outcome=approved urgency=standard",
+	)
+	if view.view.PolicyFrom != "2026-01-01" {
+		t.Errorf("policyFrom %q after the replan, want 2026-01-01", view.view.PolicyFrom)
+	}
+}

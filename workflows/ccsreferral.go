@@ -57,6 +57,8 @@ func startCCSReferral(ev events.Event, d events.CCSReferralSubmittedData, k priv
 
 // The referral is about the county's determination, expected referral date + policy
 // expectedDeterminationDays (independent 30, dependent 60; 22 CCR 41610).
+func (c *CCSReferralFacts) startedOn(rules.Policy) rules.Date { return c.ReferralDate }
+
 func (c *CCSReferralFacts) deadline(p rules.Policy) rules.Date {
 	return c.ReferralDate.AddDays(p.CCSReferral.ExpectedDeterminationDays.For(c.CountyModel))
 }

@@ -86,6 +86,13 @@ func startCoC(ev events.Event, d events.WCMTransitionedData, k privacy.Keyer, p 
 // Last day = transition date + 12 months (clamped) − 1 day. Transition 2019-07-01: last day
 // 2020-06-30.
 // In the requested phase, the journey is about the decision's due date.
+func (c *CoCFacts) startedOn(rules.Policy) rules.Date {
+	if !c.Requested.IsZero() {
+		return c.Requested
+	}
+	return c.TransitionDate
+}
+
 func (c *CoCFacts) deadline(p rules.Policy) rules.Date {
 	if c.requesting() {
 		return c.decisionDue(p)

@@ -37,6 +37,8 @@ func startGrievance(ev events.Event, d events.GrievanceReceivedData, k privacy.K
 	return newStart(JourneyGrievance, id, f, p, MemberKey(k, d.MemberID), ev.ID)
 }
 
+func (g *GrievanceFacts) startedOn(p rules.Policy) rules.Date { return g.clock(p).receivedOn(p) }
+
 func (g *GrievanceFacts) clock(p rules.Policy) resolutionClock {
 	return resolutionClock{journey: JourneyGrievance, received: g.ReceivedAt, expedited: g.Expedited, policy: p.Grievance.ResolutionPolicy}
 }

@@ -37,7 +37,11 @@ func (r *runner[F, PF]) replanBlock(policy json.RawMessage) (rules.Block, error)
 	if err != nil {
 		return rules.Block{}, err
 	}
-	return book.On(r.s.PolicyOn), nil
+	on := r.s.PolicyOn
+	if s, ok := any(r.facts()).(interface{ startedOn(rules.Policy) rules.Date }); ok && on.IsZero() {
+		on = s.startedOn(r.s.Policy) // a state recorded before policies were dated
+	}
+	return book.On(on), nil
 }
 
 // apply hands an inbound event to the journey once, and does what it answers.

@@ -215,7 +215,7 @@ func CurrentVersions() map[string]workflow.Version {
 		changeLocalPublish: versionChangedUpserts, changeFactsFirst: versionFactsFirst, changeEventIDs: versionNumberedIDs,
 		changeSuperseded: versionSuperseded, changeEventTime: versionPublishTime, changeSourceIDs: versionSourceIDs,
 		changePolicyOver: versionPolicyOver, changeFutureFacts: versionFutureFacts,
-		changeDirectory: versionDirectory, changeCancelWakes: versionCancelWakes,
+		changeDirectory: versionDirectory, changeCancelWakes: versionCancelWakes, changeClosedNotices: versionClosedNotices,
 	}
 }
 

@@ -34,6 +34,8 @@ func startPostpartum(ev events.Event, d events.PregnancyEndedData, k privacy.Key
 // the month in which the 365th day falls (the 365th day = end date + 364 days).
 // Pregnancy ended 2026-03-15: 365th day 2027-03-14, last covered day 2027-03-31.
 // Pregnancy ended 2026-01-01: 365th day 2026-12-31, last covered day 2026-12-31.
+func (pp *PostpartumFacts) startedOn(rules.Policy) rules.Date { return pp.PregnancyEndDate }
+
 func (pp *PostpartumFacts) deadline(rules.Policy) rules.Date {
 	return pp.PregnancyEndDate.AddDays(364).EndOfMonth()
 }

@@ -44,6 +44,8 @@ func startReimbursement(ev events.Event, d events.ReimbursementSubmittedData, k 
 }
 
 // Due date = submitted date + policy dueDays (60).
+func (r *ReimbursementFacts) startedOn(rules.Policy) rules.Date { return r.Submitted }
+
 func (r *ReimbursementFacts) deadline(p rules.Policy) rules.Date {
 	return r.Submitted.AddDays(p.Reimbursement.DueDays)
 }

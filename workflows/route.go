@@ -29,6 +29,9 @@ var ErrNoJourney = errors.New("no journey handles this event type")
 // not CCS-eligible) routes to nothing. A journey it starts takes the policy block in force on the
 // date of the fact that starts it (docs/rules.md, Rules in force on a date).
 func RouteEvent(ev events.Event, payload any, k privacy.Keyer, b rules.Book) (Route, error) {
+	if len(b) == 0 {
+		b = rules.DefaultBook()
+	}
 	on, starts := startingDate(payload, b[0].Zone())
 	blk := b.On(on)
 	r, err := route(ev, payload, k, blk.Policy)

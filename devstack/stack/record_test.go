@@ -16,6 +16,7 @@ import (
 
 	"github.com/careclock/careclock/devstack/stack"
 	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/rules"
 	"github.com/careclock/careclock/workflows"
 )
 
@@ -69,7 +70,7 @@ func TestRecordHistories(t *testing.T) {
 	send(t, s, "g-1", events.GrievanceReceived, map[string]any{"grievanceId": "G-REC-1", "memberId": "M-REC-C",
 		"receivedAt": time.Now().Add(-10 * day).Format(time.RFC3339), "expedited": false})
 	send(t, s, "ap-1", events.AppealReceived, map[string]any{"appealId": "A-REC-1", "memberId": "M-REC-C",
-		"receivedAt": time.Now().Add(-200 * day).Format(time.RFC3339), "expedited": false, "noticeDate": today.AddDays(-300).String()})
+		"receivedAt": time.Now().Add(-200 * day).Format(time.RFC3339), "expedited": false, "noticeDate": today.AddDays(-300).String(), "requestId": "PA-REC-1"})
 	send(t, s, "cr-1", events.CoCRequested, map[string]any{"memberId": "M-REC-E", "providerId": "P-REC-2",
 		"transitionDate": today.AddDays(-400).String(), "requestDate": today.AddDays(-10).String(), "urgency": "immediate_risk"})
 	waitAcked(t, s.JS, 8)
@@ -80,15 +81,21 @@ func TestRecordHistories(t *testing.T) {
 	send(t, s, "p-2", events.PregnancyEndDateCorrected, map[string]any{"memberId": "M-REC-B",
 		"previousEndDate": today.AddDays(-30).String(), "pregnancyEndDate": today.AddDays(-30).String()})
 	send(t, s, "pa-2", events.AuthorizationDecided, map[string]any{"requestId": "PA-REC-1", "decision": "denied", "decidedAt": time.Now().Format(time.RFC3339)})
-	send(t, s, "ap-2", events.AppealResolved, map[string]any{"appealId": "A-REC-1", "outcome": "upheld", "resolvedAt": time.Now().Add(-125 * day).Format(time.RFC3339)})
+	send(t, s, "ap-2", events.AppealResolved, map[string]any{"appealId": "A-REC-1", "outcome": "upheld", "resolvedAt": time.Now().Add(-125 * day).Format(time.RFC3339),
+		"noticeDate": today.AddDays(-123).String()})
 	send(t, s, "cr-2", events.CoCDecided, map[string]any{"memberId": "M-REC-E", "providerId": "P-REC-2", "decision": "approved", "decisionDate": today.String()})
 	waitAcked(t, s.JS, 14)
 	running(t, s, "WorkflowId = '"+ids[workflows.JourneyAgeOut]+"'", 1)
 	send(t, s, "a-2", events.MemberBirthdateCorrected, map[string]any{"memberId": "M-REC-A", "dateOfBirth": today.AddYears(-15).AddDays(-3).String()})
 	waitAcked(t, s.JS, 15)
 
-	// A re-plan, as `starter replan` sends it (an update), to every open journey.
-	policy, err := json.Marshal(testPolicy())
+	// A re-plan, as `starter replan` sends it (an update of the whole dated policy), to every
+	// open journey.
+	book, err := rules.ParseBook([]byte(`{"blocks": [{"noticeHour": 0}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, err := rules.MarshalBook(book)
 	if err != nil {
 		t.Fatal(err)
 	}
