@@ -141,25 +141,11 @@ func ParseBook(b []byte) (Book, error) {
 	}
 	var patches []patch
 	for i, raw := range f.Blocks {
-		var head struct {
-			From *Date `json:"from"`
-		}
-		if err := json.Unmarshal(raw, &head); err != nil {
-			return nil, fmt.Errorf("blocks[%d].from: %w", i, err)
-		}
-		var values map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &values); err != nil {
-			return nil, fmt.Errorf("blocks[%d]: %w", i, err)
-		}
-		delete(values, "from")
-		rest, err := json.Marshal(values)
+		from, rest, err := splitBlock(i, raw)
 		if err != nil {
 			return nil, err
 		}
-		p := patch{values: rest}
-		if head.From != nil {
-			p.from = *head.From
-		}
+		p := patch{from: from, values: rest}
 		if i > 0 && p.from.Before(patches[i-1].from) {
 			return nil, fmt.Errorf("blocks[%d].from: %s is before the block above it (%s): list blocks in date order", i, p.from, patches[i-1].from)
 		}
@@ -296,32 +282,39 @@ func ReadBookOver(base Policy, b []byte) (Book, error) {
 	}
 	var book Book
 	for i, raw := range probe.Blocks {
-		var head struct {
-			From Date `json:"from"`
-		}
-		if err := json.Unmarshal(raw, &head); err != nil {
-			return nil, fmt.Errorf("blocks[%d].from: %w", i, err)
-		}
-		var values map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &values); err != nil {
-			return nil, fmt.Errorf("blocks[%d]: %w", i, err)
-		}
-		delete(values, "from")
-		rest, err := json.Marshal(values)
+		from, rest, err := splitBlock(i, raw)
 		if err != nil {
 			return nil, err
 		}
 		p, err := ParsePolicyOver(base, rest)
 		if err != nil {
-			return nil, fmt.Errorf("block from %s: %w", head.From, err)
+			return nil, fmt.Errorf("block from %s: %w", from, err)
 		}
-		if i > 0 && !head.From.After(book[i-1].From) {
-			return nil, fmt.Errorf("blocks[%d].from: %s is not after the block above it", i, head.From)
+		if i > 0 && !from.After(book[i-1].From) {
+			return nil, fmt.Errorf("blocks[%d].from: %s is not after the block above it", i, from)
 		}
-		book = append(book, Block{From: head.From, Policy: p})
+		book = append(book, Block{From: from, Policy: p})
 	}
 	if len(book) == 0 {
 		return nil, errors.New("blocks: empty")
 	}
 	return book, nil
+}
+
+// splitBlock reads the i-th block of a dated policy: its from (zero when it has none: the
+// beginning) and its values without it.
+func splitBlock(i int, raw json.RawMessage) (Date, []byte, error) {
+	var head struct {
+		From Date `json:"from"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil {
+		return Date{}, nil, fmt.Errorf("blocks[%d].from: %w", i, err)
+	}
+	var values map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &values); err != nil {
+		return Date{}, nil, fmt.Errorf("blocks[%d]: %w", i, err)
+	}
+	delete(values, "from")
+	rest, err := json.Marshal(values)
+	return head.From, rest, err
 }

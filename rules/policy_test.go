@@ -37,7 +37,7 @@ func TestConfigurationDocShowsTheDefaultPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, _ := strings.Cut(string(b), "## Policy")
+	_, rest, _ := strings.Cut(string(b), "### The values")
 	_, rest, _ = strings.Cut(rest, "```json\n")
 	doc, _, _ := strings.Cut(rest, "```")
 	p, err := ParsePolicy([]byte(doc))

@@ -12,6 +12,7 @@ import (
 	"github.com/careclock/careclock/report"
 	"github.com/careclock/careclock/rules"
 	"github.com/careclock/careclock/workflows"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 type reportCmd struct {
@@ -63,12 +64,7 @@ func (c reportCmd) Run(cfg *config.Config, st *streams) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	nc, js, err := connect.NATS(*cfg, config.RoleReader, cfg.Logger("starter"))
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	closes, err := report.ReadCloses(ctx, js)
+	closes, err := fromJourneys(ctx, cfg, report.ReadCloses)
 	if err != nil {
 		return err
 	}
@@ -122,12 +118,7 @@ func (c reportCmd) paMetrics(cfg *config.Config, st *streams, policy rules.Polic
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	nc, js, err := connect.NATS(*cfg, config.RoleReader, cfg.Logger("starter"))
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	src, err := report.ReadPASource(ctx, js)
+	src, err := fromJourneys(ctx, cfg, report.ReadPASource)
 	if err != nil {
 		return err
 	}
@@ -169,4 +160,15 @@ func writeFormat(c reportCmd, st *streams, r format) error {
 		return nil
 	}
 	return r.Table(st.out)
+}
+
+// fromJourneys reads what a report needs from the JOURNEYS stream, with the reader role.
+func fromJourneys[T any](ctx context.Context, cfg *config.Config, read func(context.Context, jetstream.JetStream) (T, error)) (T, error) {
+	nc, js, err := connect.NATS(*cfg, config.RoleReader, cfg.Logger("starter"))
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	defer nc.Close()
+	return read(ctx, js)
 }

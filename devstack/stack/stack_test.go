@@ -310,7 +310,7 @@ func TestReplanUpdateOnTheServer(t *testing.T) {
 		}
 		return h.Get(ctx, nil)
 	}
-	firstAhead := func() string {
+	state := func() workflows.View[json.RawMessage] {
 		v, err := s.Client.QueryWorkflow(ctx, id, "", workflows.QueryState)
 		if err != nil {
 			t.Fatal(err)
@@ -319,6 +319,10 @@ func TestReplanUpdateOnTheServer(t *testing.T) {
 		if err := v.Get(&view); err != nil {
 			t.Fatal(err)
 		}
+		return view
+	}
+	firstAhead := func() string {
+		view := state()
 		return view.Ahead[0].Type + " " + view.Ahead[0].Date.String()
 	}
 	if got, want := firstAhead(), "reimbursement.due_soon "+today.AddDays(60-15).String(); got != want {
@@ -356,15 +360,7 @@ func TestReplanUpdateOnTheServer(t *testing.T) {
 	if got, want := firstAhead(), "reimbursement.due_soon "+today.AddDays(45-15).String(); got != want {
 		t.Errorf("after the dated policy: %s, want %s", got, want)
 	}
-	v, err := s.Client.QueryWorkflow(ctx, id, "", workflows.QueryState)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var view workflows.View[json.RawMessage]
-	if err := v.Get(&view); err != nil {
-		t.Fatal(err)
-	}
-	if view.PolicyFrom != "2026-06-01" {
-		t.Errorf("policyFrom %q, want 2026-06-01", view.PolicyFrom)
+	if got := state().PolicyFrom; got != "2026-06-01" {
+		t.Errorf("policyFrom %q, want 2026-06-01", got)
 	}
 }
