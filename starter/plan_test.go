@@ -300,3 +300,29 @@ func TestReportFlags(t *testing.T) {
 		}
 	}
 }
+
+// Every sample has an id of its own: JetStream takes a second message with the same id
+// (Nats-Msg-Id) as a copy of the first and drops it.
+func TestSampleIDsAreDistinct(t *testing.T) {
+	files, err := filepath.Glob("../samples/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(b, &ev); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if other, ok := seen[ev.ID]; ok {
+			t.Errorf("%s and %s share the id %s", f, other, ev.ID)
+		}
+		seen[ev.ID] = f
+	}
+}

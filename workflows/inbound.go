@@ -12,10 +12,10 @@ import (
 )
 
 // replan is the UpdateReplan handler (`starter replan`): the journey takes the block of the policy
-// in force on its starting fact's date, read over its own policy, and re-plans at once. Its validator has refused a policy that does not read, so the
-// caller learns which journeys refused; Temporal keeps each update's id, so a retried call is
-// applied once, and each call of `starter replan` has an id of its own (A, then B, then A again
-// leaves the journey on A).
+// in force on its starting fact's date, read over its own policy, and re-plans at once. Its
+// validator has refused a policy that does not read, so the caller learns which journeys
+// refused; Temporal keeps each update's id, so a retried call is applied once, and each call of
+// `starter replan` has an id of its own (A, then B, then A again leaves the journey on A).
 func (r *runner[F, PF]) replan(ctx workflow.Context, policy json.RawMessage) error {
 	// Decoding JSON bytes is deterministic; workflowcheck cannot see through encoding/json's
 	// reflection.

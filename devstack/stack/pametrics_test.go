@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/careclock/careclock/events"
 	pametrics "github.com/careclock/careclock/report"
 	"github.com/careclock/careclock/workflows"
@@ -117,46 +115,5 @@ func TestPriorAuthorizationMetrics(t *testing.T) {
 	var back pametrics.PAMetrics
 	if err := json.Unmarshal(js.Bytes(), &back); err != nil || back.Standard.ApprovedAfterAppeal.Count != 1 {
 		t.Errorf("JSON reads back: %v %+v", err, back)
-	}
-}
-
-// docs/rules.md, Time: a missed notice whose purpose is over is not sent. 20 claims submitted 100
-// days ago and paid 10 days ago, each start sent together with its payment: 20
-// reimbursement.closed (paid, 30 days late) and no reimbursement.overdue at all.
-func TestPaidClaimsHeardOfLateGetNoOverdueNotice(t *testing.T) {
-	s := startStack(t)
-	today := testPolicy().Today(time.Now())
-	const claims = 20
-	for i := range claims {
-		id := "CLM-LATE-" + string(rune('A'+i))
-		send(t, s, id, events.ReimbursementSubmitted, map[string]any{"claimId": id, "memberId": "M-LATE-1",
-			"submittedDate": today.AddDays(-100).String(), "amountCents": 1200, "category": "mileage"})
-		send(t, s, id+"-paid", events.ReimbursementPaid, map[string]any{"claimId": id, "paidDate": today.AddDays(-10).String()})
-	}
-	waitAcked(t, s.JS, 2*claims)
-	closes := collect(t, s.JS, events.JourneyStream, "journeys.reimbursement.>", claims, 2*time.Minute)
-	for _, m := range closes {
-		var ev events.JourneyEvent
-		if err := json.Unmarshal(m.Data(), &ev); err != nil {
-			t.Fatal(err)
-		}
-		if ev.Type != "reimbursement.closed" || ev.Data["outcome"] != "paid" || ev.Data["onTime"] != false || ev.Data["daysLate"] != float64(30) {
-			t.Errorf("%s %v, want reimbursement.closed, paid, 30 days late", ev.Type, ev.Data)
-		}
-	}
-	// Every journey has ended: nothing is left to publish an overdue notice later.
-	running(t, s, "CareclockJourney = 'reimbursement'", 0)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	info, err := s.JS.Stream(ctx, events.JourneyStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := info.Info(ctx, jetstream.WithSubjectFilter("journeys.reimbursement.>"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := st.State.Subjects["journeys.reimbursement.overdue"]; n != 0 || st.State.Subjects["journeys.reimbursement.closed"] != claims {
-		t.Errorf("on the stream: %v, want %d closed and no overdue", st.State.Subjects, claims)
 	}
 }
