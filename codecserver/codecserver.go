@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 
@@ -108,7 +107,7 @@ func Authorized(r *http.Request, tokens []string) bool {
 
 // LoadTokens reads tokens from a file, one per line; blank lines and # comments are skipped.
 func LoadTokens(path string) ([]string, error) {
-	b, err := os.ReadFile(path)
+	b, err := privacy.ReadSecretFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("codec tokens: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -152,5 +153,58 @@ func TestFrontLogsProxyErrorsAsJSON(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(downLogs.Bytes()), `"level":"warn"`) {
 		t.Errorf("UI down: %d, logged %s", resp.StatusCode, downLogs.Bytes())
+	}
+}
+
+// A page of another site cannot change anything through the front, whatever credentials the
+// browser adds: an unsafe cross-origin request gets 403 on every path and never reaches the UI or
+// the codec. A same-origin one, a safe one, and one with neither header (the CLI) pass.
+func TestFrontRefusesCrossOriginUnsafeRequests(t *testing.T) {
+	var reached atomic.Int32
+	ui := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached.Add(1) }))
+	defer ui.Close()
+	upstream, err := url.Parse(ui.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached.Add(1) })
+	front := httptest.NewServer(Front(upstream, codec, []string{token}, "test", zerolog.Nop()))
+	defer front.Close()
+	terminate := "/api/v1/namespaces/careclock/workflows/x/terminate"
+	for _, tc := range []struct {
+		method, path string
+		headers      map[string]string
+		code         int
+	}{
+		{http.MethodPost, terminate, map[string]string{"Origin": "https://evil.example"}, 403},
+		{http.MethodPost, terminate, map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
+		{http.MethodPost, terminate, map[string]string{"Sec-Fetch-Site": "same-site"}, 403},
+		{http.MethodDelete, "/api/v1/namespaces/careclock/schedules/s", map[string]string{"Origin": "https://evil.example"}, 403},
+		{http.MethodPost, "/codec/encode", map[string]string{"Origin": "https://evil.example"}, 403},
+		{http.MethodPost, terminate, map[string]string{"Sec-Fetch-Site": "same-origin"}, 200},
+		{http.MethodPost, terminate, map[string]string{"Origin": front.URL}, 200},
+		{http.MethodPost, terminate, nil, 200},
+		{http.MethodGet, "/namespaces/careclock/workflows", map[string]string{"Sec-Fetch-Site": "cross-site"}, 200},
+	} {
+		before := reached.Load()
+		req, err := http.NewRequest(tc.method, front.URL+tc.path, strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth("operator", token)
+		for k, v := range tc.headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != tc.code {
+			t.Errorf("%s %s %v: %d, want %d", tc.method, tc.path, tc.headers, resp.StatusCode, tc.code)
+		}
+		if got := reached.Load() - before; (tc.code == 403) != (got == 0) {
+			t.Errorf("%s %s %v: reached the UI or codec %d times", tc.method, tc.path, tc.headers, got)
+		}
 	}
 }

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/nats-io/nkeys"
@@ -86,7 +85,7 @@ func EnsureNKeySeed(path string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("nkey seed: %w", err)
 	}
-	seed, err := os.ReadFile(path)
+	seed, err := privacy.ReadSecretFile(path)
 	if err != nil {
 		return "", fmt.Errorf("nkey seed: %w", err)
 	}

@@ -130,8 +130,14 @@ func NATS(c config.Config, role string, l zerolog.Logger) (*nats.Conn, jetstream
 	}
 	switch {
 	case c.NATSCreds != "":
+		if _, err := privacy.ReadSecretFile(c.NATSCreds); err != nil {
+			return nil, nil, fmt.Errorf("nats credentials: %w", err)
+		}
 		opts = append(opts, nats.UserCredentials(c.NATSCreds))
 	case seed != "":
+		if _, err := privacy.ReadSecretFile(seed); err != nil {
+			return nil, nil, fmt.Errorf("nats nkey seed: %w", err)
+		}
 		opt, err := nats.NkeyOptionFromSeed(seed)
 		if err != nil {
 			return nil, nil, fmt.Errorf("nats nkey seed: %w", err)

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -78,7 +77,7 @@ func ParseKeyring(text string) (Keyring, error) {
 
 // LoadKeyringFile reads a keyring file.
 func LoadKeyringFile(path string) (Keyring, error) {
-	b, err := os.ReadFile(path)
+	b, err := ReadSecretFile(path)
 	if err != nil {
 		return Keyring{}, fmt.Errorf("payload key file: %w", err)
 	}

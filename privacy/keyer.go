@@ -40,7 +40,7 @@ func ParseKey(text string) (Keyer, error) {
 
 // LoadKeyFile reads a hex key from a file.
 func LoadKeyFile(path string) (Keyer, error) {
-	b, err := os.ReadFile(path)
+	b, err := ReadSecretFile(path)
 	if err != nil {
 		return Keyer{}, fmt.Errorf("hmac key file: %w", err)
 	}
@@ -67,6 +67,20 @@ func RandomHex(n int) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(b), nil
+}
+
+// ReadSecretFile reads a key, token or seed file, refusing one that its group or others may
+// read or write (any of the mode bits 0o077): a secret shared with every user of the host is
+// not a secret, and a loader that took it would hide the mistake. The error says how to fix it.
+func ReadSecretFile(path string) ([]byte, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if mode := info.Mode().Perm(); mode&0o077 != 0 {
+		return nil, fmt.Errorf("%s is open to its group or others (mode %04o): a secret must be readable by its owner only; chmod 600 %s", path, mode, path)
+	}
+	return os.ReadFile(path)
 }
 
 // EnsureSecretFile creates path (mode 0600, its directory 0700) holding what content returns,

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestHashIsStableKeyedAndUnambiguous(t *testing.T) {
@@ -66,5 +67,46 @@ func TestEnsureKeyFileCreatesOnceWithPrivateMode(t *testing.T) {
 	}
 	if _, err := LoadKeyFile(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Fatal("missing key file loaded")
+	}
+}
+
+// Every loader of a secret refuses a file its group or others may read, and says how to fix it;
+// the same file with mode 0600 loads.
+func TestSecretFilesOpenToOthersAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	key, err := RandomHex(MinKeyBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := NewKeyLine(time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, content string
+		load          func(string) error
+	}{
+		{"hmac.key", key, func(p string) error { _, err := LoadKeyFile(p); return err }},
+		{"codec.keys", line, func(p string) error { _, err := LoadKeyringFile(p); return err }},
+	} {
+		path := filepath.Join(dir, tc.name)
+		for _, mode := range []os.FileMode{0o644, 0o640, 0o604, 0o660} {
+			if err := os.WriteFile(path, []byte(tc.content+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, mode); err != nil {
+				t.Fatal(err)
+			}
+			err := tc.load(path)
+			if err == nil || !strings.Contains(err.Error(), "chmod 600 "+path) {
+				t.Errorf("%s with mode %04o: %v, want it refused with the fix", tc.name, mode, err)
+			}
+		}
+		if err := os.Chmod(path, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := tc.load(path); err != nil {
+			t.Errorf("%s with mode 0600: %v", tc.name, err)
+		}
 	}
 }

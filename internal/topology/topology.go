@@ -575,6 +575,11 @@ func (t *Topology) NATSURLs() string {
 // NATS seed), as processes on this host see it.
 func (t *Topology) CLIEnv() ([]string, error) { return t.rewriter("cli").environment(nil) }
 
+// FrontURL is where the codec front (the UI and the codec behind the UI token) answers.
+func (t *Topology) FrontURL() string {
+	return "http://127.0.0.1:" + strconv.Itoa(t.instances["codec"].ports[8080])
+}
+
 // Secrets is the secrets volume's folder.
 func (t *Topology) Secrets() string { return filepath.Join(t.Dir, "volumes", "secrets") }
 
