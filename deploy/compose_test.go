@@ -198,11 +198,18 @@ func TestEveryCareclockServiceHasWhatItsProcessNeeds(t *testing.T) {
 	if r := p.Services["worker"].Deploy; r == nil || r.Replicas == nil || *r.Replicas != 2 {
 		t.Errorf("worker replicas: %+v, want 2", r)
 	}
-	// The secrets service writes where the others read.
+	// The secrets service writes where the others read, and reads every NATS node's data to
+	// refuse new keys over an existing deployment.
 	sec := p.Services[serviceRunning(t, services, "secrets")]
-	if !slices.Equal(sec.Command, []string{"secrets", "--dir", "/secrets", "--nats-auth", "/nats-auth/auth.conf"}) ||
+	if !slices.Equal(sec.Command[:5], []string{"secrets", "--dir", "/secrets", "--nats-auth", "/nats-auth/auth.conf"}) ||
 		!mounts(sec, "secrets", "/secrets") || !mounts(sec, "nats-auth", "/nats-auth") {
 		t.Errorf("secrets service: %v with %+v", sec.Command, sec.Volumes)
+	}
+	for _, node := range []string{"nats-1", "nats-2", "nats-3"} {
+		at := "/deployment/" + node
+		if !mounts(sec, node, at) || !slices.Contains(sec.Command, at) {
+			t.Errorf("secrets service does not read %s's data (--deployment-data %s): %v with %+v", node, at, sec.Command, sec.Volumes)
+		}
 	}
 	if v := env(p.Services["postgresql"], "POSTGRES_PASSWORD"); v != testPassword {
 		t.Errorf("the database password is %q, not the operator's (.env)", v)

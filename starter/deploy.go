@@ -2,25 +2,37 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/careclock/careclock/codecserver"
 	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/privacy"
 )
 
 // secrets creates, under --dir, every secret a deployment needs that does not exist yet, and
 // writes the NATS servers' authorization (public keys and the roles' permissions) to
 // --nats-auth. It never replaces a secret: rotation is deliberate (docs/security.md).
+//
+// It refuses to create the HMAC key or the payload keyring where the deployment already holds
+// data (a JetStream store under a --deployment-data folder has careclock's streams): a restore
+// that forgot the secrets would otherwise come up healthy with histories it cannot decrypt and
+// journeys whose ids no longer match their events. --new-keys-over-existing-data overrides it.
 type secretsCmd struct {
-	Dir      string `required:"" placeholder:"DIR" help:"Folder for the secrets."`
-	NATSAuth string `name:"nats-auth" placeholder:"FILE" help:"File for the NATS servers' authorization block (public keys only)."`
-	UIToken  bool   `name:"ui-token" help:"Print only the UI token (the password the codec service asks for)."`
+	Dir            string   `required:"" placeholder:"DIR" help:"Folder for the secrets."`
+	NATSAuth       string   `name:"nats-auth" placeholder:"FILE" help:"File for the NATS servers' authorization block (public keys only)."`
+	UIToken        bool     `name:"ui-token" help:"Print only the UI token (the password the codec service asks for)."`
+	DeploymentData []string `name:"deployment-data" placeholder:"DIR" help:"A NATS node's data folder (its JetStream store_dir), read to tell whether a deployment already exists; repeat for each node."`
+	NewKeys        bool     `name:"new-keys-over-existing-data" help:"Create a missing HMAC key or payload keyring even where the deployment holds data: its histories will not decrypt and its journeys' ids will not match."`
 }
 
 func (c secretsCmd) Run(st *streams) error {
@@ -34,6 +46,11 @@ func (c secretsCmd) Run(st *streams) error {
 	for _, f := range files {
 		_, err := os.Stat(f)
 		existed[f] = err == nil
+	}
+	if !c.NewKeys && (!existed[layout.HMACKey] || !existed[layout.CodecKeys]) {
+		if err := noDeploymentIn(c.DeploymentData); err != nil {
+			return fmt.Errorf("%w; restore the secrets from their backup, or to start over on purpose run again with --new-keys-over-existing-data (docs/operations.md)", err)
+		}
 	}
 	if _, err := privacy.EnsureKeyFile(layout.HMACKey); err != nil {
 		return err
@@ -85,6 +102,43 @@ func (c secretsCmd) Run(st *streams) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote   %s\n", c.NATSAuth)
+	return nil
+}
+
+// noDeploymentIn returns an error when a folder holds careclock's streams (a JetStream store:
+// <dir>/jetstream/<account>/streams/<stream>), or cannot be read to tell.
+func noDeploymentIn(dirs []string) error {
+	for _, dir := range dirs {
+		var found []string
+		root, err := filepath.EvalSymlinks(dir) // a mounted volume may be a link
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("the HMAC key or payload keyring is missing, and %s cannot be read to tell whether a deployment exists: %w", dir, err)
+		}
+		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(root, path)
+			depth := strings.Count(rel, string(filepath.Separator))
+			if d.IsDir() && filepath.Base(filepath.Dir(path)) == "streams" && slices.Contains([]string{events.EnrollmentStream, events.JourneyStream}, d.Name()) {
+				found = append(found, d.Name())
+				return fs.SkipDir
+			}
+			if d.IsDir() && depth >= 3 {
+				return fs.SkipDir
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("the HMAC key or payload keyring is missing, and %s cannot be read to tell whether a deployment exists: %w", dir, err)
+		}
+		if len(found) > 0 {
+			return fmt.Errorf("the HMAC key or payload keyring is missing, but a deployment exists: %s holds the streams %s, whose journeys were made with the old keys", dir, strings.Join(found, ", "))
+		}
+	}
 	return nil
 }
 

@@ -326,3 +326,31 @@ func TestSampleIDsAreDistinct(t *testing.T) {
 		seen[ev.ID] = f
 	}
 }
+
+// secrets does not create a new HMAC key or payload keyring over a deployment that holds
+// careclock's streams (a restore that forgot the secrets volume), unless told to; it does where
+// there is none, and keeps keys that exist whatever the data.
+func TestSecretsRefusesNewKeysOverAnExistingDeployment(t *testing.T) {
+	secrets, data, empty := t.TempDir(), t.TempDir(), t.TempDir()
+	if err := os.MkdirAll(filepath.Join(data, "jetstream", "$G", "streams", "JOURNEYS"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err := runStarter([]string{"secrets", "--dir", secrets, "--deployment-data", empty, "--deployment-data", data}, nil, &out)
+	if err == nil || !strings.Contains(err.Error(), "holds the streams JOURNEYS") || !strings.Contains(err.Error(), "--new-keys-over-existing-data") {
+		t.Fatalf("over an existing deployment: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(secrets, "hmac.key")); !os.IsNotExist(err) {
+		t.Fatalf("a key was created anyway: %v", err)
+	}
+	if err := runStarter([]string{"secrets", "--dir", secrets, "--deployment-data", empty}, nil, &out); err != nil {
+		t.Fatalf("a new deployment: %v", err)
+	}
+	if err := runStarter([]string{"secrets", "--dir", secrets, "--deployment-data", data}, nil, &out); err != nil {
+		t.Fatalf("keys that exist, over the deployment they made: %v", err)
+	}
+	other := t.TempDir()
+	if err := runStarter([]string{"secrets", "--dir", other, "--deployment-data", data, "--new-keys-over-existing-data"}, nil, &out); err != nil {
+		t.Fatalf("told to: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,5 +48,31 @@ func TestFrontRefusesACrossOriginTerminate(t *testing.T) {
 	}
 	if code, body := post(nil); code == http.StatusForbidden && strings.Contains(body, "cross-origin") {
 		t.Errorf("POST without a browser's headers: %d %q, want it passed to the UI", code, body)
+	}
+}
+
+// docs/operations.md, restoring: `secrets` over a deployment whose secrets volume was lost (the
+// HMAC key and payload keyring gone, the NATS nodes' streams still there) refuses to create new
+// keys, as compose runs it on every `up`; told to, it does.
+func TestSecretsRefusesNewKeysOverTheRunningDeployment(t *testing.T) {
+	top := startTopology(t)
+	path, args, err := top.SecretsCommand()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"hmac.key", "codec.keys"} {
+		if err := os.Remove(filepath.Join(top.Secrets(), f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := exec.Command(path, args...).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "a deployment exists") || !strings.Contains(string(out), "JOURNEYS") {
+		t.Fatalf("secrets over the deployment: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(top.Secrets(), "hmac.key")); !os.IsNotExist(err) {
+		t.Fatalf("a new HMAC key was written anyway: %v", err)
+	}
+	if out, err := exec.Command(path, append(args, "--new-keys-over-existing-data")...).CombinedOutput(); err != nil {
+		t.Fatalf("secrets told to: %v\n%s", err, out)
 	}
 }

@@ -575,6 +575,10 @@ func (t *Topology) NATSURLs() string {
 // NATS seed), as processes on this host see it.
 func (t *Topology) CLIEnv() ([]string, error) { return t.rewriter("cli").environment(nil) }
 
+// SecretsCommand is the compose secrets service's program and arguments, as this host runs it
+// (its folders are the volumes'), for a test to run it again.
+func (t *Topology) SecretsCommand() (string, []string, error) { return t.command("secrets") }
+
 // FrontURL is where the codec front (the UI and the codec behind the UI token) answers.
 func (t *Topology) FrontURL() string {
 	return "http://127.0.0.1:" + strconv.Itoa(t.instances["codec"].ports[8080])
