@@ -60,9 +60,10 @@ func ClientOptions(cfg config.Config, l zerolog.Logger) (client.Options, error) 
 	return opts, nil
 }
 
-// Encrypt sets the client's data and failure converters to encrypt with ring.
+// Encrypt sets the client's data and failure converters to encrypt with ring, and to refuse a
+// payload that is not encrypted with one of its keys (privacy.Codec.EncryptedOnly).
 func Encrypt(opts *client.Options, ring privacy.Keyring) {
-	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), privacy.Codec{Keys: ring})
+	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), privacy.Codec{Keys: ring, EncryptedOnly: true})
 	opts.DataConverter = dc
 	opts.FailureConverter = temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
 		DataConverter: dc, EncodeCommonAttributes: true,

@@ -116,7 +116,20 @@ func (r Keyring) Current() string { return r.current }
 // Codec is a Temporal PayloadCodec that encrypts every payload with AES-256-GCM under the
 // keyring's current key. The whole payload (its metadata and data) is sealed, with the key id as
 // additional data; the nonce is random and prefixed to the ciphertext.
-type Codec struct{ Keys Keyring }
+//
+// With EncryptedOnly, Decode refuses a payload that is not encrypted with a key of the keyring:
+// careclock's own clients (worker, listener, starter) take only what one of them encrypted, so
+// that whoever reaches Temporal without the keys cannot start or steer a journey with a plaintext
+// input, signal or update. Without it (the codec server behind the UI), a plaintext payload is
+// passed through, to be shown as it is.
+type Codec struct {
+	Keys          Keyring
+	EncryptedOnly bool
+}
+
+// ErrNotEncrypted is the error Decode returns, with EncryptedOnly, for a payload that is not
+// encrypted.
+var ErrNotEncrypted = errors.New("payload not encrypted with a careclock key: refused (docs/security.md, encrypted-only)")
 
 var _ converter.PayloadCodec = Codec{}
 
@@ -148,12 +161,15 @@ func (c Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error)
 	return out, nil
 }
 
-// Decode decrypts encrypted payloads and passes any other through unchanged (a payload written
-// before encryption was turned on).
+// Decode decrypts encrypted payloads. Any other it passes through unchanged, or with
+// EncryptedOnly refuses (ErrNotEncrypted).
 func (c Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
 		if string(p.GetMetadata()[converter.MetadataEncoding]) != EncodingEncrypted {
+			if c.EncryptedOnly {
+				return nil, fmt.Errorf("%w (its encoding is %q)", ErrNotEncrypted, p.GetMetadata()[converter.MetadataEncoding])
+			}
 			out[i] = p
 			continue
 		}

@@ -217,22 +217,37 @@ type directory struct {
 
 // next waits for the next request: for as long as it takes while a journey is open or a run is to
 // be started, else for directoryIdle at most (false: none came).
+//
+// A request that does not decode (not encrypted with a careclock key: privacy.Codec's
+// EncryptedOnly) is dropped by the SDK, which logs it; the directory goes on waiting. It takes a
+// request with ReceiveAsync, not Receive, which would wait inside the selector for the next good
+// one and leave the idle timer unserved.
 func (d *directory) next(ctx workflow.Context) (DirectoryRequest, bool, error) {
-	var req DirectoryRequest
-	got := false
-	sel := workflow.NewSelector(ctx)
-	sel.AddReceive(d.requests, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &req); got = true })
-	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
 	timerCtx, cancelTimer := workflow.WithCancel(ctx)
 	defer cancelTimer()
+	var idle workflow.Future
 	if !slices.ContainsFunc(d.s.Journeys, func(e DirectoryEntry) bool { return e.Open || e.Reopen != nil }) {
-		sel.AddFuture(workflow.NewTimerWithOptions(timerCtx, directoryIdle, workflow.TimerOptions{Summary: "end when idle"}), func(workflow.Future) {})
+		idle = workflow.NewTimerWithOptions(timerCtx, directoryIdle, workflow.TimerOptions{Summary: "end when idle"})
 	}
-	sel.Select(ctx)
-	if !got && ctx.Err() != nil {
-		return req, false, temporal.NewCanceledError()
+	for {
+		var req DirectoryRequest
+		got, signalled := false, false
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(d.requests, func(c workflow.ReceiveChannel, _ bool) { got, signalled = c.ReceiveAsync(&req), true })
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+		if idle != nil {
+			sel.AddFuture(idle, func(workflow.Future) {})
+		}
+		sel.Select(ctx)
+		if signalled && !got {
+			workflow.GetLogger(ctx).Warn("directory request not decodable: dropped")
+			continue
+		}
+		if !got && ctx.Err() != nil {
+			return req, false, temporal.NewCanceledError()
+		}
+		return req, got, nil
 	}
-	return req, got, nil
 }
 
 // drain handles the requests already received.

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -169,11 +170,32 @@ func (r *runner[F, PF]) changePolicy(ctx workflow.Context, ev events.Event) erro
 	return nil
 }
 
+// errUndecodable is the reason a journey records for a signal whose payload did not decode.
+var errUndecodable = errors.New("a signal that does not decode: its payload is not encrypted with a careclock key, or is corrupt (docs/security.md, encrypted-only)")
+
+// receive takes the next inbound event buffered, if any. The SDK drops a signal whose payload
+// does not decode (privacy.Codec.EncryptedOnly refuses a plaintext one) and logs it; receive
+// records each one it dropped as refused, so that `starter describe` and
+// careclock_journey_events_refused show it.
+func (r *runner[F, PF]) receive(ctx workflow.Context) (events.Event, bool) {
+	before := r.signals.Len()
+	var ev events.Event
+	ok := r.signals.ReceiveAsync(&ev)
+	dropped := before - r.signals.Len()
+	if ok {
+		dropped--
+	}
+	for range dropped {
+		r.refuse(ctx, events.Event{Type: "(not decodable)"}, errUndecodable)
+	}
+	return ev, ok
+}
+
 // drain applies the inbound events still buffered, stopping at the first that fails.
 func (r *runner[F, PF]) drain(ctx workflow.Context) error {
 	for {
-		var ev events.Event
-		if !r.signals.ReceiveAsync(&ev) {
+		ev, ok := r.receive(ctx)
+		if !ok {
 			return nil
 		}
 		if err := r.apply(ctx, ev); err != nil {

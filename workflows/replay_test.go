@@ -193,10 +193,16 @@ func TestReplayRefusesAChangedJourney(t *testing.T) {
 	}
 }
 
-// recordingConverter decrypts with the key histories are recorded with.
+// recordingConverter decrypts with the key histories are recorded with. The key is a test
+// fixture in the repository (mode 0644 in any checkout), so it is parsed here rather than loaded
+// as a secret, which a file open to others would not be.
 func recordingConverter(t *testing.T) converter.DataConverter {
 	t.Helper()
-	ring, err := privacy.LoadKeyringFile("testdata/codec.keys")
+	b, err := os.ReadFile("testdata/codec.keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := privacy.ParseKeyring(string(b))
 	if err != nil {
 		t.Fatal(err)
 	}

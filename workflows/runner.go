@@ -210,7 +210,9 @@ func (r *runner[F, PF]) sleepOrApply(ctx workflow.Context, d time.Duration, summ
 		sel.AddFuture(timer, func(f workflow.Future) { timerErr = f.Get(ctx, nil) })
 	}
 	var ev events.Event
-	sel.AddReceive(r.signals, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &ev) })
+	// ReceiveAsync, not Receive: a signal that does not decode is dropped, and Receive would then
+	// wait inside the selector for the next good one, leaving the timer unserved (receive).
+	sel.AddReceive(r.signals, func(c workflow.ReceiveChannel, _ bool) { ev, _ = r.receive(ctx) })
 	woken := false
 	sel.AddReceive(r.wake, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); woken = true })
 	cancelled := false

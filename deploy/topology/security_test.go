@@ -1,6 +1,8 @@
 package topology_test
 
 import (
+	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -8,6 +10,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/internal/reliability"
+	"github.com/careclock/careclock/rules"
+	"github.com/careclock/careclock/workflows"
+	"go.temporal.io/sdk/client"
 )
 
 // docs/security.md, cross-site requests: through the topology's front, a POST that terminates a
@@ -76,3 +85,92 @@ func TestSecretsRefusesNewKeysOverTheRunningDeployment(t *testing.T) {
 		t.Fatalf("secrets told to: %v\n%s", err, out)
 	}
 }
+
+// docs/security.md, encrypted-only: a client that reaches the frontend without careclock's keys
+// cannot start or steer a journey. Its plaintext start fails at once with the reason; its
+// plaintext signal to a running journey is refused (listed by describe), and the journey goes on:
+// the payment sent the right way closes it.
+func TestPlaintextStartAndSignalAreRefused(t *testing.T) {
+	top := startTopology(t)
+	c := dialCluster(t, top)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	plain, err := client.Dial(client.Options{HostPort: top.TemporalAddress(), Namespace: c.cfg.TemporalNamespace, Logger: quietLog{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+
+	// A forged start: a reimbursement journey's input, in plaintext.
+	raw, err := json.Marshal(map[string]any{"specversion": "1.0", "id": "forged-1", "source": "forger", "type": events.ReimbursementSubmitted,
+		"data": map[string]any{"claimId": "CLM-FORGED", "memberId": "M-FORGED", "submittedDate": c.today.String(), "amountCents": 1, "category": "tolls"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, payload, err := events.Decode(raw, c.today)
+	if err != nil {
+		t.Fatal(err)
+	}
+	route, err := workflows.RouteEvent(ev, payload, c.keyer, rules.DefaultBook())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := route.Starts[0]
+	run, err := plain.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: s.WorkflowID, TaskQueue: c.cfg.TaskQueue}, s.Journey, s.Input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(ctx, nil); err == nil {
+		t.Fatal("a plaintext start ran")
+	}
+	// The reason is encrypted like any failure: the operator's client reads it, the forger's not.
+	if err := c.c.GetWorkflow(ctx, s.WorkflowID, run.GetRunID()).Get(ctx, nil); err == nil || !strings.Contains(err.Error(), "not encrypted") {
+		t.Fatalf("a plaintext start: %v, want it failed as not encrypted", err)
+	}
+
+	// A journey started the right way, then a forged payment in plaintext.
+	body, _ := reliability.OverdueClaim(c.keyer, "clm-real", "CLM-REAL", c.today)
+	c.send(t, events.Subject(events.ReimbursementSubmitted), "clm-real", body)
+	id := workflows.WorkflowID(c.keyer, workflows.JourneyReimbursement, "CLM-REAL")
+	reliability.WaitAcked(t, c.js, c.cfg.Consumer, 1, time.Minute)
+	forged := events.Event{SpecVersion: "1.0", ID: "forged-paid", Source: "forger", Type: events.ReimbursementPaid,
+		Data: json.RawMessage(`{"claimId":"CLM-REAL","paidDate":"` + c.today.String() + `"}`)}
+	if err := plain.SignalWorkflow(ctx, id, "", workflows.SignalEvent, forged); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var view workflows.View[json.RawMessage]
+		v, err := c.c.QueryWorkflow(ctx, id, "", workflows.QueryState)
+		if err == nil {
+			err = v.Get(&view)
+		}
+		if err == nil && len(view.Refused) == 1 && view.Status != workflows.StatusClosed {
+			if !strings.Contains(view.Refused[0].Reason, "not encrypted") {
+				t.Errorf("refused for %q", view.Refused[0].Reason)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the forged payment: %+v, %v; want it refused and the journey open", view, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	paid, err := json.Marshal(map[string]any{"specversion": "1.0", "id": "paid-real", "source": "claims", "type": events.ReimbursementPaid,
+		"data": map[string]any{"claimId": "CLM-REAL", "paidDate": c.today.String()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.send(t, events.Subject(events.ReimbursementPaid), "paid-real", paid)
+	if err := c.c.GetWorkflow(ctx, id, "").Get(ctx, nil); err != nil {
+		t.Fatalf("the journey after the forged signal: %v", err)
+	}
+}
+
+// quietLog drops the SDK's log lines of the plaintext client.
+type quietLog struct{}
+
+func (quietLog) Debug(string, ...any) {}
+func (quietLog) Info(string, ...any)  {}
+func (quietLog) Warn(string, ...any)  {}
+func (quietLog) Error(string, ...any) {}

@@ -132,11 +132,19 @@ func TestRecordHistories(t *testing.T) {
 	saveHistory(t, "provider-directory.json", runHistory(t, s, workflows.DirectoryID(workflows.DirectoryProvider, workflows.ProviderKey(s.Keyer, "P-REC-1")), ""))
 }
 
-// recordingKey makes the stack encrypt with the replay test's key (workflows/testdata/codec.keys).
-// (testdata/local-publish was recorded while CARECLOCK_LOCAL_PUBLISH existed; it replays, and
-// is not recorded again.)
+// recordingKey makes the stack encrypt with the replay test's key (workflows/testdata/codec.keys),
+// copied to a file only its owner reads, as a secret must be. (testdata/local-publish was
+// recorded while CARECLOCK_LOCAL_PUBLISH existed; it replays, and is not recorded again.)
 func recordingKey(o *stack.Options) {
-	o.Config.CodecKeysFile = filepath.Join("..", "..", "workflows", "testdata", "codec.keys")
+	b, err := os.ReadFile(filepath.Join("..", "..", "workflows", "testdata", "codec.keys"))
+	if err != nil {
+		panic(err) // the fixture is in the repository
+	}
+	path := filepath.Join(o.Config.DataDir, "recording.keys")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		panic(err)
+	}
+	o.Config.CodecKeysFile = path
 }
 
 // saveHistory writes a history for the replay test in workflows/.
