@@ -179,8 +179,8 @@ func TestEveryCareclockServiceHasWhatItsProcessNeeds(t *testing.T) {
 			if !known {
 				t.Errorf("%s: %s=%s is not a file `starter secrets --dir /secrets` creates", name, k, *v)
 			}
-			if !mounts(s, "secrets", "/secrets") {
-				t.Errorf("%s: names %s but does not mount the secrets volume at /secrets", name, *v)
+			if !mounts(s, "secrets", "/secrets") && !mounts(s, "secrets", *v) {
+				t.Errorf("%s: names %s but does not mount it from the secrets volume", name, *v)
 			}
 		}
 		// The same journeys, task queue and keys everywhere.
@@ -550,5 +550,48 @@ func TestNATSHealthzWaitsForTheMetaLeader(t *testing.T) {
 			t.Fatal("/healthz not 200 with a meta leader")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// docs/security.md: each service mounts only the secrets it uses, one file each, read only;
+// only the secrets service (which writes them) and the operators' cli mount the whole volume.
+func TestEachServiceMountsOnlyItsSecrets(t *testing.T) {
+	p := project(t)
+	want := map[string][]string{
+		"setup":    {"codec.keys", "nats/admin.nk"},
+		"worker":   {"codec.keys", "nats/worker.nk"},
+		"listener": {"codec.keys", "hmac.key", "nats/listener.nk"},
+		"codec":    {"codec.keys", "ui.token"},
+	}
+	for name, s := range p.Services {
+		var got []string
+		whole := false
+		for _, v := range s.Volumes {
+			if v.Source != "secrets" {
+				continue
+			}
+			if v.Volume == nil || v.Volume.Subpath == "" {
+				whole = true
+				continue
+			}
+			if !v.ReadOnly || v.Target != "/secrets/"+v.Volume.Subpath {
+				t.Errorf("%s: %s mounted at %s (read only %v), want read only at /secrets/%s", name, v.Volume.Subpath, v.Target, v.ReadOnly, v.Volume.Subpath)
+			}
+			got = append(got, v.Volume.Subpath)
+		}
+		slices.Sort(got)
+		switch name {
+		case "secrets", "cli":
+			if !whole {
+				t.Errorf("%s does not mount the secrets volume", name)
+			}
+		default:
+			if whole {
+				t.Errorf("%s mounts every secret", name)
+			}
+			if !slices.Equal(got, want[name]) {
+				t.Errorf("%s mounts the secrets %v, want %v", name, got, want[name])
+			}
+		}
 	}
 }

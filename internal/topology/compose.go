@@ -122,6 +122,11 @@ func (t *Topology) newInstance(service, name string) (*instance, error) {
 			if err := os.MkdirAll(local, 0o755); err != nil {
 				return nil, err
 			}
+			if v.Volume != nil && v.Volume.Subpath != "" {
+				// One file or folder of the volume (a service's own secrets): the link stands
+				// for it, whether or not it exists yet.
+				local = filepath.Join(local, filepath.FromSlash(v.Volume.Subpath))
+			}
 		default:
 			return nil, fmt.Errorf("%s: a %s mount at %s", service, v.Type, v.Target)
 		}

@@ -35,7 +35,7 @@ func TestRewriteMapsHostsPortsAndMounts(t *testing.T) {
 		{"NATS_URL", "nats://nats-1:4222,nats://nats-2:4222", "nats://" + p("nats-1", 4222) + ",nats://" + p("nats-2", 4222)},
 		{"CARECLOCK_METRICS_ADDR", "0.0.0.0:9464", p("worker", 9464)},
 		{"", "http://127.0.0.1:9464/healthz", "http://" + p("worker", 9464) + "/healthz"},
-		{"CARECLOCK_HMAC_KEY_FILE", "/secrets/hmac.key", filepath.Join(r.inst.root, "secrets", "hmac.key")},
+		{"CARECLOCK_CODEC_KEYS_FILE", "/secrets/codec.keys", filepath.Join(r.inst.root, "secrets", "codec.keys")},
 		{"SERVER_NAME", "nats-1", "nats-1"}, // a name, not a host
 	} {
 		got, err := r.value(c.key, c.in)
