@@ -39,6 +39,7 @@ type Config struct {
 	CodecKeys       string `name:"codec-keys" env:"CARECLOCK_CODEC_KEYS" group:"Keys and files" placeholder:"ID:HEX,..." help:"Payload encryption keys, the last current; prefer the file or the environment: a flag shows in ps."`
 	CodecKeysFile   string `name:"codec-keys-file" env:"CARECLOCK_CODEC_KEYS_FILE" group:"Keys and files" placeholder:"FILE" help:"File of the payload encryption keys (default DATA/codec.keys, which the dev stack creates)."`
 	CodecTokensFile string `name:"codec-tokens-file" env:"CARECLOCK_CODEC_TOKENS_FILE" group:"Keys and files" placeholder:"FILE" help:"Tokens the codec server accepts, one per line (starter codec)."`
+	SystemsFile     string `name:"systems-file" env:"CARECLOCK_SYSTEMS_FILE" group:"Keys and files" placeholder:"FILE" help:"The deployment's upstream and downstream systems (docs/security.md): the listener takes an event only from the source of a producer allowed its type; starter secrets makes each system's NATS user."`
 	PolicyFile      string `name:"policy-file" aliases:"policy" env:"CARECLOCK_POLICY_FILE" group:"Keys and files" placeholder:"FILE" help:"JSON policy over the built-in dated one: blocks in force from a date (docs/configuration.md, Dated policy)."`
 
 	Consumer                 string        `name:"consumer" env:"CARECLOCK_CONSUMER" default:"careclock-listener" group:"Listener" help:"The listener's durable consumer, shared by every listener process."`

@@ -160,7 +160,15 @@ func (p *Process) RunListener(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	err = NewListener(p.Config, p.Temporal, p.JS, keyer, policies, p.Log, p.Metrics).Run(ctx)
+	l := NewListener(p.Config, p.Temporal, p.JS, keyer, policies, p.Log, p.Metrics)
+	if p.Config.SystemsFile != "" {
+		systems, err := config.LoadSystems(p.Config.SystemsFile)
+		if err != nil {
+			return err
+		}
+		l.Allows = systems.Allows
+	}
+	err = l.Run(ctx)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}

@@ -26,6 +26,8 @@ import (
 
 	"github.com/careclock/careclock/codecserver"
 	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/internal/reliability"
 	"github.com/careclock/careclock/internal/testkit"
 )
 
@@ -593,5 +595,23 @@ func TestEachServiceMountsOnlyItsSecrets(t *testing.T) {
 				t.Errorf("%s mounts the secrets %v, want %v", name, got, want[name])
 			}
 		}
+	}
+}
+
+// deploy/systems.json, which compose gives the secrets service and the listener, loads, and takes
+// every inbound type from the source the plan's systems (and the tests, through
+// reliability.Source) send it with: no type is left without a producer.
+func TestSystemsFileCoversEveryInboundType(t *testing.T) {
+	s, err := config.LoadSystems("systems.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range events.InboundTypes() {
+		if !s.Allows(typ, reliability.Source(typ)) {
+			t.Errorf("%s from %s is not taken", typ, reliability.Source(typ))
+		}
+	}
+	if len(s.Readers) == 0 {
+		t.Error("no reader")
 	}
 }

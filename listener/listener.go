@@ -50,7 +50,10 @@ type Listener struct {
 	Keyer    privacy.Keyer
 	// Policies is the dated policy: each journey takes the block in force on its starting fact's
 	// date.
-	Policies  rules.Book
+	Policies rules.Book
+	// Allows, when set, says whether an event of a type may come from a CloudEvent source (the
+	// deployment's systems file: config.Systems.Allows); one that may not is dead-lettered.
+	Allows    func(eventType, source string) bool
 	TaskQueue string
 	// Consumer is the durable consumer's name; every listener process shares it.
 	Consumer string
@@ -222,6 +225,8 @@ func (l *Listener) prepare(msg jetstream.Msg) job {
 		j.invalid = fmt.Sprintf("source of %d bytes; the limit is %d (CARECLOCK_MAX_ID_LENGTH)", len(ev.Source), limit)
 	case msg.Subject() != events.Subject(ev.Type):
 		j.invalid = "subject does not match type " + ev.Type
+	case l.Allows != nil && !l.Allows(ev.Type, ev.Source):
+		j.invalid = "source is not that of a producer allowed " + ev.Type + " (CARECLOCK_SYSTEMS_FILE)"
 	default:
 		j.ev = ev
 		j.route, err = workflows.RouteEvent(ev, payload, l.Keyer, l.Policies)

@@ -31,6 +31,7 @@ type secretsCmd struct {
 	Dir            string   `required:"" placeholder:"DIR" help:"Folder for the secrets."`
 	NATSAuth       string   `name:"nats-auth" placeholder:"FILE" help:"File for the NATS servers' authorization block (public keys only)."`
 	UIToken        bool     `name:"ui-token" help:"Print only the UI token (the password the codec service asks for)."`
+	Systems        string   `name:"systems" placeholder:"FILE" help:"The deployment's systems file (CARECLOCK_SYSTEMS_FILE): a NATS seed and user for each producer and reader in it."`
 	DeploymentData []string `name:"deployment-data" placeholder:"DIR" help:"A NATS node's data folder (its JetStream store_dir), read to tell whether a deployment already exists; repeat for each node."`
 	NewKeys        bool     `name:"new-keys-over-existing-data" help:"Create a missing HMAC key or payload keyring even where the deployment holds data: its histories will not decrypt and its journeys' ids will not match."`
 }
@@ -38,8 +39,19 @@ type secretsCmd struct {
 func (c secretsCmd) Run(st *streams) error {
 	stdout := st.out
 	layout := config.SecretsIn(c.Dir)
+	var systems config.Systems
+	if c.Systems != "" {
+		var err error
+		if systems, err = config.LoadSystems(c.Systems); err != nil {
+			return err
+		}
+	}
+	roles := append(slices.Clone(config.Roles), systems.Roles()...)
+	for _, role := range systems.Roles() {
+		layout.NATSSeeds[role] = config.NKeySeedFile(c.Dir, role)
+	}
 	files := []string{layout.HMACKey, layout.CodecKeys, layout.UIToken}
-	for _, role := range config.Roles {
+	for _, role := range roles {
 		files = append(files, layout.NATSSeeds[role])
 	}
 	existed := map[string]bool{}
@@ -62,7 +74,7 @@ func (c secretsCmd) Run(st *streams) error {
 		return err
 	}
 	keys := map[string]string{}
-	for _, role := range config.Roles {
+	for _, role := range roles {
 		var err error
 		if keys[role], err = config.EnsureNKeySeed(layout.NATSSeeds[role]); err != nil {
 			return fmt.Errorf("%s: %w", role, err)
@@ -86,7 +98,7 @@ func (c secretsCmd) Run(st *streams) error {
 	if c.NATSAuth == "" {
 		return nil
 	}
-	conf, err := config.NATSAuthConf(keys)
+	conf, err := config.NATSAuthConfWith(keys, systems)
 	if err != nil {
 		return err
 	}

@@ -4,18 +4,23 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/internal/reliability"
 	"github.com/careclock/careclock/rules"
 	"github.com/careclock/careclock/workflows"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"go.temporal.io/sdk/client"
 )
 
@@ -156,7 +161,7 @@ func TestPlaintextStartAndSignalAreRefused(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	paid, err := json.Marshal(map[string]any{"specversion": "1.0", "id": "paid-real", "source": "claims", "type": events.ReimbursementPaid,
+	paid, err := json.Marshal(map[string]any{"specversion": "1.0", "id": "paid-real", "source": "urn:plan:claims", "type": events.ReimbursementPaid,
 		"data": map[string]any{"claimId": "CLM-REAL", "paidDate": c.today.String()}})
 	if err != nil {
 		t.Fatal(err)
@@ -174,3 +179,86 @@ func (quietLog) Debug(string, ...any) {}
 func (quietLog) Info(string, ...any)  {}
 func (quietLog) Warn(string, ...any)  {}
 func (quietLog) Error(string, ...any) {}
+
+// docs/security.md, NATS roles per system: each system of deploy/systems.json connects with its
+// own seed. The claims system can publish its own types only, and cannot read journey events;
+// one downstream reader cannot delete another's consumer; and the listener dead-letters an event
+// whose source is not that of a producer allowed its type.
+func TestNATSRolesPerSystem(t *testing.T) {
+	top := startTopology(t)
+	c := dialCluster(t, top)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	connectAs := func(role string) jetstream.JetStream {
+		t.Helper()
+		seed := filepath.Join(top.Secrets(), "nats", role+".nk")
+		opt, err := nats.NkeyOptionFromSeed(seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc, err := nats.Connect(top.NATSURLs(), opt, nats.CustomInboxPrefix(config.InboxPrefix(role)), nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
+		if err != nil {
+			t.Fatalf("%s: %v", role, err)
+		}
+		t.Cleanup(nc.Close)
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return js
+	}
+	// A refused request has no answer: each waits a few seconds only.
+	short := func() context.Context {
+		sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		t.Cleanup(cancel)
+		return sctx
+	}
+	publish := func(js jetstream.JetStream, eventType, id string, data map[string]any) error {
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		_, err := js.Publish(pctx, events.Subject(eventType), reliability.Inbound(id, eventType, data), jetstream.WithMsgID(id))
+		return err
+	}
+	claims := connectAs(config.ProducerRole("claims"))
+	if err := publish(claims, events.ReimbursementSubmitted, "sys-claim-1", map[string]any{"claimId": "CLM-SYS-1", "memberId": "M-SYS-1",
+		"submittedDate": c.today.String(), "amountCents": 100, "category": "tolls"}); err != nil {
+		t.Fatalf("claims publishing a claim: %v", err)
+	}
+	if err := publish(claims, events.MemberDisenrolled, "sys-forged-1", map[string]any{"memberId": "M-SYS-1", "effectiveDate": c.today.String()}); err == nil {
+		t.Error("claims published member.disenrolled")
+	}
+	if _, err := claims.CreateOrUpdateConsumer(short(), events.JourneyStream, jetstream.ConsumerConfig{Durable: "claims"}); err == nil {
+		t.Error("claims made a consumer on JOURNEYS")
+	}
+
+	letters, reporting := connectAs(config.ReaderRole("letters")), connectAs(config.ReaderRole("reporting"))
+	if _, err := reporting.CreateOrUpdateConsumer(ctx, events.JourneyStream, jetstream.ConsumerConfig{Durable: "reporting"}); err != nil {
+		t.Fatalf("reporting's own consumer: %v", err)
+	}
+	if _, err := letters.CreateOrUpdateConsumer(ctx, events.JourneyStream, jetstream.ConsumerConfig{Durable: "letters"}); err != nil {
+		t.Fatalf("letters' own consumer: %v", err)
+	}
+	if err := letters.DeleteConsumer(short(), events.JourneyStream, "reporting"); err == nil {
+		t.Error("letters deleted reporting's consumer")
+	}
+	if _, err := letters.CreateOrUpdateConsumer(short(), events.JourneyStream, jetstream.ConsumerConfig{Durable: "reporting", Description: "taken over"}); err == nil {
+		t.Error("letters took over reporting's consumer")
+	}
+	if _, err := c.js.Consumer(ctx, events.JourneyStream, "reporting"); err != nil {
+		t.Errorf("reporting's consumer after letters tried: %v", err)
+	}
+
+	// A claim sent with the enrollment system's source (by a seed that may publish anything):
+	// dead-lettered, the claim sent by claims applied.
+	forged, err := json.Marshal(map[string]any{"specversion": "1.0", "id": "sys-forged-2", "source": "urn:plan:enrollment", "type": events.ReimbursementSubmitted,
+		"data": map[string]any{"claimId": "CLM-SYS-2", "memberId": "M-SYS-2", "submittedDate": c.today.String(), "amountCents": 100, "category": "tolls"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.send(t, events.Subject(events.ReimbursementSubmitted), "sys-forged-2", forged)
+	reliability.WaitAcked(t, c.js, c.cfg.Consumer, 2, time.Minute)
+	dead := reliability.DeadLetters(t, c.js)
+	if len(dead) != 1 || !strings.Contains(slices.Collect(maps.Values(dead))[0], "source is not that of a producer allowed reimbursement.submitted") {
+		t.Errorf("dead letters %v, want the claim with the enrollment system's source", dead)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -348,10 +349,25 @@ func ackState(js jetstream.JetStream, consumer string) (*jetstream.ConsumerInfo,
 	return cons.Info(ctx)
 }
 
-// Inbound is an inbound CloudEvent as producers send it.
+// Source is the CloudEvent source of the plan system that sends eventType, as deploy/systems.json
+// lists them (deploy/compose_test.go holds the two together).
+func Source(eventType string) string {
+	for prefix, system := range map[string]string{
+		"member.": "enrollment", "wcm.": "enrollment", "provider.": "enrollment",
+		"ccs.": "care-management", "coc.": "care-management", "pregnancy.": "care-management",
+		"reimbursement.": "claims", "authorization.": "utilization", "grievance.": "member-services", "appeal.": "member-services",
+	} {
+		if strings.HasPrefix(eventType, prefix) {
+			return "urn:plan:" + system
+		}
+	}
+	return "urn:test"
+}
+
+// Inbound is an inbound CloudEvent as producers send it, from the system that sends its type.
 func Inbound(id, eventType string, data map[string]any) []byte {
 	b, err := json.Marshal(map[string]any{
-		"specversion": "1.0", "id": id, "source": "urn:test", "type": eventType, "data": data,
+		"specversion": "1.0", "id": id, "source": Source(eventType), "type": eventType, "data": data,
 	})
 	if err != nil {
 		panic(err) // a map of strings, numbers and booleans always marshals
