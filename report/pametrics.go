@@ -254,6 +254,9 @@ type paLine struct {
 	Count, Of       int
 	Share           float64
 	Value           string
+	// Time marks a time to decision: Hours over Count decisions, and no share or "of".
+	Time  bool
+	Hours float64
 }
 
 func (m PAMetrics) lines() []paLine {
@@ -268,8 +271,9 @@ func (m PAMetrics) lines() []paLine {
 			}
 			return strconv.FormatFloat(h, 'f', 1, 64) + " h"
 		}
-		out = append(out, paLine{Urgency: urgency, Figure: "average time to decision", Count: e.Count, Share: -1, Value: v(e.AverageHours)},
-			paLine{Urgency: urgency, Figure: "median time to decision", Count: e.Count, Share: -1, Value: v(e.MedianHours)})
+		out = append(out,
+			paLine{Urgency: urgency, Figure: "average time to decision", Count: e.Count, Share: -1, Value: v(e.AverageHours), Time: true, Hours: e.AverageHours},
+			paLine{Urgency: urgency, Figure: "median time to decision", Count: e.Count, Share: -1, Value: v(e.MedianHours), Time: true, Hours: e.MedianHours})
 	}
 	add("standard", "approved", m.Standard.Approved)
 	add("standard", "denied", m.Standard.Denied)
@@ -289,7 +293,7 @@ func (m PAMetrics) Table(w io.Writer) error {
 	fmt.Fprintln(tw, "REQUESTS\tFIGURE\tVALUE\tCOUNT\tOF")
 	for _, l := range m.lines() {
 		of := strconv.Itoa(l.Of)
-		if l.Share < 0 && l.Of == 0 && strings.Contains(l.Figure, "time") {
+		if l.Time {
 			of = "-"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", l.Urgency, l.Figure, l.Value, l.Count, of)
@@ -306,12 +310,12 @@ func (m PAMetrics) CSV(w io.Writer) error {
 		if l.Share >= 0 {
 			s = strconv.FormatFloat(l.Share, 'f', 4, 64)
 		}
-		if strings.HasSuffix(l.Value, " h") {
-			h = strings.TrimSuffix(l.Value, " h")
-		}
 		of := strconv.Itoa(l.Of)
-		if strings.Contains(l.Figure, "time") {
+		if l.Time {
 			of = ""
+			if l.Count > 0 {
+				h = strconv.FormatFloat(l.Hours, 'f', 1, 64)
+			}
 		}
 		rows = append(rows, []string{strconv.Itoa(m.Year), l.Urgency, l.Figure, strconv.Itoa(l.Count), of, s, h})
 	}
@@ -348,16 +352,8 @@ A request withdrawn before a decision is in no figure; a request approved in par
 
 // HTML writes the one page a plan posts: the figures and its list of items and services.
 func (m PAMetrics) HTML(w io.Writer) error {
-	type line struct {
-		paLine
-		Time bool
-	}
-	var lines []line
-	for _, l := range m.lines() {
-		lines = append(lines, line{l, strings.Contains(l.Figure, "time")})
-	}
 	return paPage.Execute(w, struct {
 		PAMetrics
-		Lines []line
-	}{m, lines})
+		Lines []paLine
+	}{m, m.lines()})
 }

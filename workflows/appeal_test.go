@@ -94,11 +94,8 @@ func TestAppealStartedBeforeRule2026KeepsItsRule(t *testing.T) {
 	resolved["noticeDate"] = "2026-12-22"
 	jt.signalAt("2026-12-20T10:00:00-08:00", events.AppealResolved, "e-res", resolved)
 	s := jt.route(events.AppealReceived, appeal("2026-12-01T10:00:00-08:00", false, "2026-11-20"))[0]
-	st := s.Input.(State[AppealFacts])
-	st.Facts.Rule = 0
-	s.Input = st
 	view := jt.queryAt("2026-12-03T10:00:00-08:00")
-	jt.runStart(s)
+	jt.runStart(withState(s, func(st *State[AppealFacts]) { st.Facts.Rule = 0 }))
 	jt.expect(
 		"2026-12-20T10:00 appeal.closed 2026-12-20 daysLate=0 dueDate=2026-12-31 expedited=false onTime=true outcome=upheld resolvedAt=2026-12-20T10:00:00-08:00 stateHearingBy=2027-04-19",
 		"2027-04-19T09:00 appeal.state_hearing_window_ends 2027-04-19 hearingBy=2027-04-19",

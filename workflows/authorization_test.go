@@ -143,10 +143,7 @@ func TestAuthorizationStartedBeforeRule2026KeepsItsRule(t *testing.T) {
 	jt.signalAt("2026-11-23T10:00:00-08:00", events.AuthorizationNoticeSent, "e-noa",
 		map[string]any{"requestId": "PA-2001", "sentDate": "2026-11-23"})
 	s := jt.route(events.AuthorizationRequested, authRequest("2026-11-02T10:00:00-08:00", "standard", false))[0]
-	st := s.Input.(State[AuthorizationFacts])
-	st.Facts.Rule = 0
-	s.Input = st
-	jt.runStart(s)
+	jt.runStart(withState(s, func(st *State[AuthorizationFacts]) { st.Facts.Rule = 0 }))
 	jt.expect(
 		"2026-11-13T09:00 authorization.decision_due_soon 2026-11-13 businessDaysBefore=1 dueDate=2026-11-16 urgency=standard",
 		"2026-11-17T09:00 authorization.deemed_denied 2026-11-17 dueDate=2026-11-16 urgency=standard",
@@ -352,11 +349,10 @@ func TestReplanOfAStateWithoutPolicyOnTakesTheBlockOfItsReceivedDate(t *testing.
 	jt.replanAt("2026-01-05T11:00:00-08:00", "replan-1", json.RawMessage(data))
 	jt.signalAt("2026-01-12T12:00:00-08:00", events.AuthorizationDecided, "e-dec", decided("approved", "2026-01-12T12:00:00-08:00"))
 	s := jt.route(events.AuthorizationRequested, authRequest("2026-01-02T10:00:00-08:00", "standard", false))[0]
-	st := s.Input.(State[AuthorizationFacts])
-	st.Facts.Rule, st.PolicyOn, st.PolicyFrom = 0, rules.Date{}, rules.Date{}
-	s.Input = st
 	view := jt.queryAt("2026-01-05T12:00:00-08:00")
-	jt.runStart(s)
+	jt.runStart(withState(s, func(st *State[AuthorizationFacts]) {
+		st.Facts.Rule, st.PolicyOn, st.PolicyFrom = 0, rules.Date{}, rules.Date{}
+	}))
 	jt.expect(
 		"2026-01-08T09:00 authorization.decision_due_soon 2026-01-08 businessDaysBefore=1 dueDate=2026-01-09 urgency=standard",
 		"2026-01-10T09:00 authorization.deemed_denied 2026-01-10 dueDate=2026-01-09 urgency=standard",

@@ -361,6 +361,15 @@ func (jt *journeyTest) run(eventType string, data any) {
 	jt.runStart(starts[0])
 }
 
+// withState returns the start with its initial state edited: a journey as an older careclock
+// started it (the rule it keeps, a state from before policies were dated).
+func withState[F any](s Start, edit func(*State[F])) Start {
+	st := s.Input.(State[F])
+	edit(&st)
+	s.Input = st
+	return s
+}
+
 // runStart runs a journey to its end, across continue-as-new.
 func (jt *journeyTest) runStart(s Start) {
 	jt.t.Helper()
