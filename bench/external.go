@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/careclock/careclock/access"
 	"github.com/careclock/careclock/devstack/stack"
 	"github.com/careclock/careclock/internal/topology"
 )
@@ -57,6 +58,16 @@ func (b *bench) withExternal(ctx context.Context, x external, fn func(*stack.Sta
 		defer func() { err = errors.Join(err, top.Stop()) }()
 		x.temporal, x.namespace, x.nats, x.secrets, x.replicas = top.TemporalAddress(), "careclock", top.NATSURLs(), top.Secrets(), 3
 		b.pgData = filepath.Join(top.Dir, "volumes", "postgresql")
+		// bench's worker and listener, and its setup, in one client: the admin certificate.
+		certs := access.CertificatesIn(top.Secrets())
+		for k, v := range map[string]string{
+			"TEMPORAL_TLS_CLIENT_CERT_PATH": certs.Cert(string(access.Admin)), "TEMPORAL_TLS_CLIENT_KEY_PATH": certs.Key(string(access.Admin)),
+			"TEMPORAL_TLS_SERVER_CA_CERT_PATH": certs.CA(), "TEMPORAL_TLS_SERVER_NAME": "temporal",
+		} {
+			if err := os.Setenv(k, v); err != nil {
+				return err
+			}
+		}
 	}
 	cfg := baseConfig(x.secrets)
 	cfg.StreamReplicas = x.replicas

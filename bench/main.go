@@ -116,7 +116,7 @@ func run() error {
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server, worker, listener and bench) to this file")
 	var x external
 	flag.BoolVar(&x.topology, "topology", false, "measure the production topology (docker-compose.yml) run as processes: PostgreSQL (Debian's package), the Temporal server, 3 NATS nodes; bench's own worker and listener")
-	flag.StringVar(&x.temporal, "temporal", "", "measure a running Temporal frontend (host:port) instead of the dev stack; with -nats and -secrets")
+	flag.StringVar(&x.temporal, "temporal", "", "measure a running Temporal frontend (host:port) instead of the dev stack; with -nats and -secrets, and its client certificate in TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH (the admin role's: docs/security.md)")
 	flag.StringVar(&x.namespace, "namespace", "careclock", "the Temporal namespace, with -temporal")
 	flag.StringVar(&x.nats, "nats", "", "the NATS URLs (comma-separated), with -temporal")
 	flag.StringVar(&x.secrets, "secrets", "", "the folder starter secrets wrote (keys and NATS seeds), with -temporal")

@@ -24,6 +24,7 @@ import (
 	"github.com/nats-io/nkeys"
 	"gopkg.in/yaml.v3"
 
+	"github.com/careclock/careclock/access"
 	"github.com/careclock/careclock/codecserver"
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/events"
@@ -123,6 +124,8 @@ func careclockServices(t *testing.T, p *types.Project) map[string]string {
 			t.Fatalf("%s: no entrypoint", name)
 		}
 		switch bin := filepath.Base(s.Entrypoint[0]); {
+		case bin == "temporal-server":
+			continue // the Temporal server with careclock's authorization, not a careclock process
 		case bin == "worker":
 			out[name] = config.ProcessWorker
 		case bin == "starter" && len(s.Command) > 0:
@@ -174,7 +177,7 @@ func TestEveryCareclockServiceHasWhatItsProcessNeeds(t *testing.T) {
 			if v == nil || !strings.HasPrefix(*v, "/secrets/") {
 				continue
 			}
-			known := *v == secrets.HMACKey || *v == secrets.CodecKeys || *v == secrets.UIToken
+			known := *v == secrets.HMACKey || *v == secrets.CodecKeys || *v == secrets.UIToken || slices.Contains(certificateFiles(), *v)
 			for _, seed := range secrets.NATSSeeds {
 				known = known || *v == seed
 			}
@@ -287,9 +290,14 @@ func flagValue(args []string, flag string) string {
 func TestTemporalUIAndCodecAreWiredTogether(t *testing.T) {
 	p := project(t)
 	server, tools, ui := p.Services["temporal"], p.Services["temporal-schema"], p.Services["temporal-ui"]
-	if version(server.Image) != version(tools.Image) || !strings.HasPrefix(server.Image, "temporalio/server:") ||
+	mod, err := os.ReadFile("../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := regexp.MustCompile(`(?m)^\s*go\.temporal\.io/server v(\S+)`).FindSubmatch(mod)
+	if server.Build == nil || server.Build.Target != "temporal" || pinned == nil || version(tools.Image) != string(pinned[1]) ||
 		!strings.HasPrefix(tools.Image, "temporalio/admin-tools:") {
-		t.Errorf("server %s and schema tools %s: the schema must be the server's version", server.Image, tools.Image)
+		t.Errorf("server built %+v, go.mod's server %q, schema tools %s: the schema must be the server's version", server.Build, pinned, tools.Image)
 	}
 	if d := server.DependsOn["temporal-schema"]; d.Condition != types.ServiceConditionCompletedSuccessfully {
 		t.Errorf("temporal starts before its schema is set up: %+v", server.DependsOn)
@@ -560,10 +568,12 @@ func TestNATSHealthzWaitsForTheMetaLeader(t *testing.T) {
 func TestEachServiceMountsOnlyItsSecrets(t *testing.T) {
 	p := project(t)
 	want := map[string][]string{
-		"setup":    {"codec.keys", "nats/admin.nk"},
-		"worker":   {"codec.keys", "nats/worker.nk"},
-		"listener": {"codec.keys", "hmac.key", "nats/listener.nk"},
-		"codec":    {"codec.keys", "ui.token"},
+		"setup":       {"codec.keys", "nats/admin.nk", "tls/admin.key", "tls/admin.pem", "tls/ca.pem"},
+		"worker":      {"codec.keys", "nats/worker.nk", "tls/ca.pem", "tls/worker.key", "tls/worker.pem"},
+		"listener":    {"codec.keys", "hmac.key", "nats/listener.nk", "tls/ca.pem", "tls/listener.key", "tls/listener.pem"},
+		"codec":       {"codec.keys", "ui.token"},
+		"temporal":    {"tls/ca.pem", "tls/temporal-frontend.key", "tls/temporal-frontend.pem", "tls/temporal-internode.key", "tls/temporal-internode.pem"},
+		"temporal-ui": {"tls/ca.pem", "tls/ui.key", "tls/ui.pem"},
 	}
 	for name, s := range p.Services {
 		var got []string
@@ -613,5 +623,76 @@ func TestSystemsFileCoversEveryInboundType(t *testing.T) {
 	}
 	if len(s.Readers) == 0 {
 		t.Error("no reader")
+	}
+}
+
+// certificateFiles are the certificate files `starter secrets --dir /secrets` creates.
+func certificateFiles() []string {
+	c := access.CertificatesIn("/secrets")
+	files := []string{c.CA(), c.CAKey()}
+	for _, s := range access.Servers {
+		files = append(files, c.Cert(s.Name), c.Key(s.Name))
+	}
+	for _, r := range access.Roles {
+		files = append(files, c.Cert(string(r)), c.Key(string(r)))
+	}
+	return files
+}
+
+// docs/security.md: the Temporal frontend and its internode connections require a certificate
+// from the deployment's CA, the server's own calls go through the internal frontend, and each
+// client presents its role's certificate, verifying the server's name; the UI's may only read,
+// and its write actions are off.
+func TestEveryTemporalClientPresentsItsRolesCertificate(t *testing.T) {
+	p := project(t)
+	c := access.CertificatesIn("/secrets")
+	server := p.Services["temporal"]
+	for k, want := range map[string]string{
+		"TEMPORAL_TLS_REQUIRE_CLIENT_AUTH": "true", "USE_INTERNAL_FRONTEND": "true",
+		"TEMPORAL_TLS_CLIENT1_CA_CERT": c.CA(), "TEMPORAL_TLS_CLIENT2_CA_CERT": c.CA(), "TEMPORAL_TLS_SERVER_CA_CERT": c.CA(),
+		"TEMPORAL_TLS_FRONTEND_CERT": c.Cert("temporal-frontend"), "TEMPORAL_TLS_FRONTEND_KEY": c.Key("temporal-frontend"),
+		"TEMPORAL_TLS_SERVER_CERT": c.Cert("temporal-internode"), "TEMPORAL_TLS_SERVER_KEY": c.Key("temporal-internode"),
+		"TEMPORAL_TLS_INTERNODE_SERVER_NAME": "temporal-internode",
+		"TEMPORAL_NAMESPACE":                 env(p.Services["worker"], "TEMPORAL_NAMESPACE"),
+	} {
+		if got := env(server, k); got != want {
+			t.Errorf("temporal: %s=%q, want %q", k, got, want)
+		}
+	}
+	if len(server.Entrypoint) == 0 || filepath.Base(server.Entrypoint[0]) != "temporal-server" {
+		t.Errorf("temporal runs %v, not careclock's temporal-server", server.Entrypoint)
+	}
+	if d := server.DependsOn["secrets"]; d.Condition != types.ServiceConditionCompletedSuccessfully {
+		t.Errorf("temporal starts before its certificates exist: %+v", server.DependsOn)
+	}
+	roles := map[string]access.Role{config.ProcessWorker: access.Worker, config.ProcessListener: access.Listener,
+		config.ProcessSetup: access.Admin, "cli": access.Operator}
+	services := careclockServices(t, p)
+	for name, process := range services {
+		s := p.Services[name]
+		role, dials := roles[process]
+		if !dials {
+			if v := env(s, "TEMPORAL_TLS_CLIENT_CERT_PATH"); v != "" {
+				t.Errorf("%s (%s) does not reach Temporal but holds the certificate %s", name, process, v)
+			}
+			continue
+		}
+		for k, want := range map[string]string{
+			"TEMPORAL_TLS_CLIENT_CERT_PATH": c.Cert(string(role)), "TEMPORAL_TLS_CLIENT_KEY_PATH": c.Key(string(role)),
+			"TEMPORAL_TLS_SERVER_CA_CERT_PATH": c.CA(), "TEMPORAL_TLS_SERVER_NAME": "temporal",
+		} {
+			if got := env(s, k); got != want {
+				t.Errorf("%s (%s): %s=%q, want %q", name, process, k, got, want)
+			}
+		}
+	}
+	ui := p.Services["temporal-ui"]
+	for k, want := range map[string]string{
+		"TEMPORAL_TLS_CERT": c.Cert(string(access.UI)), "TEMPORAL_TLS_KEY": c.Key(string(access.UI)), "TEMPORAL_TLS_CA": c.CA(),
+		"TEMPORAL_TLS_SERVER_NAME": "temporal", "TEMPORAL_TLS_ENABLE_HOST_VERIFICATION": "true", "TEMPORAL_DISABLE_WRITE_ACTIONS": "true",
+	} {
+		if got := env(ui, k); got != want {
+			t.Errorf("temporal-ui: %s=%q, want %q", k, got, want)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/careclock/careclock/access"
 	"github.com/careclock/careclock/codecserver"
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/events"
@@ -21,7 +22,9 @@ import (
 
 // secrets creates, under --dir, every secret a deployment needs that does not exist yet, and
 // writes the NATS servers' authorization (public keys and the roles' permissions) to
-// --nats-auth. It never replaces a secret: rotation is deliberate (docs/security.md).
+// --nats-auth, and the Temporal frontend's certificates under DIR/tls (access.Certificates). It
+// never replaces a secret: rotation is deliberate (docs/security.md); a certificate near its
+// end is issued again with the same key.
 //
 // It refuses to create the HMAC key or the payload keyring where the deployment already holds
 // data (a JetStream store under a --deployment-data folder has careclock's streams): a restore
@@ -73,6 +76,11 @@ func (c secretsCmd) Run(st *streams) error {
 	if _, err := codecserver.EnsureTokenFile(layout.UIToken); err != nil {
 		return err
 	}
+	// The Temporal frontend's certificates: careclock's own CA, or the operator's (docs/security.md).
+	certs, err := access.CertificatesIn(c.Dir).Ensure(time.Now())
+	if err != nil {
+		return err
+	}
 	keys := map[string]string{}
 	for _, role := range roles {
 		var err error
@@ -94,6 +102,9 @@ func (c secretsCmd) Run(st *streams) error {
 			state = "kept"
 		}
 		fmt.Fprintf(stdout, "%-7s %s\n", state, f)
+	}
+	for _, o := range certs {
+		fmt.Fprintf(stdout, "%-7s %s\n", o.State, o.File)
 	}
 	if c.NATSAuth == "" {
 		return nil

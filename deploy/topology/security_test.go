@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/careclock/careclock/access"
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/internal/reliability"
@@ -21,6 +22,7 @@ import (
 	"github.com/careclock/careclock/workflows"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 )
 
@@ -91,8 +93,8 @@ func TestSecretsRefusesNewKeysOverTheRunningDeployment(t *testing.T) {
 	}
 }
 
-// docs/security.md, encrypted-only: a client that reaches the frontend without careclock's keys
-// cannot start or steer a journey. Its plaintext start fails at once with the reason; its
+// docs/security.md, encrypted-only: a client allowed to start and signal (the listener's
+// certificate) but without careclock's keys cannot start or steer a journey. Its plaintext start fails at once with the reason; its
 // plaintext signal to a running journey is refused (listed by describe), and the journey goes on:
 // the payment sent the right way closes it.
 func TestPlaintextStartAndSignalAreRefused(t *testing.T) {
@@ -100,7 +102,12 @@ func TestPlaintextStartAndSignalAreRefused(t *testing.T) {
 	c := dialCluster(t, top)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	plain, err := client.Dial(client.Options{HostPort: top.TemporalAddress(), Namespace: c.cfg.TemporalNamespace, Logger: quietLog{}})
+	// The listener's certificate, which may start and signal, without the payload keys.
+	opts, err := top.TemporalOptions(access.Listener)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := client.Dial(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,13 +179,124 @@ func TestPlaintextStartAndSignalAreRefused(t *testing.T) {
 	}
 }
 
-// quietLog drops the SDK's log lines of the plaintext client.
-type quietLog struct{}
+// docs/security.md, Temporal with identity: a client without a certificate (in plaintext, or
+// over TLS with none), or with the UI's, cannot start, signal or terminate a journey; the
+// listener's may start and signal but not terminate; the UI, reached through the front with the
+// operator's password, cannot terminate either. The journey runs on and closes the right way.
+func TestTemporalAllowsEachCertificateOnlyItsRole(t *testing.T) {
+	top := startTopology(t)
+	c := dialCluster(t, top)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	body, _ := reliability.OverdueClaim(c.keyer, "clm-guarded", "CLM-GUARDED", c.today)
+	c.send(t, events.Subject(events.ReimbursementSubmitted), "clm-guarded", body)
+	id := workflows.WorkflowID(c.keyer, workflows.JourneyReimbursement, "CLM-GUARDED")
+	reliability.WaitAcked(t, c.js, c.cfg.Consumer, 1, time.Minute)
 
-func (quietLog) Debug(string, ...any) {}
-func (quietLog) Info(string, ...any)  {}
-func (quietLog) Warn(string, ...any)  {}
-func (quietLog) Error(string, ...any) {}
+	ui, err := top.TemporalOptions(access.UI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noCert := ui
+	noCert.ConnectionOptions.TLS = noCert.ConnectionOptions.TLS.Clone()
+	noCert.ConnectionOptions.TLS.Certificates = nil
+	plaintext := ui
+	plaintext.ConnectionOptions = client.ConnectionOptions{}
+	listener, err := top.TemporalOptions(access.Listener)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := events.Event{SpecVersion: "1.0", ID: "forged", Source: "forger", Type: events.ReimbursementPaid,
+		Data: json.RawMessage(`{"claimId":"CLM-GUARDED","paidDate":"` + c.today.String() + `"}`)}
+	type attempt struct {
+		name string
+		do   func(context.Context, client.Client) error
+	}
+	start := attempt{"start", func(ctx context.Context, k client.Client) error {
+		_, err := k.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "forged-start", TaskQueue: c.cfg.TaskQueue}, workflows.JourneyReimbursement, nil)
+		return err
+	}}
+	signal := attempt{"signal", func(ctx context.Context, k client.Client) error {
+		return k.SignalWorkflow(ctx, id, "", workflows.SignalEvent, forged)
+	}}
+	terminate := attempt{"terminate", func(ctx context.Context, k client.Client) error { return k.TerminateWorkflow(ctx, id, "", "forged") }}
+	for _, tc := range []struct {
+		who      string
+		opts     client.Options
+		attempts []attempt
+		want     string
+	}{
+		{"plaintext", plaintext, []attempt{start, signal, terminate}, ""},
+		{"TLS without a certificate", noCert, []attempt{start, signal, terminate}, ""},
+		{"the UI's certificate", ui, []attempt{start, signal, terminate}, "role ui may not"},
+		{"the listener's certificate", listener, []attempt{terminate}, "role listener may not TerminateWorkflowExecution"},
+	} {
+		k, err := client.NewLazyClient(tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range tc.attempts {
+			// A client that cannot connect retries until its deadline.
+			actx, acancel := context.WithTimeout(ctx, 5*time.Second)
+			err := a.do(actx, k)
+			acancel()
+			if err == nil {
+				t.Errorf("%s: %s succeeded", tc.who, a.name)
+			} else if tc.want != "" && !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s: %s failed with %q, want %q", tc.who, a.name, err, tc.want)
+			}
+		}
+		k.Close()
+	}
+
+	// Through the front, same origin, with the operator's password: the UI's own client is refused.
+	token, err := os.ReadFile(filepath.Join(top.Secrets(), "ui.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, top.FrontURL()+"/api/v1/namespaces/careclock/workflows/"+id+"/terminate", strings.NewReader(`{"reason":"from the UI"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("operator", strings.TrimSpace(string(token)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "role ui may not TerminateWorkflowExecution") {
+		t.Errorf("terminate through the UI: %d %s, want 403 from Temporal", resp.StatusCode, b)
+	}
+
+	desc, err := c.c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := desc.GetWorkflowExecutionInfo().GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		t.Fatalf("the journey after the attempts: %s", st)
+	}
+	var view workflows.View[json.RawMessage]
+	v, err := c.c.QueryWorkflow(ctx, id, "", workflows.QueryState)
+	if err == nil {
+		err = v.Get(&view)
+	}
+	if err != nil || len(view.Refused) != 0 {
+		t.Fatalf("the journey took a signal: %+v, %v", view.Refused, err)
+	}
+	paid, err := json.Marshal(map[string]any{"specversion": "1.0", "id": "paid-guarded", "source": reliability.Source(events.ReimbursementPaid), "type": events.ReimbursementPaid,
+		"data": map[string]any{"claimId": "CLM-GUARDED", "paidDate": c.today.String()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.send(t, events.Subject(events.ReimbursementPaid), "paid-guarded", paid)
+	if err := c.c.GetWorkflow(ctx, id, "").Get(ctx, nil); err != nil {
+		t.Fatalf("the journey, paid: %v", err)
+	}
+}
 
 // docs/security.md, NATS roles per system: each system of deploy/systems.json connects with its
 // own seed. The claims system can publish its own types only, and cannot read journey events;

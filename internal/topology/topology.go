@@ -14,6 +14,7 @@ package topology
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -30,6 +31,8 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"go.temporal.io/sdk/client"
+
+	"github.com/careclock/careclock/access"
 )
 
 // Options configure Start.
@@ -71,7 +74,7 @@ type Topology struct {
 var programs = []struct{ name, pkg string }{
 	{"worker", "./worker"},
 	{"starter", "./starter"},
-	{"temporal-server", "go.temporal.io/server/cmd/server"},
+	{"temporal-server", "./temporal-server"},
 	{"temporal-sql-tool", "go.temporal.io/server/cmd/tools/sql"},
 	{"nats-server", "github.com/nats-io/nats-server/v2"},
 	{"temporal-ui-server", "github.com/temporalio/ui-server/v2/cmd/server"},
@@ -81,8 +84,8 @@ var programs = []struct{ name, pkg string }{
 var imageEntrypoints = map[string][]string{"nats": {"nats-server"}}
 
 // Build builds every program of the topology into bin with the go command, from the module at
-// root: careclock's own and, at the versions go.mod pins, the Temporal server, its SQL tool,
-// the Temporal UI server and nats-server.
+// root: careclock's own (the Temporal server with careclock's authorization among them) and, at
+// the versions go.mod pins, Temporal's SQL tool, the Temporal UI server and nats-server.
 func Build(ctx context.Context, root, bin string) error {
 	for _, p := range programs {
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(bin, p.name), p.pkg)
@@ -411,11 +414,17 @@ func (t *Topology) setUpSchema(ctx context.Context) error {
 var temporalPorts = []string{
 	"FRONTEND_HTTP_PORT", "FRONTEND_MEMBERSHIP_PORT", "HISTORY_GRPC_PORT", "HISTORY_MEMBERSHIP_PORT",
 	"MATCHING_GRPC_PORT", "MATCHING_MEMBERSHIP_PORT", "WORKER_GRPC_PORT", "WORKER_MEMBERSHIP_PORT",
+	"INTERNAL_FRONTEND_GRPC_PORT", "INTERNAL_FRONTEND_MEMBERSHIP_PORT", "INTERNAL_FRONTEND_HTTP_PORT",
 }
 
-// startTemporal runs the Temporal server as the image does (`temporal-server start`, its
-// configuration the server's own template over the compose environment).
+// startTemporal runs the Temporal server as its image does (careclock's temporal-server, its
+// configuration the server's own template over the compose environment), and waits for its
+// frontend to answer a client with the admin certificate.
 func (t *Topology) startTemporal(ctx context.Context) error {
+	path, args, err := t.command("temporal")
+	if err != nil {
+		return err
+	}
 	extra := map[string]string{"FRONTEND_GRPC_PORT": strconv.Itoa(t.instances["temporal"].ports[7233])}
 	for _, k := range temporalPorts {
 		p, err := freePort()
@@ -428,10 +437,14 @@ func (t *Topology) startTemporal(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	t.Temporal = t.process("temporal", filepath.Join(t.opts.Bin, "temporal-server"), []string{"start"}, env)
-	hostPort := t.TemporalAddress()
+	t.Temporal = t.process("temporal", path, args, env)
+	opts, err := t.TemporalOptions(access.Admin)
+	if err != nil {
+		return err
+	}
+	opts.Namespace = "temporal-system"
 	return t.launch(t.Temporal, func(ctx context.Context) error {
-		c, err := client.Dial(client.Options{HostPort: hostPort, Namespace: "temporal-system", Logger: quiet{}})
+		c, err := client.Dial(opts)
 		if err != nil {
 			return err
 		}
@@ -560,6 +573,26 @@ func (t *Topology) startUI(ctx context.Context) error {
 // TemporalAddress is the Temporal frontend's host:port.
 func (t *Topology) TemporalAddress() string {
 	return "127.0.0.1:" + strconv.Itoa(t.instances["temporal"].ports[7233])
+}
+
+// TemporalOptions are the options of a Temporal client with role's certificate from the
+// secrets volume, as compose's services make them: the CA, and the name "temporal" verified.
+func (t *Topology) TemporalOptions(role access.Role) (client.Options, error) {
+	certs := access.CertificatesIn(t.Secrets())
+	cert, err := tls.LoadX509KeyPair(certs.Cert(string(role)), certs.Key(string(role)))
+	if err != nil {
+		return client.Options{}, err
+	}
+	pool, err := access.LoadPool(certs.CA())
+	if err != nil {
+		return client.Options{}, err
+	}
+	return client.Options{
+		HostPort: t.TemporalAddress(), Namespace: "careclock", Logger: quiet{},
+		ConnectionOptions: client.ConnectionOptions{TLS: &tls.Config{
+			Certificates: []tls.Certificate{cert}, RootCAs: pool, ServerName: "temporal", MinVersion: tls.VersionTLS12,
+		}},
+	}, nil
 }
 
 // NATSURLs are the three nodes' client URLs, comma-separated, as NATS_URL takes them.
