@@ -49,8 +49,8 @@ if go list -deps ./worker ./starter | grep '^go.temporal.io/server'; then
   echo "worker or starter imports the Temporal server (only devstack may)"; exit 1
 fi
 
-step "the Temporal server and its SQL tool build from this module (go tool server, go tool sql)"
-go build go.temporal.io/server/cmd/server go.temporal.io/server/cmd/tools/sql
+step "the Temporal servers (careclock's and the stock one) and the SQL tool build from this module"
+go build ./temporal-server go.temporal.io/server/cmd/server go.temporal.io/server/cmd/tools/sql
 
 step "the event contract as a downstream team reads it: AsyncAPI parser and Modelina (contract/check)"
 if ! command -v npm >/dev/null; then

@@ -34,6 +34,12 @@ import (
 // TEMPORAL_API_KEY, TEMPORAL_PROFILE and the config file), with the address and namespace of
 // cfg when given, and careclock's logger.
 func TemporalOptions(cfg config.Config, l zerolog.Logger) (client.Options, error) {
+	// The client certificate's key is a secret like any other: refused if others may read it.
+	if key := os.Getenv("TEMPORAL_TLS_CLIENT_KEY_PATH"); key != "" {
+		if _, err := privacy.ReadSecretFile(key); err != nil {
+			return client.Options{}, fmt.Errorf("temporal client key: %w", err)
+		}
+	}
 	opts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
 		return client.Options{}, fmt.Errorf("temporal client configuration: %w", err)

@@ -6,10 +6,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/client"
 
+	"github.com/careclock/careclock/access"
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/privacy"
 )
@@ -57,5 +59,32 @@ func TestClientOptionsEncrypt(t *testing.T) {
 	p, err := opts.DataConverter.ToPayload("M-100512")
 	if err != nil || string(p.GetMetadata()["encoding"]) != privacy.EncodingEncrypted {
 		t.Fatalf("data converter does not encrypt: %v %v", p, err)
+	}
+}
+
+// A client certificate from starter secrets is taken (TEMPORAL_TLS_*, the SDK's own
+// variables); its key open to others is refused, naming the fix.
+func TestTemporalOptionsTakeTheRolesCertificate(t *testing.T) {
+	certs := access.CertificatesIn(t.TempDir())
+	if _, err := certs.Ensure(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TEMPORAL_TLS_CLIENT_CERT_PATH", certs.Cert("worker"))
+	t.Setenv("TEMPORAL_TLS_CLIENT_KEY_PATH", certs.Key("worker"))
+	t.Setenv("TEMPORAL_TLS_SERVER_CA_CERT_PATH", certs.CA())
+	t.Setenv("TEMPORAL_TLS_SERVER_NAME", "temporal")
+	opts, err := TemporalOptions(config.Config{TemporalAddress: "temporal:7233"}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsCfg := opts.ConnectionOptions.TLS
+	if tlsCfg == nil || tlsCfg.ServerName != "temporal" || tlsCfg.RootCAs == nil || (len(tlsCfg.Certificates) != 1 && tlsCfg.GetClientCertificate == nil) {
+		t.Fatalf("TLS %+v", tlsCfg)
+	}
+	if err := os.Chmod(certs.Key("worker"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := TemporalOptions(config.Config{}, zerolog.Nop()); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("a key open to the group: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/careclock/careclock/access"
 	"github.com/careclock/careclock/config"
 )
 
@@ -19,7 +20,9 @@ func TestSecretsCreatesOnceAndNeverReplaces(t *testing.T) {
 	if err := runStarter(append([]string{"secrets"}, []string{"--dir", filepath.Join(dir, "s"), "--nats-auth", auth}...), nil, &out); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(out.String(), "created "); n != 3+len(config.Roles) {
+	// The keys, token and seeds; the CA and its key, and a certificate per server and role.
+	files := 3 + len(config.Roles) + 2 + len(access.Servers) + len(access.Roles)
+	if n := strings.Count(out.String(), "created "); n != files {
 		t.Fatalf("first run created %d files:\n%s", n, out.String())
 	}
 	read := func() map[string]string {
@@ -47,7 +50,7 @@ func TestSecretsCreatesOnceAndNeverReplaces(t *testing.T) {
 	if err := runStarter(append([]string{"secrets"}, []string{"--dir", filepath.Join(dir, "s"), "--nats-auth", auth}...), nil, &out); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(out.String(), "created") || strings.Count(out.String(), "kept ") != 3+len(config.Roles) {
+	if strings.Contains(out.String(), "created") || strings.Count(out.String(), "kept ") != files {
 		t.Fatalf("second run:\n%s", out.String())
 	}
 	second := read()
