@@ -24,7 +24,7 @@ import (
 func TestPublishRetryIsStoredOnce(t *testing.T) {
 	js := testkit.JetStream(t, testkit.StartNATS(t))
 	ctx := context.Background()
-	if err := events.EnsureStreams(ctx, js, 1); err != nil {
+	if err := events.EnsureStreams(ctx, js, events.StreamSettings{Replicas: 1}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -52,6 +52,8 @@ type Config struct {
 	MaxIDLength              int           `name:"max-id-length" env:"CARECLOCK_MAX_ID_LENGTH" default:"256" group:"Listener" help:"Longest inbound event id and source, in bytes; a longer one is dead-lettered."`
 	DirectoryLookup          string        `name:"directory-lookup" env:"CARECLOCK_DIRECTORY_LOOKUP" default:"once" group:"Listener" help:"once: a member's directory lists the member's journeys started before directories, once, by a visibility query; off: a deployment with none (new since this version) skips that query."`
 	StreamReplicas           int           `name:"stream-replicas" env:"CARECLOCK_STREAM_REPLICAS" default:"1" group:"Listener" help:"Replicas of the streams starter setup creates (3 on a NATS cluster)."`
+	InboundRetentionDays     int           `name:"inbound-retention-days" env:"CARECLOCK_INBOUND_RETENTION_DAYS" default:"3653" group:"Listener" help:"Days the ENROLLMENT stream keeps an inbound event or dead letter (starter setup): by default 10 years, the record-keeping duty of 42 CFR 438.3(u) (docs/security.md); a plan may keep them shorter."`
+	JourneyRetentionDays     int           `name:"journey-retention-days" env:"CARECLOCK_JOURNEY_RETENTION_DAYS" default:"3653" group:"Listener" help:"Days the JOURNEYS stream keeps a journey event (starter setup): by default 10 years, as above; at least 400, for a calendar year's reports."`
 
 	MetricsAddr string `name:"metrics-addr" aliases:"metrics" env:"CARECLOCK_METRICS_ADDR" group:"Logs and metrics" placeholder:"HOST:PORT" help:"Prometheus /metrics and /healthz address; off: none (default: the worker 127.0.0.1:9464, the listener 127.0.0.1:9465)."`
 	UIURL       string `name:"ui-url" env:"CARECLOCK_UI_URL" default:"http://localhost:8233" group:"Logs and metrics" help:"The Temporal UI operators open; the CLI links each journey there, the codec server allows it as an origin."`
@@ -99,6 +101,8 @@ func (c *Config) check() error {
 		}
 	}
 	between("CARECLOCK_STREAM_REPLICAS", "stream-replicas", c.StreamReplicas, 1, 5)
+	between("CARECLOCK_INBOUND_RETENTION_DAYS", "inbound-retention-days", c.InboundRetentionDays, 1, 36525)
+	between("CARECLOCK_JOURNEY_RETENTION_DAYS", "journey-retention-days", c.JourneyRetentionDays, 400, 36525)
 	between("CARECLOCK_WORKFLOW_CACHE_SIZE", "workflow-cache-size", c.WorkflowCacheSize, 1, 1_000_000)
 	between("CARECLOCK_LISTENER_CONCURRENCY", "listener-concurrency", c.ListenerConcurrency, 1, 10_000)
 	between("CARECLOCK_LISTENER_MAX_ACK_PENDING", "listener-max-ack-pending", c.ListenerMaxAckPending, 1, 1_000_000)
@@ -169,6 +173,13 @@ func FindDataDir() (string, error) {
 // Given reports whether the setting with environment variable env was given, by flag or
 // environment (not left to its default).
 func (c Config) Given(env string) bool { return c.given[env] }
+
+// Retention is how long the ENROLLMENT and JOURNEYS streams keep a message
+// (InboundRetentionDays, JourneyRetentionDays); a setting left at 0 keeps it for ever.
+func (c Config) Retention() (inbound, journey time.Duration) {
+	const day = 24 * time.Hour
+	return time.Duration(c.InboundRetentionDays) * day, time.Duration(c.JourneyRetentionDays) * day
+}
 
 // Dev is the layout of the data directory, where the dev stack keeps its keys, token and NATS
 // seeds: the same as a deployment's secrets folder.

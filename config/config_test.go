@@ -39,7 +39,7 @@ func TestDefaults(t *testing.T) {
 	want := Config{
 		NATSURL: "nats://127.0.0.1:4222", TaskQueue: "careclock", WorkflowCacheSize: 2000, DataDir: filepath.Join(wd, ".careclock"),
 		Consumer: "careclock-listener", ListenerConcurrency: 32, ListenerAckWait: 30 * time.Second, ListenerMaxAckPending: 1000,
-		ListenerNotFoundAttempts: 6, ListenerRetryDelay: time.Second, MaxEventBytes: 65536, MaxIDLength: 256, DirectoryLookup: "once", StreamReplicas: 1, UIURL: "http://localhost:8233", LogLevel: "info", LogFormat: "auto",
+		ListenerNotFoundAttempts: 6, ListenerRetryDelay: time.Second, MaxEventBytes: 65536, MaxIDLength: 256, DirectoryLookup: "once", StreamReplicas: 1, InboundRetentionDays: 3653, JourneyRetentionDays: 3653, UIURL: "http://localhost:8233", LogLevel: "info", LogFormat: "auto",
 	}
 	c.given = nil
 	if !reflect.DeepEqual(c, want) {
@@ -83,6 +83,8 @@ func TestEveryBadSettingAtOnce(t *testing.T) {
 		"CARECLOCK_LISTENER_ACK_WAIT":           "10ms",
 		"CARECLOCK_LISTENER_NOT_FOUND_ATTEMPTS": "0",
 		"CARECLOCK_LOCAL_PUBLISH":               "sometimes",
+		"CARECLOCK_INBOUND_RETENTION_DAYS":      "0",
+		"CARECLOCK_JOURNEY_RETENTION_DAYS":      "365",
 	}
 	for name, value := range bad {
 		t.Setenv(name, value)
@@ -96,7 +98,8 @@ func TestEveryBadSettingAtOnce(t *testing.T) {
 			t.Errorf("%s not named in:\n%v", name, err)
 		}
 	}
-	if !strings.Contains(err.Error(), "CARECLOCK_STREAM_REPLICAS (--stream-replicas): 7: must be a number from 1 to 5") {
+	if !strings.Contains(err.Error(), "CARECLOCK_STREAM_REPLICAS (--stream-replicas): 7: must be a number from 1 to 5") ||
+		!strings.Contains(err.Error(), "CARECLOCK_JOURNEY_RETENTION_DAYS (--journey-retention-days): 365: must be a number from 400 to 36525") {
 		t.Errorf("message:\n%v", err)
 	}
 }

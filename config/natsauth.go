@@ -95,3 +95,13 @@ func EnsureNKeySeed(path string) (string, error) {
 	}
 	return kp.PublicKey()
 }
+
+// NATSEncryptionConf is the file, beside the NATS servers' authorization, that gives them the
+// JetStream key (deploy/nats/nats.conf includes it).
+const NATSEncryptionConf = "jetstream.conf"
+
+// NATSEncryption is that file's content: the key as the variable JETSTREAM_KEY, which the
+// jetstream block of deploy/nats/nats.conf uses to encrypt the servers' files at rest.
+func NATSEncryption(key string) []byte {
+	return []byte("# Written by starter secrets from the secrets' nats/jetstream.key: keep it private.\nJETSTREAM_KEY: \"" + key + "\"\n")
+}

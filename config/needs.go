@@ -51,13 +51,15 @@ type Secrets struct {
 	HMACKey, CodecKeys, UIToken string
 	// NATSSeeds is each role's nkey seed file.
 	NATSSeeds map[string]string
+	// JetStreamKey encrypts the NATS servers' JetStream files at rest (NATSEncryptionConf).
+	JetStreamKey string
 }
 
 // SecretsIn returns the layout of the secrets folder dir.
 func SecretsIn(dir string) Secrets {
 	s := Secrets{
 		HMACKey: filepath.Join(dir, "hmac.key"), CodecKeys: filepath.Join(dir, "codec.keys"), UIToken: filepath.Join(dir, "ui.token"),
-		NATSSeeds: map[string]string{},
+		NATSSeeds: map[string]string{}, JetStreamKey: filepath.Join(dir, "nats", "jetstream.key"),
 	}
 	for _, role := range Roles {
 		s.NATSSeeds[role] = NKeySeedFile(dir, role)

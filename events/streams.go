@@ -12,19 +12,27 @@ import (
 // same publication: an activity retried after its worker died, a publisher resending an event.
 const dedupWindow = 24 * time.Hour
 
+// StreamSettings are what a deployment chooses for the streams.
+type StreamSettings struct {
+	Replicas int
+	// InboundMaxAge and JourneyMaxAge are how long ENROLLMENT and JOURNEYS keep a message
+	// (JetStream's MaxAge); 0 keeps it for ever.
+	InboundMaxAge, JourneyMaxAge time.Duration
+}
+
 // EnsureStreams creates or updates the enrollment and journey streams. Both are file-backed and
-// keep every message (limits retention, no age limit): an inbound event is the record of what
-// careclock was told, a journey event the record of what it said.
-func EnsureStreams(ctx context.Context, js jetstream.JetStream, replicas int) error {
+// keep every message for their age limit (limits retention): an inbound event is the record of
+// what careclock was told, a journey event the record of what it said.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, settings StreamSettings) error {
 	for _, s := range []jetstream.StreamConfig{
-		{Name: EnrollmentStream, Subjects: []string{EnrollmentSubjects},
+		{Name: EnrollmentStream, Subjects: []string{EnrollmentSubjects}, MaxAge: settings.InboundMaxAge,
 			Description: "Inbound enrollment, care-management and claims events, and their dead letters"},
-		{Name: JourneyStream, Subjects: []string{JourneySubjects},
+		{Name: JourneyStream, Subjects: []string{JourneySubjects}, MaxAge: settings.JourneyMaxAge,
 			Description: "Journey events published by careclock"},
 	} {
 		s.Storage = jetstream.FileStorage
 		s.Retention = jetstream.LimitsPolicy
-		s.Replicas = replicas
+		s.Replicas = settings.Replicas
 		s.Duplicates = dedupWindow
 		if _, err := js.CreateOrUpdateStream(ctx, s); err != nil {
 			return fmt.Errorf("stream %s: %w", s.Name, err)

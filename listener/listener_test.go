@@ -74,7 +74,7 @@ func (b *logBuffer) lines() []line {
 func newHarness(t *testing.T, set func(*Listener)) *harness {
 	t.Helper()
 	js := testkit.JetStream(t, testkit.StartNATS(t))
-	if err := events.EnsureStreams(context.Background(), js, 1); err != nil {
+	if err := events.EnsureStreams(context.Background(), js, events.StreamSettings{Replicas: 1}); err != nil {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, js: js, temporal: newFakeTemporal(), logs: &logBuffer{}}

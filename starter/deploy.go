@@ -36,7 +36,7 @@ type secretsCmd struct {
 	UIToken        bool     `name:"ui-token" help:"Print only the UI token (the password the codec service asks for)."`
 	Systems        string   `name:"systems" placeholder:"FILE" help:"The deployment's systems file (CARECLOCK_SYSTEMS_FILE): a NATS seed and user for each producer and reader in it."`
 	DeploymentData []string `name:"deployment-data" placeholder:"DIR" help:"A NATS node's data folder (its JetStream store_dir), read to tell whether a deployment already exists; repeat for each node."`
-	NewKeys        bool     `name:"new-keys-over-existing-data" help:"Create a missing HMAC key or payload keyring even where the deployment holds data: its histories will not decrypt and its journeys' ids will not match."`
+	NewKeys        bool     `name:"new-keys-over-existing-data" help:"Create a missing HMAC key, payload keyring or JetStream key even where the deployment holds data: its histories will not decrypt, its journeys' ids will not match, and the NATS servers cannot read their streams."`
 }
 
 func (c secretsCmd) Run(st *streams) error {
@@ -53,7 +53,7 @@ func (c secretsCmd) Run(st *streams) error {
 	for _, role := range systems.Roles() {
 		layout.NATSSeeds[role] = config.NKeySeedFile(c.Dir, role)
 	}
-	files := []string{layout.HMACKey, layout.CodecKeys, layout.UIToken}
+	files := []string{layout.HMACKey, layout.CodecKeys, layout.UIToken, layout.JetStreamKey}
 	for _, role := range roles {
 		files = append(files, layout.NATSSeeds[role])
 	}
@@ -62,7 +62,7 @@ func (c secretsCmd) Run(st *streams) error {
 		_, err := os.Stat(f)
 		existed[f] = err == nil
 	}
-	if !c.NewKeys && (!existed[layout.HMACKey] || !existed[layout.CodecKeys]) {
+	if !c.NewKeys && (!existed[layout.HMACKey] || !existed[layout.CodecKeys] || !existed[layout.JetStreamKey]) {
 		if err := noDeploymentIn(c.DeploymentData); err != nil {
 			return fmt.Errorf("%w; restore the secrets from their backup, or to start over on purpose run again with --new-keys-over-existing-data (docs/operations.md)", err)
 		}
@@ -74,6 +74,9 @@ func (c secretsCmd) Run(st *streams) error {
 		return err
 	}
 	if _, err := codecserver.EnsureTokenFile(layout.UIToken); err != nil {
+		return err
+	}
+	if err := privacy.EnsureSecretFile(layout.JetStreamKey, func() (string, error) { return privacy.RandomHex(32) }); err != nil {
 		return err
 	}
 	// The Temporal frontend's certificates: careclock's own CA, or the operator's (docs/security.md).
@@ -125,7 +128,29 @@ func (c secretsCmd) Run(st *streams) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote   %s\n", c.NATSAuth)
+	// The JetStream key, for the servers only: beside the authorization, readable by its owner.
+	key, err := privacy.ReadSecretFile(layout.JetStreamKey)
+	if err != nil {
+		return err
+	}
+	encryption := filepath.Join(filepath.Dir(c.NATSAuth), config.NATSEncryptionConf)
+	if err := writePrivate(encryption, config.NATSEncryption(strings.TrimSpace(string(key)))); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote   %s\n", encryption)
 	return nil
+}
+
+// writePrivate replaces file with content, readable and writable by its owner only.
+func writePrivate(file string, content []byte) error {
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, content, 0o600); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o600); err != nil { // a leftover tmp keeps its old mode
+		return err
+	}
+	return os.Rename(tmp, file)
 }
 
 // noDeploymentIn returns an error when a folder holds careclock's streams (a JetStream store:
@@ -138,7 +163,7 @@ func noDeploymentIn(dirs []string) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("the HMAC key or payload keyring is missing, and %s cannot be read to tell whether a deployment exists: %w", dir, err)
+			return fmt.Errorf("the HMAC key, payload keyring or JetStream key is missing, and %s cannot be read to tell whether a deployment exists: %w", dir, err)
 		}
 		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
@@ -156,10 +181,10 @@ func noDeploymentIn(dirs []string) error {
 			return nil
 		})
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("the HMAC key or payload keyring is missing, and %s cannot be read to tell whether a deployment exists: %w", dir, err)
+			return fmt.Errorf("the HMAC key, payload keyring or JetStream key is missing, and %s cannot be read to tell whether a deployment exists: %w", dir, err)
 		}
 		if len(found) > 0 {
-			return fmt.Errorf("the HMAC key or payload keyring is missing, but a deployment exists: %s holds the streams %s, whose journeys were made with the old keys", dir, strings.Join(found, ", "))
+			return fmt.Errorf("the HMAC key, payload keyring or JetStream key is missing, but a deployment exists: %s holds the streams %s, whose journeys were made with the old keys", dir, strings.Join(found, ", "))
 		}
 	}
 	return nil

@@ -20,8 +20,9 @@ func TestSecretsCreatesOnceAndNeverReplaces(t *testing.T) {
 	if err := runStarter(append([]string{"secrets"}, []string{"--dir", filepath.Join(dir, "s"), "--nats-auth", auth}...), nil, &out); err != nil {
 		t.Fatal(err)
 	}
-	// The keys, token and seeds; the CA and its key, and a certificate per server and role.
-	files := 3 + len(config.Roles) + 2 + len(access.Servers) + len(access.Roles)
+	// The keys (HMAC, payload, JetStream), token and seeds; the CA and its key, and a
+	// certificate per server and role.
+	files := 4 + len(config.Roles) + 2 + len(access.Servers) + len(access.Roles)
 	if n := strings.Count(out.String(), "created "); n != files {
 		t.Fatalf("first run created %d files:\n%s", n, out.String())
 	}
@@ -45,6 +46,15 @@ func TestSecretsCreatesOnceAndNeverReplaces(t *testing.T) {
 		if !strings.Contains(first[auth], "# "+role+"\n") {
 			t.Errorf("auth.conf has no user for %s", role)
 		}
+	}
+	// The NATS servers' JetStream key, from the secrets' own copy, for their owner only.
+	encryption := filepath.Join(dir, "nats-auth", config.NATSEncryptionConf)
+	key := strings.TrimSpace(first[config.SecretsIn(filepath.Join(dir, "s")).JetStreamKey])
+	if len(key) != 64 || first[encryption] != string(config.NATSEncryption(key)) {
+		t.Errorf("jetstream.conf %q, key %q", first[encryption], key)
+	}
+	if info, err := os.Stat(encryption); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("jetstream.conf: %v %v", info.Mode(), err)
 	}
 	out.Reset()
 	if err := runStarter(append([]string{"secrets"}, []string{"--dir", filepath.Join(dir, "s"), "--nats-auth", auth}...), nil, &out); err != nil {

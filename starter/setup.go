@@ -73,17 +73,20 @@ func (c setupCmd) Run(cfg *config.Config, st *streams) error {
 		return err
 	}
 	defer nc.Close()
-	if err := ensureStreams(ctx, deadline, log, js, cfg.StreamReplicas); err != nil {
+	inbound, journey := cfg.Retention()
+	settings := events.StreamSettings{Replicas: cfg.StreamReplicas, InboundMaxAge: inbound, JourneyMaxAge: journey}
+	if err := ensureStreams(ctx, deadline, log, js, settings); err != nil {
 		return err
 	}
-	fmt.Fprintf(st.out, "namespace %s, search attributes and streams (%d replicas) are in place\n", ns, cfg.StreamReplicas)
+	fmt.Fprintf(st.out, "namespace %s, search attributes and streams (%d replicas; inbound events kept %d days, journey events %d) are in place\n",
+		ns, cfg.StreamReplicas, cfg.InboundRetentionDays, cfg.JourneyRetentionDays)
 	return nil
 }
 
 // ensureStreams creates or updates careclock's streams, retrying until deadline while the NATS
 // cluster is not ready (a fresh cluster answers no stream request until it has a meta leader).
-func ensureStreams(ctx context.Context, deadline time.Time, log zerolog.Logger, js jetstream.JetStream, replicas int) error {
-	return retry(ctx, deadline, log, "streams", func(ctx context.Context) error { return events.EnsureStreams(ctx, js, replicas) })
+func ensureStreams(ctx context.Context, deadline time.Time, log zerolog.Logger, js jetstream.JetStream, settings events.StreamSettings) error {
+	return retry(ctx, deadline, log, "streams", func(ctx context.Context) error { return events.EnsureStreams(ctx, js, settings) })
 }
 
 // attemptTimeout bounds one attempt of a setup step: a request that gets no answer (a NATS

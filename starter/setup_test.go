@@ -21,7 +21,8 @@ func TestSetupCreatesTheStreamsSoonAfterTheMetaLeaderAppears(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // as with --wait 2m
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- ensureStreams(ctx, time.Now().Add(2*time.Minute), zerolog.Nop(), js, 3) }()
+	settings := events.StreamSettings{Replicas: 3, InboundMaxAge: 90 * 24 * time.Hour, JourneyMaxAge: 3653 * 24 * time.Hour}
+	go func() { done <- ensureStreams(ctx, time.Now().Add(2*time.Minute), zerolog.Nop(), js, settings) }()
 
 	time.Sleep(3 * time.Second)
 	select {
@@ -42,13 +43,23 @@ func TestSetupCreatesTheStreamsSoonAfterTheMetaLeaderAppears(t *testing.T) {
 	case <-time.After(attemptTimeout + 10*time.Second):
 		t.Fatalf("streams not in place %s after the meta leader appeared", attemptTimeout+10*time.Second)
 	}
-	for _, name := range []string{events.EnrollmentStream, events.JourneyStream} {
-		s, err := js.Stream(context.Background(), name)
-		if err != nil {
-			t.Fatalf("stream %s: %v", name, err)
-		}
-		if info, err := s.Info(context.Background()); err != nil || info.Config.Replicas != 3 {
-			t.Fatalf("stream %s: %+v %v, want 3 replicas", name, info, err)
+	check := func(maxAge map[string]time.Duration) {
+		t.Helper()
+		for name, age := range maxAge {
+			s, err := js.Stream(context.Background(), name)
+			if err != nil {
+				t.Fatalf("stream %s: %v", name, err)
+			}
+			if info, err := s.Info(context.Background()); err != nil || info.Config.Replicas != 3 || info.Config.MaxAge != age {
+				t.Fatalf("stream %s: %+v %v, want 3 replicas kept %s", name, info, err, age)
+			}
 		}
 	}
+	check(map[string]time.Duration{events.EnrollmentStream: settings.InboundMaxAge, events.JourneyStream: settings.JourneyMaxAge})
+	// A plan that shortens the inbound retention later: setup updates the stream in place.
+	settings.InboundMaxAge = 30 * 24 * time.Hour
+	if err := ensureStreams(ctx, time.Now().Add(time.Minute), zerolog.Nop(), js, settings); err != nil {
+		t.Fatal(err)
+	}
+	check(map[string]time.Duration{events.EnrollmentStream: 30 * 24 * time.Hour, events.JourneyStream: settings.JourneyMaxAge})
 }

@@ -22,7 +22,7 @@ func TestWatchReadsEveryMessageOnACluster(t *testing.T) {
 	js := testkit.JetStream(t, testkit.StartNATSCluster(t, 3)...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := events.EnsureStreams(ctx, js, 3); err != nil {
+	if err := events.EnsureStreams(ctx, js, events.StreamSettings{Replicas: 3}); err != nil {
 		t.Fatal(err)
 	}
 	publish := func(from, to int) {

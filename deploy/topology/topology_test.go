@@ -5,9 +5,11 @@ package topology_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"os/exec"
@@ -347,6 +349,71 @@ func TestSamplesAndWatchOnTheCluster(t *testing.T) {
 	if malformed != "" && !slices.ContainsFunc(slices.Collect(maps.Values(dead)), func(r string) bool { return strings.Contains(r, "date") }) {
 		t.Errorf("%s was not dead-lettered for its date: %v", malformed, dead)
 	}
+	checkEncryptedAtRest(t, c, samples)
+}
+
+// checkEncryptedAtRest holds docs/security.md, "At rest": JetStream encrypts every node's files,
+// so no member id of the samples, which the streams hold (JetStream returns them), is found in
+// clear in any file of the nodes' data volumes.
+func checkEncryptedAtRest(t *testing.T, c *cluster, samples []string) {
+	t.Helper()
+	var members []string
+	for _, s := range samples {
+		b, err := os.ReadFile(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev struct {
+			Type string
+			Data struct{ MemberID string }
+		}
+		if json.Unmarshal(b, &ev) == nil && len(ev.Data.MemberID) >= 4 {
+			members = append(members, ev.Data.MemberID)
+		}
+	}
+	if len(members) < 5 {
+		t.Fatalf("only %d sample member ids: %v", len(members), members)
+	}
+	stream, err := c.js.Stream(context.Background(), events.EnrollmentStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := 0
+	for seq := uint64(1); ; seq++ {
+		m, err := stream.GetMsg(context.Background(), seq)
+		if err != nil {
+			break
+		}
+		if slices.ContainsFunc(members, func(id string) bool { return bytes.Contains(m.Data, []byte(id)) }) {
+			held++
+		}
+	}
+	if held == 0 {
+		t.Fatal("the stream holds no sample member id: the check below would prove nothing")
+	}
+	files, size := 0, int64(0)
+	for _, node := range []string{"nats-1", "nats-2", "nats-3"} {
+		err := filepath.WalkDir(filepath.Join(c.Dir, "volumes", node), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			files, size = files+1, size+int64(len(b))
+			for _, id := range members {
+				if bytes.Contains(b, []byte(id)) {
+					t.Errorf("%s holds member id %s in clear", path, id)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("at rest: %d messages of the samples' %d members held by the stream; none in clear in %d files (%d bytes) of the 3 nodes", held, len(members), files, size)
 }
 
 // checkGuide holds docs/operations.md, "Without containers", to what the topology ran: every

@@ -155,7 +155,8 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if s.NC, s.JS, err = s.ConnectNATS(config.RoleAdmin); err != nil {
 		return s, err
 	}
-	if err := events.EnsureStreams(readyCtx, s.JS, replicas); err != nil {
+	inbound, journey := o.Config.Retention()
+	if err := events.EnsureStreams(readyCtx, s.JS, events.StreamSettings{Replicas: replicas, InboundMaxAge: inbound, JourneyMaxAge: journey}); err != nil {
 		return s, err
 	}
 	// The worker's start-up, as the worker program's: its Temporal client (with the payload keys
