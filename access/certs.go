@@ -28,17 +28,22 @@ const (
 	RenewBefore  = 30 * 24 * time.Hour
 )
 
-// Servers are the Temporal server's certificates and the names each answers to: the frontend's
+// Servers are the servers' certificates and the names each answers to: the Temporal frontend's
 // for careclock's clients and the UI (who verify the name "temporal"), the internode one for the
-// server's own services (who verify "temporal-internode", whatever address they dial).
+// Temporal server's own services (who verify "temporal-internode", whatever address they dial),
+// and the NATS nodes' (for clients and for each other's routes), by their compose names and on
+// loopback.
 var Servers = []struct {
 	Name string
 	DNS  []string
 	IPs  []net.IP
 }{
-	{Name: "temporal-frontend", DNS: []string{"temporal", "localhost"}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}},
+	{Name: "temporal-frontend", DNS: []string{"temporal", "localhost"}, IPs: []net.IP{loopback}},
 	{Name: "temporal-internode", DNS: []string{"temporal-internode"}},
+	{Name: "nats", DNS: []string{"nats-1", "nats-2", "nats-3", "localhost"}, IPs: []net.IP{loopback}},
 }
+
+var loopback = net.IPv4(127, 0, 0, 1)
 
 // Certificates is the layout of the certificates under a deployment's secrets folder: DIR/tls/
 // holds ca.pem (and ca.key when careclock's own CA issued them), and NAME.pem and NAME.key for
@@ -101,7 +106,8 @@ func (c Certificates) Ensure(now time.Time) ([]Outcome, error) {
 			Subject:     pkix.Name{CommonName: s.Name, Organization: []string{"careclock"}},
 			DNSNames:    s.DNS,
 			IPAddresses: s.IPs,
-			// The internode certificate is also the server's client certificate to itself.
+			// The internode and NATS certificates are also the servers' client certificates to
+			// each other (Temporal's services, NATS routes).
 			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		}, s.Name)
 		if err != nil {

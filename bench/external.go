@@ -71,6 +71,9 @@ func (b *bench) withExternal(ctx context.Context, x external, fn func(*stack.Sta
 	}
 	cfg := baseConfig(x.secrets)
 	cfg.StreamReplicas = x.replicas
+	if ca := access.CertificatesIn(x.secrets).CA(); fileExists(ca) {
+		cfg.NATSCAFile = ca // the deployment's NATS nodes serve TLS with its CA's certificate
+	}
 	quiet := b.log.Level(zerolog.ErrorLevel)
 	return b.runOn(ctx, stack.Options{Config: cfg, Log: &quiet, External: &stack.External{
 		TemporalAddress: x.temporal, Namespace: x.namespace, NATSURL: x.nats, StreamReplicas: x.replicas,
@@ -122,4 +125,9 @@ func folderBytes(dir string) (int64, error) {
 		return nil
 	})
 	return n, err
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

@@ -5,7 +5,9 @@ package deploy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"net/url"
@@ -362,7 +364,7 @@ func TestNATSClusterIsTheCodesAndLosesNoAcknowledgedWrite(t *testing.T) {
 	}
 	var urls []string
 	for _, n := range nodes {
-		urls = append(urls, "nats://"+n+":4222")
+		urls = append(urls, "tls://"+n+":4222")
 	}
 	if got := env(worker, "NATS_URL"); got != strings.Join(urls, ",") {
 		t.Errorf("NATS_URL=%s, want every node: %s", got, strings.Join(urls, ","))
@@ -417,6 +419,19 @@ func TestNATSClusterIsTheCodesAndLosesNoAcknowledgedWrite(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, rel, "auth.conf"), auth, 0o600); err != nil {
 			t.Fatal(err)
 		}
+		if err := os.WriteFile(filepath.Join(dir, rel, config.NATSEncryptionConf), config.NATSEncryption(strings.Repeat("ab", 32)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// The certificates, where the node's secrets mounts put them.
+		if _, err := access.CertificatesIn(filepath.Join(dir, "secrets")).Ensure(time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"/secrets/tls/ca.pem", "/secrets/tls/nats.pem", "/secrets/tls/nats.key"} {
+			if !mounts(s, "secrets", f) {
+				t.Errorf("%s does not mount %s", name, f)
+			}
+		}
+		conf = bytes.ReplaceAll(conf, []byte(" /secrets/"), []byte(" "+filepath.Join(dir, "secrets")+"/"))
 		if err := os.WriteFile(filepath.Join(dir, "nats.conf"), conf, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -440,8 +455,19 @@ func TestNATSClusterIsTheCodesAndLosesNoAcknowledgedWrite(t *testing.T) {
 		if len(opts.Nkeys) != len(config.Roles) || len(opts.Users) != 0 || opts.NoAuthUser != "" || opts.Username != "" {
 			t.Errorf("%s: %d nkey users (want %d, from the code), %d other users, no-auth user %q", name, len(opts.Nkeys), len(config.Roles), len(opts.Users), opts.NoAuthUser)
 		}
-		if s.HealthCheck == nil || !slices.Contains(s.HealthCheck.Test, "http://127.0.0.1:8222/healthz") {
+		if s.HealthCheck == nil || !slices.Contains(s.HealthCheck.Test, "https://127.0.0.1:8222/healthz") {
 			t.Errorf("%s: health check %v", name, s.HealthCheck)
+		}
+		// docs/security.md: TLS for clients and monitoring (no plain HTTP), mutual TLS on routes,
+		// JetStream's files encrypted with the key starter secrets writes.
+		if opts.TLSConfig == nil || opts.HTTPPort != 0 || opts.HTTPSPort != 8222 {
+			t.Errorf("%s: client TLS %v, monitoring http %d https %d", name, opts.TLSConfig != nil, opts.HTTPPort, opts.HTTPSPort)
+		}
+		if opts.Cluster.TLSConfig == nil || opts.Cluster.TLSConfig.ClientAuth != tls.RequireAndVerifyClientCert {
+			t.Errorf("%s: routes without mutual TLS", name)
+		}
+		if opts.JetStreamKey != strings.Repeat("ab", 32) || opts.JetStreamCipher != server.ChaCha {
+			t.Errorf("%s: JetStream key %q cipher %v", name, opts.JetStreamKey, opts.JetStreamCipher)
 		}
 	}
 }
@@ -571,7 +597,10 @@ func TestEachServiceMountsOnlyItsSecrets(t *testing.T) {
 		"setup":       {"codec.keys", "nats/admin.nk", "tls/admin.key", "tls/admin.pem", "tls/ca.pem"},
 		"worker":      {"codec.keys", "nats/worker.nk", "tls/ca.pem", "tls/worker.key", "tls/worker.pem"},
 		"listener":    {"codec.keys", "hmac.key", "nats/listener.nk", "tls/ca.pem", "tls/listener.key", "tls/listener.pem"},
-		"codec":       {"codec.keys", "ui.token"},
+		"codec":       {"codec.keys", "tls/ca.pem", "ui.token"},
+		"nats-1":      {"tls/ca.pem", "tls/nats.key", "tls/nats.pem"},
+		"nats-2":      {"tls/ca.pem", "tls/nats.key", "tls/nats.pem"},
+		"nats-3":      {"tls/ca.pem", "tls/nats.key", "tls/nats.pem"},
 		"temporal":    {"tls/ca.pem", "tls/temporal-frontend.key", "tls/temporal-frontend.pem", "tls/temporal-internode.key", "tls/temporal-internode.pem"},
 		"temporal-ui": {"tls/ca.pem", "tls/ui.key", "tls/ui.pem"},
 	}

@@ -1,16 +1,21 @@
 package topology_test
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -320,7 +325,7 @@ func TestNATSRolesPerSystem(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		nc, err := nats.Connect(top.NATSURLs(), opt, nats.CustomInboxPrefix(config.InboxPrefix(role)), nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
+		nc, err := nats.Connect(top.NATSURLs(), opt, nats.RootCAs(top.CA()), nats.CustomInboxPrefix(config.InboxPrefix(role)), nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
 		if err != nil {
 			t.Fatalf("%s: %v", role, err)
 		}
@@ -384,5 +389,65 @@ func TestNATSRolesPerSystem(t *testing.T) {
 	dead := reliability.DeadLetters(t, c.js)
 	if len(dead) != 1 || !strings.Contains(slices.Collect(maps.Values(dead))[0], "source is not that of a producer allowed reimbursement.submitted") {
 		t.Errorf("dead letters %v, want the claim with the enrollment system's source", dead)
+	}
+}
+
+// docs/security.md, TLS on every hop: each NATS node refuses a plaintext client on its client
+// port (its INFO asks for TLS, and it closes a connection that goes on in plaintext) and a
+// plaintext route on its route port (closed without a TLS handshake), and answers its
+// monitoring port only over HTTPS with the deployment's certificate. (The Temporal frontend's hop: TestTemporalAllowsEachCertificateOnlyItsRole.)
+func TestEveryNATSHopRefusesPlaintext(t *testing.T) {
+	top := startTopology(t)
+	plaintext := func(port int) string {
+		t.Helper()
+		conn, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		r := bufio.NewReader(conn)
+		info, err := r.ReadString('\n')
+		if err != nil {
+			// A route port waits for a TLS handshake, and closes the connection without one.
+			return fmt.Sprintf("closed before its INFO (%v)", err)
+		}
+		if !strings.Contains(info, `"tls_required":true`) {
+			t.Errorf("port %d does not require TLS: %s", port, info)
+		}
+		if _, err := conn.Write([]byte("CONNECT {\"verbose\":false}\r\nPING\r\n")); err != nil {
+			return "write refused: " + err.Error()
+		}
+		answer, err := io.ReadAll(r)
+		if strings.Contains(string(answer), "PONG") || err != nil {
+			t.Errorf("port %d answered a plaintext client %q, or kept it open (%v)", port, answer, err)
+		}
+		return fmt.Sprintf("INFO asks for TLS, the connection closed after %q", answer)
+	}
+	pool, err := access.LoadPool(top.CA())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, node := range []string{"nats-1", "nats-2", "nats-3"} {
+		t.Logf("%s client port, plaintext: %s", node, plaintext(top.Port(node, 4222)))
+		t.Logf("%s route port, plaintext: %s", node, plaintext(top.Port(node, 6222)))
+		monitor := "127.0.0.1:" + strconv.Itoa(top.Port(node, 8222))
+		if resp, err := http.Get("http://" + monitor + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				t.Errorf("%s monitoring answered plain HTTP", node)
+			}
+		}
+		tlsClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+		resp, err := tlsClient.Get("https://" + monitor + "/healthz")
+		if err != nil {
+			t.Fatalf("%s monitoring over HTTPS: %v", node, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s monitoring over HTTPS: %s", node, resp.Status)
+		}
 	}
 }

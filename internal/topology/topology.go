@@ -289,8 +289,10 @@ func (t *Topology) composeCheck(name string) (func(context.Context) error, error
 	}
 	switch filepath.Base(argv[0]) {
 	case "wget":
+		// An https check is made trusting the deployment's CA (wget in the image does not
+		// verify; the harness does).
 		url := argv[len(argv)-1]
-		return func(ctx context.Context) error { return httpOK(ctx, url) }, nil
+		return func(ctx context.Context) error { return t.httpOK(ctx, url) }, nil
 	case "starter":
 		return func(ctx context.Context) error {
 			out, err := exec.CommandContext(ctx, filepath.Join(t.opts.Bin, "starter"), argv[1:]...).CombinedOutput()
@@ -303,14 +305,24 @@ func (t *Topology) composeCheck(name string) (func(context.Context) error, error
 	return nil, fmt.Errorf("%s: health check %v: the harness runs starter and wget checks", name, hc.Test)
 }
 
-func httpOK(ctx context.Context, url string) error {
+// httpOK GETs url and fails unless it answers 200; an https URL must present a certificate of
+// the deployment's CA.
+func (t *Topology) httpOK(ctx context.Context, url string) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := http.DefaultClient
+	if strings.HasPrefix(url, "https://") {
+		pool, err := access.LoadPool(access.CertificatesIn(t.Secrets()).CA())
+		if err != nil {
+			return err
+		}
+		client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}
@@ -563,7 +575,7 @@ func (t *Topology) startUI(ctx context.Context) error {
 	}
 	t.TemporalUI = t.process("temporal-ui", filepath.Join(t.opts.Bin, "temporal-ui-server"), []string{"--root", root, "--config", "config", "--env", "docker", "start"}, env)
 	uiURL := "http://127.0.0.1:" + strconv.Itoa(t.instances["temporal-ui"].ports[8080]) + "/healthz"
-	if err := t.launch(t.TemporalUI, func(ctx context.Context) error { return httpOK(ctx, uiURL) }); err != nil {
+	if err := t.launch(t.TemporalUI, func(ctx context.Context) error { return t.httpOK(ctx, uiURL) }); err != nil {
 		return err
 	}
 	t.Codec, err = t.careclock("codec", nil)
@@ -595,11 +607,11 @@ func (t *Topology) TemporalOptions(role access.Role) (client.Options, error) {
 	}, nil
 }
 
-// NATSURLs are the three nodes' client URLs, comma-separated, as NATS_URL takes them.
+// NATSURLs are the three nodes' client URLs (TLS), comma-separated, as NATS_URL takes them.
 func (t *Topology) NATSURLs() string {
 	var urls []string
 	for _, n := range []string{"nats-1", "nats-2", "nats-3"} {
-		urls = append(urls, "nats://127.0.0.1:"+strconv.Itoa(t.instances[n].ports[4222]))
+		urls = append(urls, "tls://127.0.0.1:"+strconv.Itoa(t.instances[n].ports[4222]))
 	}
 	return strings.Join(urls, ",")
 }
@@ -616,6 +628,14 @@ func (t *Topology) SecretsCommand() (string, []string, error) { return t.command
 func (t *Topology) FrontURL() string {
 	return "http://127.0.0.1:" + strconv.Itoa(t.instances["codec"].ports[8080])
 }
+
+// Port is the loopback port of an instance's container port (nats-1's 6222, its route port).
+func (t *Topology) Port(instance string, containerPort int) int {
+	return t.instances[instance].ports[containerPort]
+}
+
+// CA is the deployment's CA certificate, which every server's certificate verifies against.
+func (t *Topology) CA() string { return access.CertificatesIn(t.Secrets()).CA() }
 
 // Secrets is the secrets volume's folder.
 func (t *Topology) Secrets() string { return filepath.Join(t.Dir, "volumes", "secrets") }
