@@ -31,8 +31,8 @@ const (
 // Servers are the servers' certificates and the names each answers to: the Temporal frontend's
 // for careclock's clients and the UI (who verify the name "temporal"), the internode one for the
 // Temporal server's own services (who verify "temporal-internode", whatever address they dial),
-// and the NATS nodes' (for clients and for each other's routes), by their compose names and on
-// loopback.
+// the NATS nodes' (for clients and for each other's routes) and PostgreSQL's, by their compose
+// names and on loopback.
 var Servers = []struct {
 	Name string
 	DNS  []string
@@ -41,6 +41,7 @@ var Servers = []struct {
 	{Name: "temporal-frontend", DNS: []string{"temporal", "localhost"}, IPs: []net.IP{loopback}},
 	{Name: "temporal-internode", DNS: []string{"temporal-internode"}},
 	{Name: "nats", DNS: []string{"nats-1", "nats-2", "nats-3", "localhost"}, IPs: []net.IP{loopback}},
+	{Name: "postgresql", DNS: []string{"postgresql", "localhost"}, IPs: []net.IP{loopback}},
 }
 
 var loopback = net.IPv4(127, 0, 0, 1)

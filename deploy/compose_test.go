@@ -594,15 +594,17 @@ func TestNATSHealthzWaitsForTheMetaLeader(t *testing.T) {
 func TestEachServiceMountsOnlyItsSecrets(t *testing.T) {
 	p := project(t)
 	want := map[string][]string{
-		"setup":       {"codec.keys", "nats/admin.nk", "tls/admin.key", "tls/admin.pem", "tls/ca.pem"},
-		"worker":      {"codec.keys", "nats/worker.nk", "tls/ca.pem", "tls/worker.key", "tls/worker.pem"},
-		"listener":    {"codec.keys", "hmac.key", "nats/listener.nk", "tls/ca.pem", "tls/listener.key", "tls/listener.pem"},
-		"codec":       {"codec.keys", "tls/ca.pem", "ui.token"},
-		"nats-1":      {"tls/ca.pem", "tls/nats.key", "tls/nats.pem"},
-		"nats-2":      {"tls/ca.pem", "tls/nats.key", "tls/nats.pem"},
-		"nats-3":      {"tls/ca.pem", "tls/nats.key", "tls/nats.pem"},
-		"temporal":    {"tls/ca.pem", "tls/temporal-frontend.key", "tls/temporal-frontend.pem", "tls/temporal-internode.key", "tls/temporal-internode.pem"},
-		"temporal-ui": {"tls/ca.pem", "tls/ui.key", "tls/ui.pem"},
+		"setup":           {"codec.keys", "nats/admin.nk", "tls/admin.key", "tls/admin.pem", "tls/ca.pem"},
+		"worker":          {"codec.keys", "nats/worker.nk", "tls/ca.pem", "tls/worker.key", "tls/worker.pem"},
+		"listener":        {"codec.keys", "hmac.key", "nats/listener.nk", "tls/ca.pem", "tls/listener.key", "tls/listener.pem"},
+		"codec":           {"codec.keys", "tls/ca.pem", "ui.token"},
+		"postgresql":      {"tls/postgresql.key", "tls/postgresql.pem"},
+		"temporal-schema": {"tls/ca.pem"},
+		"nats-1":          {"tls/ca.pem", "tls/nats.key", "tls/nats.pem"},
+		"nats-2":          {"tls/ca.pem", "tls/nats.key", "tls/nats.pem"},
+		"nats-3":          {"tls/ca.pem", "tls/nats.key", "tls/nats.pem"},
+		"temporal":        {"tls/ca.pem", "tls/temporal-frontend.key", "tls/temporal-frontend.pem", "tls/temporal-internode.key", "tls/temporal-internode.pem"},
+		"temporal-ui":     {"tls/ca.pem", "tls/ui.key", "tls/ui.pem"},
 	}
 	for name, s := range p.Services {
 		var got []string

@@ -451,3 +451,27 @@ func TestEveryNATSHopRefusesPlaintext(t *testing.T) {
 		}
 	}
 }
+
+// docs/security.md, TLS on every hop: PostgreSQL refuses a client without TLS (pg_hba.conf has
+// no entry for it) and takes one that verifies its certificate against the deployment's CA for
+// the name it dials (sslmode=verify-full), as the Temporal server and its schema tool do.
+func TestPostgreSQLRefusesPlaintext(t *testing.T) {
+	top := startTopology(t)
+	psqls, _ := filepath.Glob("/usr/lib/postgresql/*/bin/psql")
+	if len(psqls) == 0 {
+		t.Fatal("psql is not installed (Debian's postgresql package has it)")
+	}
+	psql := func(sslmode string) (string, error) {
+		conn := fmt.Sprintf("host=127.0.0.1 port=%d user=temporal dbname=temporal sslmode=%s sslrootcert=%s", top.Port("postgresql", 5432), sslmode, top.CA())
+		cmd := exec.Command(psqls[0], conn, "-Atc", "select ssl from pg_stat_ssl where pid = pg_backend_pid()")
+		cmd.Env = append(os.Environ(), "PGPASSWORD="+top.PostgresPassword())
+		out, err := cmd.CombinedOutput()
+		return strings.TrimSpace(string(out)), err
+	}
+	if out, err := psql("disable"); err == nil || !strings.Contains(out, "no encryption") {
+		t.Errorf("a plaintext client: %v %q, want refused (no pg_hba.conf entry, no encryption)", err, out)
+	}
+	if out, err := psql("verify-full"); err != nil || out != "t" {
+		t.Errorf("a verify-full client: %v %q, want a TLS session", err, out)
+	}
+}

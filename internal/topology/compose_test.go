@@ -77,7 +77,7 @@ func TestNATSConfRewrite(t *testing.T) {
 	}
 	for _, want := range []string{
 		"listen: 127.0.0.1:" + itoa(r.inst.ports[4222]),
-		"http: 127.0.0.1:" + itoa(r.inst.ports[8222]),
+		"https: 127.0.0.1:" + itoa(r.inst.ports[8222]),
 		"store_dir: " + filepath.Join(r.inst.root, "data"),
 		"sync_interval: always",
 		"nats-route://127.0.0.1:" + itoa(r.t.instances["nats-1"].ports[6222]),

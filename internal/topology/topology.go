@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -380,6 +381,11 @@ func (t *Topology) startPostgres(ctx context.Context) error {
 			}
 		}
 	}
+	settings, err := t.postgresSettings(pg.cred)
+	if err != nil {
+		return err
+	}
+	pg.Args = append(pg.Args, settings...)
 	initdb := t.process("postgresql", filepath.Join(pgbin, "initdb"), []string{
 		"-D", data, "-U", *s.Environment["POSTGRES_USER"], "--pwfile", pwfile, "--auth", "scram-sha-256", "-E", "UTF8",
 	}, pg.Env)
@@ -401,6 +407,53 @@ func (t *Topology) startPostgres(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// postgresSettings are the postgresql service's command settings (`-c name=value` after
+// `postgres`) for the process here. A file a setting names (its certificate, key, pg_hba.conf)
+// is copied into the server's own folder for its user, who alone may read its key: from the
+// path the compose entrypoint installs it from (`install … SRC DEST`), else from the mount.
+func (t *Topology) postgresSettings(cred *syscall.Credential) ([]string, error) {
+	r := t.rewriter("postgresql")
+	cmd := r.service.Command
+	if len(cmd) == 0 || cmd[0] != "postgres" {
+		return nil, fmt.Errorf("postgresql: command %v, the harness runs postgres -c …", cmd)
+	}
+	script := strings.Join(r.service.Entrypoint, " ")
+	dir := filepath.Join(t.Dir, "postgresql")
+	var out []string
+	for i := 1; i < len(cmd); i++ {
+		if cmd[i] != "-c" || i+1 == len(cmd) {
+			return nil, fmt.Errorf("postgresql: command %v, the harness runs postgres -c …", cmd)
+		}
+		i++
+		name, value, _ := strings.Cut(cmd[i], "=")
+		if strings.HasPrefix(value, "/") {
+			source := value
+			if m := regexp.MustCompile(`install\b[^&;]*\s(\S+)\s+` + regexp.QuoteMeta(value)).FindStringSubmatch(script); m != nil {
+				source = m[1]
+			}
+			local, err := r.value("", source)
+			if err != nil {
+				return nil, err
+			}
+			b, err := os.ReadFile(local)
+			if err != nil {
+				return nil, fmt.Errorf("postgresql: %s: %w", name, err)
+			}
+			value = filepath.Join(dir, filepath.Base(value))
+			if err := os.WriteFile(value, b, 0o600); err != nil {
+				return nil, err
+			}
+			if cred != nil {
+				if err := os.Chown(value, int(cred.Uid), int(cred.Gid)); err != nil {
+					return nil, err
+				}
+			}
+		}
+		out = append(out, "-c", name+"="+value)
+	}
+	return out, nil
 }
 
 // setUpSchema runs the temporal-schema service's script with its environment, its
@@ -632,6 +685,11 @@ func (t *Topology) FrontURL() string {
 // Port is the loopback port of an instance's container port (nats-1's 6222, its route port).
 func (t *Topology) Port(instance string, containerPort int) int {
 	return t.instances[instance].ports[containerPort]
+}
+
+// PostgresPassword is the password of PostgreSQL's superuser (compose's POSTGRES_PASSWORD).
+func (t *Topology) PostgresPassword() string {
+	return *t.project.Services["postgresql"].Environment["POSTGRES_PASSWORD"]
 }
 
 // CA is the deployment's CA certificate, which every server's certificate verifies against.
