@@ -31,8 +31,9 @@ const (
 // Servers are the servers' certificates and the names each answers to: the Temporal frontend's
 // for careclock's clients and the UI (who verify the name "temporal"), the internode one for the
 // Temporal server's own services (who verify "temporal-internode", whatever address they dial),
-// the NATS nodes' (for clients and for each other's routes) and PostgreSQL's, by their compose
-// names and on loopback.
+// the NATS nodes' (for clients and for each other's routes), PostgreSQL's, the UI server's (for
+// the front) and the front's (for browsers, on loopback: behind a proxy or on another name, the
+// operator's own certificate), by their compose names and on loopback.
 var Servers = []struct {
 	Name string
 	DNS  []string
@@ -42,6 +43,8 @@ var Servers = []struct {
 	{Name: "temporal-internode", DNS: []string{"temporal-internode"}},
 	{Name: "nats", DNS: []string{"nats-1", "nats-2", "nats-3", "localhost"}, IPs: []net.IP{loopback}},
 	{Name: "postgresql", DNS: []string{"postgresql", "localhost"}, IPs: []net.IP{loopback}},
+	{Name: "temporal-ui", DNS: []string{"temporal-ui", "localhost"}, IPs: []net.IP{loopback}},
+	{Name: "codec", DNS: []string{"codec", "localhost"}, IPs: []net.IP{loopback}},
 }
 
 var loopback = net.IPv4(127, 0, 0, 1)

@@ -25,6 +25,8 @@ const HealthPath = "/healthz"
 // password of its own without an OIDC provider; through Front it shows journeys decrypted only
 // to whoever knows one.
 //
+// transport reaches the UI (nil: http.DefaultTransport); an https UI's needs its CA.
+//
 // A request the UI does not answer gets 502, logged on log as a warning; one its browser gave up
 // on (a page left, a poll cancelled) is routine and logged at debug.
 //
@@ -33,10 +35,11 @@ const HealthPath = "/healthz"
 // read: a browser sends the operator's saved Basic credentials with any request to this origin,
 // and the Temporal UI skips its own CSRF check when an Authorization header is present, so
 // without this a page elsewhere could terminate journeys in the operator's name.
-func Front(ui *url.URL, codec http.Handler, tokens []string, realm string, log zerolog.Logger) http.Handler {
+func Front(ui *url.URL, transport http.RoundTripper, codec http.Handler, tokens []string, realm string, log zerolog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(CodecPath+"/", codec)
 	proxy := httputil.NewSingleHostReverseProxy(ui)
+	proxy.Transport = transport
 	proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 		if errors.Is(err, context.Canceled) || r.Context().Err() != nil {
 			log.Debug().Err(err).Str("path", r.URL.Path).Msg("ui request cancelled by its caller")
@@ -46,7 +49,7 @@ func Front(ui *url.URL, codec http.Handler, tokens []string, realm string, log z
 		w.WriteHeader(http.StatusBadGateway)
 	}
 	mux.Handle("/", proxy)
-	return withHealth(sameOrigin(passwordProtected(mux, tokens, realm), log), uiAnswers(ui))
+	return withHealth(sameOrigin(passwordProtected(mux, tokens, realm), log), uiAnswers(ui, transport))
 }
 
 // sameOrigin refuses unsafe cross-origin browser requests with 403 (net/http's
@@ -85,8 +88,8 @@ func withHealth(next http.Handler, check func(*http.Request) error) http.Handler
 
 // uiAnswers checks that the Temporal UI behind Front answers (any status below 500) within
 // 2 s: a front whose UI is down is not healthy.
-func uiAnswers(ui *url.URL) func(*http.Request) error {
-	client := &http.Client{Timeout: 2 * time.Second}
+func uiAnswers(ui *url.URL, transport http.RoundTripper) func(*http.Request) error {
+	client := &http.Client{Timeout: 2 * time.Second, Transport: transport}
 	return func(r *http.Request) error {
 		req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, ui.String(), nil)
 		if err != nil {

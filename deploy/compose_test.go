@@ -333,7 +333,7 @@ func TestTemporalUIAndCodecAreWiredTogether(t *testing.T) {
 		t.Errorf("the UI's codec endpoint is %q, the codec service serves %s", env(ui, "TEMPORAL_CODEC_ENDPOINT"), codecserver.CodecPath)
 	}
 	codec := p.Services[serviceRunning(t, careclockServices(t, p), config.ProcessCodec)]
-	if want := "http://temporal-ui:" + env(ui, "TEMPORAL_UI_PORT"); flagValue(codec.Command, "--ui") != want {
+	if want := "https://temporal-ui:" + env(ui, "TEMPORAL_UI_PORT"); flagValue(codec.Command, "--ui") != want {
 		t.Errorf("codec --ui %q, want %s", flagValue(codec.Command, "--ui"), want)
 	}
 	if len(ui.Ports) != 0 {
@@ -597,14 +597,14 @@ func TestEachServiceMountsOnlyItsSecrets(t *testing.T) {
 		"setup":           {"codec.keys", "nats/admin.nk", "tls/admin.key", "tls/admin.pem", "tls/ca.pem"},
 		"worker":          {"codec.keys", "nats/worker.nk", "tls/ca.pem", "tls/worker.key", "tls/worker.pem"},
 		"listener":        {"codec.keys", "hmac.key", "nats/listener.nk", "tls/ca.pem", "tls/listener.key", "tls/listener.pem"},
-		"codec":           {"codec.keys", "tls/ca.pem", "ui.token"},
+		"codec":           {"codec.keys", "tls/ca.pem", "tls/codec.key", "tls/codec.pem", "ui.token"},
 		"postgresql":      {"tls/postgresql.key", "tls/postgresql.pem"},
 		"temporal-schema": {"tls/ca.pem"},
 		"nats-1":          {"tls/ca.pem", "tls/nats.key", "tls/nats.pem"},
 		"nats-2":          {"tls/ca.pem", "tls/nats.key", "tls/nats.pem"},
 		"nats-3":          {"tls/ca.pem", "tls/nats.key", "tls/nats.pem"},
 		"temporal":        {"tls/ca.pem", "tls/temporal-frontend.key", "tls/temporal-frontend.pem", "tls/temporal-internode.key", "tls/temporal-internode.pem"},
-		"temporal-ui":     {"tls/ca.pem", "tls/ui.key", "tls/ui.pem"},
+		"temporal-ui":     {"tls/ca.pem", "tls/temporal-ui.key", "tls/temporal-ui.pem", "tls/ui.key", "tls/ui.pem"},
 	}
 	for name, s := range p.Services {
 		var got []string

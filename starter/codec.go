@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/careclock/careclock/access"
 	"github.com/careclock/careclock/codecserver"
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/privacy"
@@ -22,6 +24,7 @@ type codecCmd struct {
 	UI      string `name:"ui" placeholder:"URL" help:"The Temporal UI's internal URL (e.g. http://temporal-ui:8080): serve it behind the token, with the codec at /codec."`
 	TLSCert string `name:"tls-cert" placeholder:"FILE" help:"TLS certificate file (the UI passes operators' access tokens only to an https codec)."`
 	TLSKey  string `name:"tls-key" placeholder:"FILE" help:"TLS key file."`
+	UICA    string `name:"ui-ca" placeholder:"FILE" help:"CA certificate that signed an https --ui's certificate (the deployment's tls/ca.pem)."`
 }
 
 // Run serves the payload codec for the Temporal UI until interrupted; with --ui, it also
@@ -57,11 +60,15 @@ func (c codecCmd) Run(cfg *config.Config) error {
 		if err != nil || upstream.Host == "" {
 			return fmt.Errorf("--ui %q: want the UI's URL, e.g. http://temporal-ui:8080", c.UI)
 		}
-		h = codecserver.Front(upstream, h, tokens, "careclock: a token in "+tokensFile, log)
+		transport, err := caTransport("--ui-ca", c.UICA)
+		if err != nil {
+			return err
+		}
+		h = codecserver.Front(upstream, transport, h, tokens, "careclock: a token in "+tokensFile, log)
 	} else {
 		h = codecserver.WithHealth(h)
 	}
-	srv := &http.Server{Addr: c.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Addr: c.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12}}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -80,4 +87,19 @@ func (c codecCmd) Run(cfg *config.Config) error {
 		return nil
 	}
 	return err
+}
+
+// caTransport is an HTTP transport trusting the CA certificate in ca, given by flag, for https
+// URLs (none: nil, the default transport and the system's roots).
+func caTransport(flag, ca string) (http.RoundTripper, error) {
+	if ca == "" {
+		return nil, nil
+	}
+	pool, err := access.LoadPool(ca)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return t, nil
 }

@@ -194,6 +194,7 @@ func noDeploymentIn(dirs []string) error {
 // answers 200: the health check of an image that has no curl.
 type healthCmd struct {
 	URL string `arg:"" name:"url" help:"The /healthz to ask, e.g. http://127.0.0.1:9464/healthz."`
+	CA  string `name:"ca" placeholder:"FILE" help:"CA certificate that signed an https URL's certificate (the deployment's tls/ca.pem)."`
 }
 
 func (c healthCmd) Run(st *streams) error {
@@ -204,7 +205,11 @@ func (c healthCmd) Run(st *streams) error {
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	transport, err := caTransport("--ca", c.CA)
+	if err != nil {
+		return err
+	}
+	resp, err := (&http.Client{Transport: transport}).Do(req)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package topology_test
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +23,7 @@ import (
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/internal/reliability"
+	"github.com/careclock/careclock/internal/topology"
 	"github.com/careclock/careclock/rules"
 	"github.com/careclock/careclock/workflows"
 	"github.com/nats-io/nats.go"
@@ -53,7 +53,7 @@ func TestFrontRefusesACrossOriginTerminate(t *testing.T) {
 		for k, v := range headers {
 			req.Header.Set(k, v)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := httpClient(t, top).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -270,7 +270,7 @@ func TestTemporalAllowsEachCertificateOnlyItsRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	req.SetBasicAuth("operator", strings.TrimSpace(string(token)))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient(t, top).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,8 +395,10 @@ func TestNATSRolesPerSystem(t *testing.T) {
 // docs/security.md, TLS on every hop: each NATS node refuses a plaintext client on its client
 // port (its INFO asks for TLS, and it closes a connection that goes on in plaintext) and a
 // plaintext route on its route port (closed without a TLS handshake), and answers its
-// monitoring port only over HTTPS with the deployment's certificate. (The Temporal frontend's hop: TestTemporalAllowsEachCertificateOnlyItsRole.)
-func TestEveryNATSHopRefusesPlaintext(t *testing.T) {
+// monitoring port only over HTTPS with the deployment's certificate; the codec front and the UI
+// server behind it answer plain HTTP with nothing but an error, and HTTPS with the CA's
+// certificate.
+func TestNATSAndHTTPSHopsRefusePlaintext(t *testing.T) {
 	top := startTopology(t)
 	plaintext := func(port int) string {
 		t.Helper()
@@ -426,30 +428,31 @@ func TestEveryNATSHopRefusesPlaintext(t *testing.T) {
 		}
 		return fmt.Sprintf("INFO asks for TLS, the connection closed after %q", answer)
 	}
-	pool, err := access.LoadPool(top.CA())
-	if err != nil {
-		t.Fatal(err)
+	https := func(name string, port int) {
+		t.Helper()
+		addr := "127.0.0.1:" + strconv.Itoa(port) + "/healthz"
+		if resp, err := http.Get("http://" + addr); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				t.Errorf("%s answered plain HTTP", name)
+			}
+		}
+		resp, err := httpClient(t, top).Get("https://" + addr)
+		if err != nil {
+			t.Fatalf("%s over HTTPS: %v", name, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s over HTTPS: %s", name, resp.Status)
+		}
 	}
 	for _, node := range []string{"nats-1", "nats-2", "nats-3"} {
 		t.Logf("%s client port, plaintext: %s", node, plaintext(top.Port(node, 4222)))
 		t.Logf("%s route port, plaintext: %s", node, plaintext(top.Port(node, 6222)))
-		monitor := "127.0.0.1:" + strconv.Itoa(top.Port(node, 8222))
-		if resp, err := http.Get("http://" + monitor + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				t.Errorf("%s monitoring answered plain HTTP", node)
-			}
-		}
-		tlsClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
-		resp, err := tlsClient.Get("https://" + monitor + "/healthz")
-		if err != nil {
-			t.Fatalf("%s monitoring over HTTPS: %v", node, err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Errorf("%s monitoring over HTTPS: %s", node, resp.Status)
-		}
+		https(node+" monitoring", top.Port(node, 8222))
 	}
+	https("the codec front", top.Port("codec", 8080))
+	https("the UI server", top.Port("temporal-ui", 8080))
 }
 
 // docs/security.md, TLS on every hop: PostgreSQL refuses a client without TLS (pg_hba.conf has
@@ -474,4 +477,14 @@ func TestPostgreSQLRefusesPlaintext(t *testing.T) {
 	if out, err := psql("verify-full"); err != nil || out != "t" {
 		t.Errorf("a verify-full client: %v %q, want a TLS session", err, out)
 	}
+}
+
+// httpClient is a client of the topology's HTTPS endpoints, trusting its CA.
+func httpClient(t *testing.T, top *topology.Topology) *http.Client {
+	t.Helper()
+	c, err := top.HTTPClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

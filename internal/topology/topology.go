@@ -306,6 +306,16 @@ func (t *Topology) composeCheck(name string) (func(context.Context) error, error
 	return nil, fmt.Errorf("%s: health check %v: the harness runs starter and wget checks", name, hc.Test)
 }
 
+// HTTPClient is an HTTP client that trusts the deployment's CA (the front, the UI, the NATS
+// nodes' monitoring), and no other.
+func (t *Topology) HTTPClient() (*http.Client, error) {
+	pool, err := access.LoadPool(t.CA())
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}, nil
+}
+
 // httpOK GETs url and fails unless it answers 200; an https URL must present a certificate of
 // the deployment's CA.
 func (t *Topology) httpOK(ctx context.Context, url string) error {
@@ -315,13 +325,9 @@ func (t *Topology) httpOK(ctx context.Context, url string) error {
 	if err != nil {
 		return err
 	}
-	client := http.DefaultClient
-	if strings.HasPrefix(url, "https://") {
-		pool, err := access.LoadPool(access.CertificatesIn(t.Secrets()).CA())
-		if err != nil {
-			return err
-		}
-		client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	client, err := t.HTTPClient()
+	if err != nil {
+		return err
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -627,7 +633,7 @@ func (t *Topology) startUI(ctx context.Context) error {
 		return err
 	}
 	t.TemporalUI = t.process("temporal-ui", filepath.Join(t.opts.Bin, "temporal-ui-server"), []string{"--root", root, "--config", "config", "--env", "docker", "start"}, env)
-	uiURL := "http://127.0.0.1:" + strconv.Itoa(t.instances["temporal-ui"].ports[8080]) + "/healthz"
+	uiURL := "https://127.0.0.1:" + strconv.Itoa(t.instances["temporal-ui"].ports[8080]) + "/healthz"
 	if err := t.launch(t.TemporalUI, func(ctx context.Context) error { return t.httpOK(ctx, uiURL) }); err != nil {
 		return err
 	}
@@ -679,7 +685,7 @@ func (t *Topology) SecretsCommand() (string, []string, error) { return t.command
 
 // FrontURL is where the codec front (the UI and the codec behind the UI token) answers.
 func (t *Topology) FrontURL() string {
-	return "http://127.0.0.1:" + strconv.Itoa(t.instances["codec"].ports[8080])
+	return "https://127.0.0.1:" + strconv.Itoa(t.instances["codec"].ports[8080])
 }
 
 // Port is the loopback port of an instance's container port (nats-1's 6222, its route port).
