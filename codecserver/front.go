@@ -19,11 +19,10 @@ const CodecPath = "/codec"
 // HealthPath answers 200 without authorization, for container health checks.
 const HealthPath = "/healthz"
 
-// Front puts the Temporal UI (at ui) and the codec on one origin behind one password: every
-// request must carry one of tokens (HTTP Basic, any user name, or a bearer token); the codec is
-// served at CodecPath and everything else is proxied to the UI. The stock Temporal UI has no
-// password of its own without an OIDC provider; through Front it shows journeys decrypted only
-// to whoever knows one.
+// Front puts the Temporal UI (at ui) and the codec on one origin behind guard: Password (every
+// request carries one of the tokens; the dev stack) or SignIn.Protect (a signed-in operator's
+// session; a deployment). The codec is served at CodecPath and everything else is proxied to
+// the UI, so the UI shows journeys decrypted only to whoever passes the guard.
 //
 // transport reaches the UI (nil: http.DefaultTransport); an https UI's needs its CA.
 //
@@ -35,7 +34,7 @@ const HealthPath = "/healthz"
 // read: a browser sends the operator's saved Basic credentials with any request to this origin,
 // and the Temporal UI skips its own CSRF check when an Authorization header is present, so
 // without this a page elsewhere could terminate journeys in the operator's name.
-func Front(ui *url.URL, transport http.RoundTripper, codec http.Handler, tokens []string, realm string, log zerolog.Logger) http.Handler {
+func Front(ui *url.URL, transport http.RoundTripper, codec http.Handler, guard func(http.Handler) http.Handler, log zerolog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(CodecPath+"/", codec)
 	proxy := httputil.NewSingleHostReverseProxy(ui)
@@ -49,7 +48,7 @@ func Front(ui *url.URL, transport http.RoundTripper, codec http.Handler, tokens 
 		w.WriteHeader(http.StatusBadGateway)
 	}
 	mux.Handle("/", proxy)
-	return withHealth(sameOrigin(passwordProtected(mux, tokens, realm), log), uiAnswers(ui, transport))
+	return withHealth(sameOrigin(guard(mux), log), uiAnswers(ui, transport))
 }
 
 // sameOrigin refuses unsafe cross-origin browser requests with 403 (net/http's
@@ -107,6 +106,12 @@ func uiAnswers(ui *url.URL, transport http.RoundTripper) func(*http.Request) err
 		}
 		return nil
 	}
+}
+
+// Password is Front's guard of the dev stack: it asks the browser for a password (any user name,
+// one of tokens). A deployment signs operators in instead (SignIn.Protect).
+func Password(tokens []string, realm string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler { return passwordProtected(next, tokens, realm) }
 }
 
 // passwordProtected asks the browser for a password (any user name, one of tokens).

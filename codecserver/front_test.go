@@ -26,7 +26,7 @@ func TestFrontGuardsTheUIAndServesTheCodecOnItsOrigin(t *testing.T) {
 		t.Fatal(err)
 	}
 	codec := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "codec "+r.URL.Path) })
-	front := httptest.NewServer(Front(upstream, nil, codec, []string{token}, "test", zerolog.Nop()))
+	front := httptest.NewServer(Front(upstream, nil, codec, Password([]string{token}, "test"), zerolog.Nop()))
 	defer front.Close()
 
 	get := func(path string, password string) (int, string, string) {
@@ -78,7 +78,7 @@ func TestFrontIsHealthyOnlyWhileTheUIAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	front := httptest.NewServer(Front(upstream, nil, http.NotFoundHandler(), []string{token}, "test", zerolog.Nop()))
+	front := httptest.NewServer(Front(upstream, nil, http.NotFoundHandler(), Password([]string{token}, "test"), zerolog.Nop()))
 	defer front.Close()
 	status := func() int {
 		t.Helper()
@@ -112,7 +112,7 @@ func TestFrontLogsProxyErrorsAsJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs testkit.LockedBuffer
-	front := httptest.NewServer(Front(upstream, nil, http.NotFoundHandler(), []string{token}, "test", zerolog.New(&logs).Level(zerolog.DebugLevel)))
+	front := httptest.NewServer(Front(upstream, nil, http.NotFoundHandler(), Password([]string{token}, "test"), zerolog.New(&logs).Level(zerolog.DebugLevel)))
 	defer front.Close()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -139,7 +139,7 @@ func TestFrontLogsProxyErrorsAsJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	var downLogs testkit.LockedBuffer
-	gone := httptest.NewServer(Front(down, nil, http.NotFoundHandler(), []string{token}, "test", zerolog.New(&downLogs)))
+	gone := httptest.NewServer(Front(down, nil, http.NotFoundHandler(), Password([]string{token}, "test"), zerolog.New(&downLogs)))
 	defer gone.Close()
 	req, err = http.NewRequest(http.MethodGet, gone.URL+"/", nil)
 	if err != nil {
@@ -168,7 +168,7 @@ func TestFrontRefusesCrossOriginUnsafeRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	codec := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached.Add(1) })
-	front := httptest.NewServer(Front(upstream, nil, codec, []string{token}, "test", zerolog.Nop()))
+	front := httptest.NewServer(Front(upstream, nil, codec, Password([]string{token}, "test"), zerolog.Nop()))
 	defer front.Close()
 	terminate := "/api/v1/namespaces/careclock/workflows/x/terminate"
 	for _, tc := range []struct {

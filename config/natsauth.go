@@ -24,10 +24,13 @@ const (
 	RoleProducer = "producer"
 	// RoleAdmin creates streams (`starter setup`, the dev stack) and reads dead letters.
 	RoleAdmin = "admin"
+	// RoleAuditor is the codec front signing operators in: it records each access to PHI on
+	// audit.>, and nothing else.
+	RoleAuditor = "auditor"
 )
 
 // Roles lists every role.
-var Roles = []string{RoleListener, RoleWorker, RoleReader, RoleProducer, RoleAdmin}
+var Roles = []string{RoleListener, RoleWorker, RoleReader, RoleProducer, RoleAdmin, RoleAuditor}
 
 // Permissions are the subjects a role may publish to and subscribe to.
 type Permissions struct{ Publish, Subscribe []string }
@@ -64,6 +67,8 @@ func NATSPermissions(role string) (Permissions, error) {
 		return Permissions{Publish: []string{"enrollment.*.>"}, Subscribe: inbox}, nil
 	case RoleAdmin:
 		return Permissions{Publish: []string{">"}, Subscribe: []string{">"}}, nil
+	case RoleAuditor:
+		return Permissions{Publish: []string{events.AuditSubjects}, Subscribe: inbox}, nil
 	}
 	return Permissions{}, fmt.Errorf("unknown NATS role %q", role)
 }

@@ -61,7 +61,7 @@ func TestSystemsPermissions(t *testing.T) {
 		t.Error("without producers listed, any source is taken")
 	}
 	conf, err := NATSAuthConfWith(map[string]string{
-		RoleListener: "UA", RoleWorker: "UB", RoleReader: "UC", RoleProducer: "UD", RoleAdmin: "UE", "producer-claims": "UF", "reader-letters": "UG",
+		RoleListener: "UA", RoleWorker: "UB", RoleReader: "UC", RoleProducer: "UD", RoleAdmin: "UE", RoleAuditor: "UH", "producer-claims": "UF", "reader-letters": "UG",
 	}, s)
 	if err != nil || !strings.Contains(string(conf), `{nkey: "UF", permissions: {publish: {allow: ["enrollment.reimbursement.submitted", "enrollment.reimbursement.paid"]}`) {
 		t.Errorf("authorization: %v\n%s", err, conf)

@@ -23,6 +23,12 @@ const (
 	JourneyStream = "JOURNEYS"
 	// JourneySubjects is what the journey stream captures.
 	JourneySubjects = "journeys.>"
+	// AuditStream holds the record of every access to PHI through the front (who decoded which
+	// journey's payloads, when, from where): append only, no message deleted or purged.
+	AuditStream = "AUDIT"
+	// AuditSubjects is what the audit stream captures; AuditDecodeSubject, a decode's record.
+	AuditSubjects      = "audit.>"
+	AuditDecodeSubject = "audit.decode"
 
 	// Dead-letter headers. The reason names fields, never values.
 	HeaderReason          = "Careclock-Reason"

@@ -15,12 +15,12 @@ const dedupWindow = 24 * time.Hour
 // StreamSettings are what a deployment chooses for the streams.
 type StreamSettings struct {
 	Replicas int
-	// InboundMaxAge and JourneyMaxAge are how long ENROLLMENT and JOURNEYS keep a message
-	// (JetStream's MaxAge); 0 keeps it for ever.
+	// InboundMaxAge and JourneyMaxAge are how long ENROLLMENT and JOURNEYS (and AUDIT, as
+	// JOURNEYS) keep a message (JetStream's MaxAge); 0 keeps it for ever.
 	InboundMaxAge, JourneyMaxAge time.Duration
 }
 
-// EnsureStreams creates or updates the enrollment and journey streams. Both are file-backed and
+// EnsureStreams creates or updates the enrollment, journey and audit streams. Both are file-backed and
 // keep every message for their age limit (limits retention): an inbound event is the record of
 // what careclock was told, a journey event the record of what it said.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, settings StreamSettings) error {
@@ -29,6 +29,8 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, settings StreamS
 			Description: "Inbound enrollment, care-management and claims events, and their dead letters"},
 		{Name: JourneyStream, Subjects: []string{JourneySubjects}, MaxAge: settings.JourneyMaxAge,
 			Description: "Journey events published by careclock"},
+		{Name: AuditStream, Subjects: []string{AuditSubjects}, MaxAge: settings.JourneyMaxAge, DenyDelete: true, DenyPurge: true,
+			Description: "Every access to PHI through the front: who, which journey, when, from where (append only)"},
 	} {
 		s.Storage = jetstream.FileStorage
 		s.Retention = jetstream.LimitsPolicy

@@ -13,9 +13,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/careclock/careclock/access"
 	"github.com/careclock/careclock/codecserver"
 	"github.com/careclock/careclock/config"
+	"github.com/careclock/careclock/connect"
 	"github.com/careclock/careclock/privacy"
 )
 
@@ -25,6 +28,13 @@ type codecCmd struct {
 	TLSCert string `name:"tls-cert" placeholder:"FILE" help:"TLS certificate file (the UI passes operators' access tokens only to an https codec)."`
 	TLSKey  string `name:"tls-key" placeholder:"FILE" help:"TLS key file."`
 	UICA    string `name:"ui-ca" placeholder:"FILE" help:"CA certificate that signed an https --ui's certificate (the deployment's tls/ca.pem)."`
+
+	OIDCIssuer           string        `name:"oidc-issuer" env:"CARECLOCK_OIDC_ISSUER" placeholder:"URL" group:"Sign-in" help:"With --ui: sign operators in through this OpenID Connect provider instead of the shared token, and record every decode on the AUDIT stream (docs/security.md)."`
+	OIDCClientID         string        `name:"oidc-client-id" env:"CARECLOCK_OIDC_CLIENT_ID" group:"Sign-in" help:"The front's client id at the provider."`
+	OIDCClientSecretFile string        `name:"oidc-client-secret-file" env:"CARECLOCK_OIDC_CLIENT_SECRET_FILE" placeholder:"FILE" group:"Sign-in" help:"File holding the front's client secret (mode 0600)."`
+	OIDCRedirectURL      string        `name:"oidc-redirect-url" env:"CARECLOCK_OIDC_REDIRECT_URL" placeholder:"URL" group:"Sign-in" help:"The front's /auth/callback as browsers reach it, registered at the provider."`
+	SessionMaxAge        time.Duration `name:"session-max-age" env:"CARECLOCK_SESSION_MAX_AGE" default:"8h" group:"Sign-in" help:"A session ends this long after sign-in."`
+	SessionIdle          time.Duration `name:"session-idle" env:"CARECLOCK_SESSION_IDLE" default:"15m" group:"Sign-in" help:"A session unused this long ends (automatic logoff)."`
 }
 
 // Run serves the payload codec for the Temporal UI until interrupted; with --ui, it also
@@ -39,19 +49,25 @@ func (c codecCmd) Run(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	tokensFile := cfg.CodecTokensFile
-	if tokensFile == "" {
-		return errors.New("CARECLOCK_CODEC_TOKENS_FILE (--codec-tokens-file): required, a file of the tokens callers present (one per line)")
+	signIn := c.OIDCIssuer != ""
+	if signIn && c.UI == "" {
+		return errors.New("--oidc-issuer signs operators in to the front: give --ui too")
 	}
-	tokens, err := codecserver.LoadTokens(tokensFile)
-	if err != nil {
-		return err
+	var tokens []string
+	tokensFile := cfg.CodecTokensFile
+	if !signIn {
+		if tokensFile == "" {
+			return errors.New("CARECLOCK_CODEC_TOKENS_FILE (--codec-tokens-file): required, a file of the tokens callers present (one per line), unless operators sign in (--oidc-issuer)")
+		}
+		if tokens, err = codecserver.LoadTokens(tokensFile); err != nil {
+			return err
+		}
 	}
 	var origins []string
 	for o := range strings.SplitSeq(cfg.UIURL, ",") {
 		origins = append(origins, strings.TrimSuffix(strings.TrimSpace(o), "/"))
 	}
-	h, err := codecserver.Handler(codecserver.Options{Codec: privacy.Codec{Keys: ring}, Tokens: tokens, Origins: origins, Log: log})
+	h, err := codecserver.Handler(codecserver.Options{Codec: privacy.Codec{Keys: ring}, Tokens: tokens, Origins: origins, Guarded: signIn, Log: log})
 	if err != nil {
 		return err
 	}
@@ -64,7 +80,15 @@ func (c codecCmd) Run(cfg *config.Config) error {
 		if err != nil {
 			return err
 		}
-		h = codecserver.Front(upstream, transport, h, tokens, "careclock: a token in "+tokensFile, log)
+		guard := codecserver.Password(tokens, "careclock: a token in "+tokensFile)
+		if signIn {
+			var closeNATS func()
+			if guard, h, closeNATS, err = c.signIn(cfg, h, log); err != nil {
+				return err
+			}
+			defer closeNATS()
+		}
+		h = codecserver.Front(upstream, transport, h, guard, log)
 	} else {
 		h = codecserver.WithHealth(h)
 	}
@@ -102,4 +126,33 @@ func caTransport(flag, ca string) (http.RoundTripper, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	return t, nil
+}
+
+// signIn is the front's guard when operators sign in through the OpenID Connect provider, and
+// the codec audited: every decode recorded on the AUDIT stream (as the auditor NATS role)
+// before it is answered.
+func (c codecCmd) signIn(cfg *config.Config, codec http.Handler, log zerolog.Logger) (func(http.Handler) http.Handler, http.Handler, func(), error) {
+	var secret string
+	if c.OIDCClientSecretFile != "" {
+		b, err := privacy.ReadSecretFile(c.OIDCClientSecretFile)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("--oidc-client-secret-file: %w", err)
+		}
+		secret = strings.TrimSpace(string(b))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := codecserver.NewSignIn(ctx, codecserver.SignInOptions{
+		Issuer: c.OIDCIssuer, ClientID: c.OIDCClientID, ClientSecret: secret, RedirectURL: c.OIDCRedirectURL,
+		MaxAge: c.SessionMaxAge, Idle: c.SessionIdle, Log: log,
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	nc, js, err := connect.NATS(*cfg, config.RoleAuditor, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	audited := codecserver.Audited(codec, codecserver.StreamRecorder{JS: js}, time.Now, log)
+	return s.Protect, audited, nc.Close, nil
 }

@@ -38,6 +38,7 @@ type commandLine struct {
 	Describe describeCmd `cmd:"" group:"Operators" help:"A journey's facts, what it published and skipped, and what is ahead."`
 	Find     findCmd     `cmd:"" group:"Operators" help:"Every journey of members whose ids are read from standard input (one per line), or --member."`
 	Report   reportCmd   `cmd:"" group:"Operators" help:"Deadlines met on time and late, by journey and month or quarter: a table, CSV, JSON or one HTML page."`
+	Audit    auditCmd    `cmd:"" group:"Operators" help:"Who saw a journey, or what a person saw: every decode of PHI recorded for a signed-in operator (the AUDIT stream)."`
 
 	InstallCompletions kongplete.InstallCompletions `cmd:"" help:"Print the shell code that completes starter's commands and flags (bash, zsh or fish, your login shell); add it to your shell's start-up file."`
 }

@@ -75,7 +75,7 @@ func StartUI(o UIOptions) (*UI, error) {
 		}
 	}()
 	upstream := &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(internal[0]))}
-	handler := codecserver.Front(upstream, nil, codec, o.Tokens, "careclock dev stack: the password in "+o.TokensFile, o.Log)
+	handler := codecserver.Front(upstream, nil, codec, codecserver.Password(o.Tokens, "careclock dev stack: the password in "+o.TokensFile), o.Log)
 	front := &http.Server{Addr: addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
