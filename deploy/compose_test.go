@@ -45,7 +45,8 @@ func load(t *testing.T, file string) (*types.Project, error) {
 	t.Helper()
 	opts, err := cli.NewProjectOptions([]string{file},
 		cli.WithWorkingDirectory(filepath.Dir(file)),
-		cli.WithEnv([]string{"POSTGRES_PASSWORD=" + testPassword}),
+		cli.WithEnv([]string{"POSTGRES_PASSWORD=" + testPassword, "CARECLOCK_OIDC_ISSUER=https://login.plan.example",
+			"CARECLOCK_OIDC_CLIENT_ID=careclock", "CARECLOCK_OIDC_CLIENT_SECRET_FILE=/etc/careclock/oidc-client-secret"}),
 		cli.WithProfiles([]string{"tools"}),
 		cli.WithResolvedPaths(false))
 	if err != nil {
@@ -597,7 +598,7 @@ func TestEachServiceMountsOnlyItsSecrets(t *testing.T) {
 		"setup":           {"codec.keys", "nats/admin.nk", "tls/admin.key", "tls/admin.pem", "tls/ca.pem"},
 		"worker":          {"codec.keys", "nats/worker.nk", "tls/ca.pem", "tls/worker.key", "tls/worker.pem"},
 		"listener":        {"codec.keys", "hmac.key", "nats/listener.nk", "tls/ca.pem", "tls/listener.key", "tls/listener.pem"},
-		"codec":           {"codec.keys", "tls/ca.pem", "tls/codec.key", "tls/codec.pem", "ui.token"},
+		"codec":           {"codec.keys", "nats/auditor.nk", "tls/ca.pem", "tls/codec.key", "tls/codec.pem"},
 		"postgresql":      {"tls/postgresql.key", "tls/postgresql.pem"},
 		"temporal-schema": {"tls/ca.pem"},
 		"nats-1":          {"tls/ca.pem", "tls/nats.key", "tls/nats.pem"},

@@ -2,7 +2,9 @@ package topology_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +12,8 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +24,7 @@ import (
 	"time"
 
 	"github.com/careclock/careclock/access"
+	"github.com/careclock/careclock/codecserver"
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/internal/reliability"
@@ -28,32 +33,31 @@ import (
 	"github.com/careclock/careclock/workflows"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/oauth2-proxy/mockoidc"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // docs/security.md, cross-site requests: through the topology's front, a POST that terminates a
 // journey from a page of another site gets 403 and never reaches the Temporal UI, though the
-// browser adds the operator's password; the same request without a browser's cross-origin
-// headers reaches the UI.
+// browser adds the operator's session; the same request without a browser's cross-origin
+// headers reaches the UI (which refuses a write: its write actions are off).
 func TestFrontRefusesACrossOriginTerminate(t *testing.T) {
 	top := startTopology(t)
-	token, err := os.ReadFile(filepath.Join(top.Secrets(), "ui.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	browser := signIn(t, top, "jane.ops@plan.example")
 	post := func(headers map[string]string) (int, string) {
 		t.Helper()
 		req, err := http.NewRequest(http.MethodPost, top.FrontURL()+"/api/v1/namespaces/careclock/workflows/x/terminate", strings.NewReader(`{"reason":"csrf"}`))
 		if err != nil {
 			t.Fatal(err)
 		}
-		req.SetBasicAuth("operator", strings.TrimSpace(string(token)))
 		for k, v := range headers {
 			req.Header.Set(k, v)
 		}
-		resp, err := httpClient(t, top).Do(req)
+		resp, err := browser.Do(withCSRF(t, browser, req))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,9 +73,45 @@ func TestFrontRefusesACrossOriginTerminate(t *testing.T) {
 			t.Errorf("POST with %v: %d %q, want 403 from the front", h, code, body)
 		}
 	}
-	if code, body := post(nil); code == http.StatusForbidden && strings.Contains(body, "cross-origin") {
-		t.Errorf("POST without a browser's headers: %d %q, want it passed to the UI", code, body)
+	if code, body := post(nil); code != http.StatusMethodNotAllowed {
+		t.Errorf("POST without a browser's headers: %d %q, want it passed to the UI, which refuses writes (405)", code, body)
 	}
+}
+
+// withCSRF adds the Temporal UI's own CSRF token to req, as its pages do: the _csrf cookie the
+// UI gave the browser, echoed in X-CSRF-Token.
+func withCSRF(t *testing.T, browser *http.Client, req *http.Request) *http.Request {
+	t.Helper()
+	for _, c := range browser.Jar.Cookies(req.URL) {
+		if c.Name == "_csrf" {
+			req.Header.Set("X-CSRF-Token", c.Value)
+			return req
+		}
+	}
+	t.Fatal("the UI gave the browser no _csrf cookie")
+	return nil
+}
+
+// signIn signs a person in to the topology's front through its test OpenID Connect provider, as
+// a browser does (cookies, redirects), and returns that browser.
+func signIn(t *testing.T, top *topology.Topology, email string) *http.Client {
+	t.Helper()
+	top.OIDC.QueueUser(&mockoidc.MockUser{Subject: "00u-" + strings.Split(email, "@")[0], Email: email, EmailVerified: true})
+	browser := httpClient(t, top)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser.Jar = jar
+	resp, err := browser.Get(top.FrontURL() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/" {
+		t.Fatalf("sign-in: %s at %s", resp.Status, resp.Request.URL)
+	}
+	return browser
 }
 
 // docs/operations.md, restoring: `secrets` over a deployment whose secrets volume was lost (the
@@ -259,18 +299,14 @@ func TestTemporalAllowsEachCertificateOnlyItsRole(t *testing.T) {
 		k.Close()
 	}
 
-	// Through the front, same origin, with the operator's password: the UI's write actions are
-	// off, so it refuses the terminate itself (and its certificate could not, above).
-	token, err := os.ReadFile(filepath.Join(top.Secrets(), "ui.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Through the front, same origin, signed in: the UI's write actions are off, so it refuses
+	// the terminate itself (and its certificate could not, above).
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, top.FrontURL()+"/api/v1/namespaces/careclock/workflows/"+id+"/terminate", strings.NewReader(`{"reason":"from the UI"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.SetBasicAuth("operator", strings.TrimSpace(string(token)))
-	resp, err := httpClient(t, top).Do(req)
+	browser := signIn(t, top, "jane.ops@plan.example")
+	resp, err := browser.Do(withCSRF(t, browser, req))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -487,4 +523,85 @@ func httpClient(t *testing.T, top *topology.Topology) *http.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// docs/security.md, a person behind every access: an operator signed in through the plan's
+// provider decodes a journey's start in the UI; `starter audit` lists that access with her name,
+// by the journey and by her; once her session has been idle past CARECLOCK_SESSION_IDLE, a decode
+// is refused and not recorded.
+func TestEveryDecodeIsRecordedWithThePerson(t *testing.T) {
+	top := startTopologyWith(t, map[string]string{"CARECLOCK_SESSION_IDLE": "10s"})
+	c := dialCluster(t, top)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	body, _ := reliability.OverdueClaim(c.keyer, "clm-audit", "CLM-AUDIT", c.today)
+	c.send(t, events.Subject(events.ReimbursementSubmitted), "clm-audit", body)
+	id := workflows.WorkflowID(c.keyer, workflows.JourneyReimbursement, "CLM-AUDIT")
+	reliability.WaitAcked(t, c.js, c.cfg.Consumer, 1, time.Minute)
+	// The journey's start as Temporal stores it, and the UI asks the codec to decode it.
+	history := c.c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	first, err := history.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := protojson.Marshal(first.GetWorkflowExecutionStartedEventAttributes().GetInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(stored), "CLM-AUDIT") {
+		t.Fatal("the stored input is not encrypted")
+	}
+	browser := signIn(t, top, "jane.ops@plan.example")
+	page := top.FrontURL() + "/namespaces/careclock/workflows/" + url.PathEscape(id) + "/history"
+	decode := func() (int, string) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, top.FrontURL()+codecserver.CodecPath+"/decode", bytes.NewReader(stored))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Namespace", "careclock")
+		req.Header.Set("Referer", page)
+		resp, err := browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, string(b)
+	}
+	code, out := decode()
+	var decoded commonpb.Payloads
+	if code != http.StatusOK || protojson.Unmarshal([]byte(out), &decoded) != nil || len(decoded.Payloads) != 1 ||
+		!strings.Contains(string(decoded.Payloads[0].GetData()), "CLM-AUDIT") {
+		t.Fatalf("decode signed in: %d %s", code, out)
+	}
+	audit := func(args ...string) string {
+		t.Helper()
+		out, err := c.starter(append([]string{"audit"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("starter audit %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	if out := audit("--workflow-id", id); !strings.Contains(out, "jane.ops@plan.example") || !strings.Contains(out, id) || strings.Count(out, "\n") != 2 {
+		t.Errorf("who saw the journey:\n%s", out)
+	}
+	rows, err := csv.NewReader(strings.NewReader(audit("--person", "jane.ops@plan.example", "--csv"))).ReadAll()
+	if err != nil || len(rows) != 2 || rows[1][1] != "jane.ops@plan.example" || rows[1][2] != "careclock" || rows[1][3] != id || rows[1][5] != "1" {
+		t.Errorf("what she saw: %v %v", rows, err)
+	}
+	if out := audit("--person", "someone.else@plan.example"); !strings.Contains(out, "no access recorded") {
+		t.Errorf("another person:\n%s", out)
+	}
+	time.Sleep(11 * time.Second)
+	if code, out := decode(); code != http.StatusUnauthorized {
+		t.Errorf("decode after the session was idle: %d %q, want 401", code, out)
+	}
+	if out := audit("--workflow-id", id); strings.Count(out, "\n") != 2 {
+		t.Errorf("a refused decode was recorded:\n%s", out)
+	}
 }

@@ -71,10 +71,16 @@ func repoRoot() string {
 // stay when the test fails.
 func startTopology(t *testing.T) *topology.Topology {
 	t.Helper()
+	return startTopologyWith(t, nil)
+}
+
+// startTopologyWith is startTopology with more of compose's interpolation (env).
+func startTopologyWith(t *testing.T, env map[string]string) *topology.Topology {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	began := time.Now()
-	top, err := topology.Start(ctx, topology.Options{Root: repoRoot(), Bin: bin, Keep: true})
+	top, err := topology.Start(ctx, topology.Options{Root: repoRoot(), Bin: bin, Keep: true, Env: env})
 	if err != nil {
 		t.Fatalf("start the topology: %v", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -31,6 +32,7 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/oauth2-proxy/mockoidc"
 	"go.temporal.io/sdk/client"
 
 	"github.com/careclock/careclock/access"
@@ -47,6 +49,10 @@ type Options struct {
 	HistoryShards int
 	// Keep leaves the working folder (data and logs) in place after Stop.
 	Keep bool
+	// Env is more of compose's interpolation (CARECLOCK_SESSION_IDLE…). Without
+	// CARECLOCK_OIDC_ISSUER, Start runs a test OpenID Connect provider (mockoidc) for the front
+	// to sign operators in through (Topology.OIDC).
+	Env map[string]string
 }
 
 // Topology is the running processes.
@@ -62,6 +68,8 @@ type Topology struct {
 	Listener   *Process
 	TemporalUI *Process
 	Codec      *Process
+	// OIDC is the test OpenID Connect provider Start ran, or nil.
+	OIDC *mockoidc.MockOIDC
 
 	opts      Options
 	project   *types.Project
@@ -130,6 +138,12 @@ func Start(ctx context.Context, o Options) (t *Topology, err error) {
 	if o.HistoryShards > 0 {
 		env["TEMPORAL_HISTORY_SHARDS"] = strconv.Itoa(o.HistoryShards)
 	}
+	maps.Copy(env, o.Env)
+	if env["CARECLOCK_OIDC_ISSUER"] == "" {
+		if err := t.startOIDC(env); err != nil {
+			return t, err
+		}
+	}
 	if t.project, err = loadCompose(ctx, filepath.Join(o.Root, "docker-compose.yml"), env); err != nil {
 		return t, err
 	}
@@ -176,6 +190,22 @@ func Start(ctx context.Context, o Options) (t *Topology, err error) {
 	return t, nil
 }
 
+// startOIDC runs a test OpenID Connect provider on loopback and sets compose's sign-in settings
+// to it: its issuer, client id, and a file holding its client secret.
+func (t *Topology) startOIDC(env map[string]string) error {
+	m, err := mockoidc.Run()
+	if err != nil {
+		return fmt.Errorf("test OpenID Connect provider: %w", err)
+	}
+	t.OIDC = m
+	secret := filepath.Join(t.Dir, "oidc-client-secret")
+	if err := os.WriteFile(secret, []byte(m.ClientSecret+"\n"), 0o600); err != nil {
+		return err
+	}
+	env["CARECLOCK_OIDC_ISSUER"], env["CARECLOCK_OIDC_CLIENT_ID"], env["CARECLOCK_OIDC_CLIENT_SECRET_FILE"] = m.Issuer(), m.ClientID, secret
+	return nil
+}
+
 // Stop stops every process, last started first, with compose's grace period, and removes the
 // working folder unless Keep.
 func (t *Topology) Stop() error {
@@ -188,6 +218,9 @@ func (t *Topology) Stop() error {
 		if err := p.Stop(sig, 30*time.Second); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if t.OIDC != nil {
+		errs = append(errs, t.OIDC.Shutdown())
 	}
 	if !t.opts.Keep {
 		errs = append(errs, os.RemoveAll(t.Dir))
@@ -683,9 +716,10 @@ func (t *Topology) CLIEnv() ([]string, error) { return t.rewriter("cli").environ
 // (its folders are the volumes'), for a test to run it again.
 func (t *Topology) SecretsCommand() (string, []string, error) { return t.command("secrets") }
 
-// FrontURL is where the codec front (the UI and the codec behind the UI token) answers.
+// FrontURL is where the codec front (the UI and the codec behind the operators' sign-in)
+// answers, by the name its sign-in sends browsers back to.
 func (t *Topology) FrontURL() string {
-	return "https://127.0.0.1:" + strconv.Itoa(t.instances["codec"].ports[8080])
+	return "https://localhost:" + strconv.Itoa(t.instances["codec"].ports[8080])
 }
 
 // Port is the loopback port of an instance's container port (nats-1's 6222, its route port).
