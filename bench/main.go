@@ -45,6 +45,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"go.temporal.io/server/common/dynamicconfig"
 
+	"github.com/careclock/careclock/access"
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/devstack/stack"
 	"github.com/careclock/careclock/events"
@@ -109,6 +110,7 @@ func run() error {
 	out := flag.String("out", filepath.Join("bench", "results"), "folder for the JSON results")
 	only := flag.String("scenarios", "starts,ingest,storm,memory,cost", "comma-separated scenarios to run")
 	stock := flag.Bool("stock", true, "run the storms on the stock in-process server too, for the tuned ÷ stock ratio")
+	natsTLS := flag.Bool("nats-tls", false, "run ingest and storm again on a dev stack whose NATS serves TLS (the production topology's certificate, from a CA of the run's own), for what TLS on the NATS hops costs (NATS TLS ÷ plain)")
 	natsSync := flag.Bool("nats-sync", true, "JetStream fsyncs every write (false: to see what that costs; never for real data)")
 	sync := flag.String("sqlite-synchronous", "NORMAL", "the tuned server's SQLite synchronous setting: NORMAL (the dev stack's default) or FULL")
 	conns := flag.Int("sqlite-conns", 1, "the tuned server's SQLite connections (the dev stack's default is 1)")
@@ -182,12 +184,12 @@ func run() error {
 		if err := b.withExternal(ctx, x, tuned); err != nil {
 			return err
 		}
-	} else if err := b.withStack(ctx, false, tuned); err != nil {
+	} else if err := b.withStack(ctx, false, false, tuned); err != nil {
 		return err
 	}
 	if slices.Contains(want, "storm") && *stock && !x.set() {
-		b.suffix = " (stock)"
-		err := b.withStack(ctx, true, func(s *stack.Stack) error {
+		b.suffix = stockSuffix
+		err := b.withStack(ctx, true, false, func(s *stack.Stack) error {
 			b.s = s
 			log.Info().Str("scenario", "storm on the stock server").Msg("running")
 			return b.storms(ctx)
@@ -199,14 +201,44 @@ func run() error {
 		b.compare("raw storm", "raw storm (stock)")
 		b.compare("careclock storm", "careclock storm (stock)")
 	}
+	if *natsTLS && !x.set() {
+		b.suffix = natsTLSSuffix
+		err := b.withStack(ctx, false, true, func(s *stack.Stack) error {
+			b.s = s
+			for _, sc := range []struct {
+				name string
+				run  func(context.Context) error
+			}{{"ingest", b.ingest}, {"storm", b.storms}} {
+				if slices.Contains(want, sc.name) {
+					log.Info().Str("scenario", sc.name+natsTLSSuffix).Msg("running")
+					if err := sc.run(ctx); err != nil {
+						return fmt.Errorf("%s: %w", sc.name, err)
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("NATS TLS: %w", err)
+		}
+		b.suffix = ""
+		b.versus("NATS TLS ÷ plain: ingest", "ingest"+natsTLSSuffix, "ingest")
+		b.versus("NATS TLS ÷ plain: careclock storm", "careclock storm"+natsTLSSuffix, "careclock storm")
+	}
 	b.ratio("spread storm: lateness p99", "careclock storm #1: lateness p99")
 	b.print(os.Stdout)
 	return b.save(*out)
 }
 
+// The suffixes of the scenarios run again on the stock server and with NATS TLS.
+const (
+	stockSuffix   = " (stock)"
+	natsTLSSuffix = " (NATS TLS)"
+)
+
 // withStack runs fn against a fresh in-process stack in a temporary directory: the dev stack's
 // tuned Temporal server, or with stock the in-process defaults.
-func (b *bench) withStack(ctx context.Context, stock bool, fn func(*stack.Stack) error) (err error) {
+func (b *bench) withStack(ctx context.Context, stock, natsTLS bool, fn func(*stack.Stack) error) (err error) {
 	dir, err := os.MkdirTemp("", "careclock-bench-")
 	if err != nil {
 		return err
@@ -218,8 +250,17 @@ func (b *bench) withStack(ctx context.Context, stock bool, fn func(*stack.Stack)
 	if b.eager && !stock {
 		dc = dynamicconfig.StaticClient{dynamicconfig.EnableActivityEagerExecution.Key(): []dynamicconfig.ConstrainedValue{{Value: true}}}
 	}
-	return b.runOn(ctx, stack.Options{Config: cfg, UIPort: -1, Log: &quiet, StockTemporal: stock, SQLiteSynchronous: b.sync,
-		SQLiteConnections: b.conns, NATSNoSync: b.natsNoSync, TemporalDynamicConfig: dc}, fn)
+	o := stack.Options{Config: cfg, UIPort: -1, Log: &quiet, StockTemporal: stock, SQLiteSynchronous: b.sync,
+		SQLiteConnections: b.conns, NATSNoSync: b.natsNoSync, TemporalDynamicConfig: dc}
+	if natsTLS {
+		// The production topology's NATS certificate, from a CA of the run's own.
+		certs := access.CertificatesIn(dir)
+		if _, err := certs.Ensure(time.Now()); err != nil {
+			return err
+		}
+		o.NATSTLSCert, o.NATSTLSKey, o.Config.NATSCAFile = certs.Cert("nats"), certs.Key("nats"), certs.CA()
+	}
+	return b.runOn(ctx, o, fn)
 }
 
 // runOn starts a stack with o (its own servers, or External ones), the raw workflows' worker
@@ -358,17 +399,17 @@ func (b *bench) ingest(ctx context.Context) error {
 		bare, attrs, journeys, in = append(bare, x), append(attrs, y), append(journeys, j), append(in, z)
 		b.log.Info().Int("round", r+1).Float64("starts", x).Float64("starts_with_attributes", y).Float64("journey_starts", j).Float64("ingest", z).Msg("ingest round")
 	}
-	b.add(Result{Scenario: "starts (paired)", N: b.n, Value: median(bare), Unit: "starts/s",
+	b.add(Result{Scenario: "starts (paired)" + b.suffix, N: b.n, Value: median(bare), Unit: "starts/s",
 		Note: fmt.Sprintf("median of %d rounds: %s; %d in flight", b.rounds, list(bare, "%.0f"), b.c)})
-	b.add(Result{Scenario: "starts with journey attributes", N: b.n, Value: median(attrs), Unit: "starts/s",
+	b.add(Result{Scenario: "starts with journey attributes" + b.suffix, N: b.n, Value: median(attrs), Unit: "starts/s",
 		Note: fmt.Sprintf("median of %s; a journey's search attributes and summary, no listener", list(attrs, "%.0f"))})
-	b.add(Result{Scenario: "ingest", N: b.n, Value: median(in), Unit: "journeys started/s",
+	b.add(Result{Scenario: "ingest" + b.suffix, N: b.n, Value: median(in), Unit: "journeys started/s",
 		Note: fmt.Sprintf("median of %s; events already in the stream, then the listener starts", list(in, "%.0f"))})
-	b.paired("ingest ÷ starts", in, bare)
-	b.add(Result{Scenario: "journey starts", N: b.n, Value: median(journeys), Unit: "journeys started/s",
+	b.paired("ingest ÷ starts"+b.suffix, in, bare)
+	b.add(Result{Scenario: "journey starts" + b.suffix, N: b.n, Value: median(journeys), Unit: "journeys started/s",
 		Note: fmt.Sprintf("median of %s; claims' journeys started through the SDK as the listener starts them, no NATS", list(journeys, "%.0f"))})
-	b.paired("ingest ÷ starts with journey attributes", in, attrs)
-	b.paired("ingest ÷ journey starts", in, journeys)
+	b.paired("ingest ÷ starts with journey attributes"+b.suffix, in, attrs)
+	b.paired("ingest ÷ journey starts"+b.suffix, in, journeys)
 	b.paired("journey starts ÷ starts", journeys, bare)
 	return nil
 }
@@ -559,7 +600,7 @@ func (b *bench) waitAcked(ctx context.Context, seq uint64, within time.Duration)
 func (b *bench) storms(ctx context.Context) error {
 	lead := 20*time.Second + time.Duration(b.storm)*30*time.Millisecond
 	rounds := b.rounds
-	if b.suffix != "" {
+	if b.suffix == stockSuffix {
 		rounds = 1 // the stock server only gives the order of magnitude of the tuning
 	}
 	// A warm-up storm first: on PostgreSQL the first timer storm after the server starts ran at
