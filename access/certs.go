@@ -40,7 +40,7 @@ var Servers = []struct {
 	IPs  []net.IP
 }{
 	{Name: "temporal-frontend", DNS: []string{"temporal", "localhost"}, IPs: []net.IP{loopback}},
-	{Name: "temporal-internode", DNS: []string{"temporal-internode"}},
+	{Name: InternodeName, DNS: []string{InternodeName}},
 	{Name: "nats", DNS: []string{"nats-1", "nats-2", "nats-3", "localhost"}, IPs: []net.IP{loopback}},
 	{Name: "postgresql", DNS: []string{"postgresql", "localhost"}, IPs: []net.IP{loopback}},
 	{Name: "temporal-ui", DNS: []string{"temporal-ui", "localhost"}, IPs: []net.IP{loopback}},
@@ -48,6 +48,9 @@ var Servers = []struct {
 }
 
 var loopback = net.IPv4(127, 0, 0, 1)
+
+// InternodeName is the Temporal server's internode certificate, issued by the internode CA.
+const InternodeName = "temporal-internode"
 
 // Certificates is the layout of the certificates under a deployment's secrets folder: DIR/tls/
 // holds ca.pem (and ca.key when careclock's own CA issued them), and NAME.pem and NAME.key for
@@ -63,6 +66,14 @@ func (c Certificates) CA() string { return filepath.Join(c.Dir, "ca.pem") }
 // CAKey is the CA's private key; absent when the operator's own CA issues the certificates.
 func (c Certificates) CAKey() string { return filepath.Join(c.Dir, "ca.key") }
 
+// InternodeCA is the CA of the Temporal server's internode certificate alone: its services and
+// internal frontend trust no other, so no client certificate of the deployment's CA (a role's)
+// reaches them.
+func (c Certificates) InternodeCA() string { return filepath.Join(c.Dir, "internode-ca.pem") }
+
+// InternodeCAKey is the internode CA's private key.
+func (c Certificates) InternodeCAKey() string { return filepath.Join(c.Dir, "internode-ca.key") }
+
 // Cert is the certificate file of a server or role.
 func (c Certificates) Cert(name string) string { return filepath.Join(c.Dir, name+".pem") }
 
@@ -77,36 +88,29 @@ type Outcome struct{ File, State string }
 // key (the operator's own CA), it issues nothing and refuses a missing certificate, naming what
 // to issue.
 func (c Certificates) Ensure(now time.Time) ([]Outcome, error) {
-	var out []Outcome
-	_, caErr := os.Stat(c.CA())
-	_, keyErr := os.Stat(c.CAKey())
-	var ca *authority
-	switch {
-	case errors.Is(caErr, fs.ErrNotExist) && errors.Is(keyErr, fs.ErrNotExist):
-		var err error
-		if ca, err = newAuthority(c, now); err != nil {
-			return nil, err
-		}
-		out = append(out, Outcome{c.CA(), "created"}, Outcome{c.CAKey(), "created"})
-	case caErr != nil:
-		return nil, fmt.Errorf("the CA key %s is here but not its certificate %s: restore it from the backup of the secrets", c.CAKey(), c.CA())
-	case keyErr == nil:
-		var err error
-		if ca, err = loadAuthority(c); err != nil {
-			return nil, err
-		}
-		out = append(out, Outcome{c.CA(), "kept"}, Outcome{c.CAKey(), "kept"})
-	case errors.Is(keyErr, fs.ErrNotExist):
-		out = append(out, Outcome{c.CA(), "kept"}) // the operator's own CA
-	default:
-		return nil, keyErr
+	ca, out, err := ensureAuthority(c.CA(), c.CAKey(), "careclock deployment CA", now)
+	if err != nil {
+		return nil, err
 	}
+	internode, more, err := ensureAuthority(c.InternodeCA(), c.InternodeCAKey(), "careclock Temporal internode CA", now)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, more...)
 	pool, err := LoadPool(c.CA())
 	if err != nil {
 		return nil, err
 	}
+	internodePool, err := LoadPool(c.InternodeCA())
+	if err != nil {
+		return nil, err
+	}
 	for _, s := range Servers {
-		o, err := c.ensureLeaf(ca, pool, now, &x509.Certificate{
+		issuer, issuerPool := ca, pool
+		if s.Name == InternodeName {
+			issuer, issuerPool = internode, internodePool
+		}
+		o, err := c.ensureLeaf(issuer, issuerPool, now, &x509.Certificate{
 			Subject:     pkix.Name{CommonName: s.Name, Organization: []string{"careclock"}},
 			DNSNames:    s.DNS,
 			IPAddresses: s.IPs,
@@ -130,6 +134,28 @@ func (c Certificates) Ensure(now time.Time) ([]Outcome, error) {
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// ensureAuthority creates a CA (certFile, keyFile) that does not exist yet, or loads one; with a
+// certificate but no key (the operator's own CA) it returns no authority, and leaves issue
+// nothing.
+func ensureAuthority(certFile, keyFile, name string, now time.Time) (*authority, []Outcome, error) {
+	_, certErr := os.Stat(certFile)
+	_, keyErr := os.Stat(keyFile)
+	switch {
+	case errors.Is(certErr, fs.ErrNotExist) && errors.Is(keyErr, fs.ErrNotExist):
+		ca, err := newAuthority(certFile, keyFile, name, now)
+		return ca, []Outcome{{certFile, "created"}, {keyFile, "created"}}, err
+	case certErr != nil:
+		return nil, nil, fmt.Errorf("the CA key %s is here but not its certificate %s: restore it from the backup of the secrets", keyFile, certFile)
+	case keyErr == nil:
+		ca, err := loadAuthority(certFile, keyFile)
+		return ca, []Outcome{{certFile, "kept"}, {keyFile, "kept"}}, err
+	case errors.Is(keyErr, fs.ErrNotExist):
+		return nil, []Outcome{{certFile, "kept"}}, nil // the operator's own CA
+	default:
+		return nil, nil, keyErr
+	}
 }
 
 // ensureLeaf keeps, renews or creates one leaf certificate and its key.
@@ -186,13 +212,13 @@ type authority struct {
 	key  crypto.Signer
 }
 
-func newAuthority(c Certificates, now time.Time) (*authority, error) {
+func newAuthority(certFile, keyFile, name string, now time.Time) (*authority, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
 	tmpl := &x509.Certificate{
-		Subject:               pkix.Name{CommonName: "careclock deployment CA", Organization: []string{"careclock"}},
+		Subject:               pkix.Name{CommonName: name, Organization: []string{"careclock"}},
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		MaxPathLenZero:        true,
@@ -206,22 +232,22 @@ func newAuthority(c Certificates, now time.Time) (*authority, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeKey(c.CAKey(), key); err != nil {
+	if err := writeKey(keyFile, key); err != nil {
 		return nil, err
 	}
-	if err := writeCert(c.CA(), der); err != nil {
+	if err := writeCert(certFile, der); err != nil {
 		return nil, err
 	}
 	cert, err := x509.ParseCertificate(der)
 	return &authority{cert: cert, key: key}, err
 }
 
-func loadAuthority(c Certificates) (*authority, error) {
-	cert, err := loadCert(c.CA())
+func loadAuthority(certFile, keyFile string) (*authority, error) {
+	cert, err := loadCert(certFile)
 	if err != nil {
 		return nil, err
 	}
-	key, err := loadKey(c.CAKey())
+	key, err := loadKey(keyFile)
 	if err != nil {
 		return nil, err
 	}

@@ -61,14 +61,32 @@ func TestEnsureIssuesACAAndACertificatePerRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := internode.Verify(x509.VerifyOptions{DNSName: "temporal-internode", Roots: pool, CurrentTime: day0, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+	// The internode certificate is its own CA's, which issues nothing else: a role's certificate
+	// does not reach the server's services, nor the internode one the frontend.
+	internodePool, err := LoadPool(c.InternodeCA())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := internode.Verify(x509.VerifyOptions{DNSName: InternodeName, Roots: internodePool, CurrentTime: day0, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
 		t.Errorf("internode: %v", err)
+	}
+	if _, err := internode.Verify(x509.VerifyOptions{Roots: pool, CurrentTime: day0, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err == nil {
+		t.Error("the deployment's CA verifies the internode certificate")
+	}
+	for _, r := range Roles {
+		cert, err := loadCert(c.Cert(string(r)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cert.Verify(x509.VerifyOptions{Roots: internodePool, CurrentTime: day0, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err == nil {
+			t.Errorf("the internode CA verifies %s's certificate", r)
+		}
 	}
 	if _, err := RoleOf(internode.Subject); err == nil {
 		t.Error("the internode certificate names a role")
 	}
 	keys, _ := filepath.Glob(filepath.Join(c.Dir, "*.key"))
-	if len(keys) != len(Roles)+len(Servers)+1 {
+	if len(keys) != len(Roles)+len(Servers)+2 {
 		t.Errorf("%d keys: %v", len(keys), keys)
 	}
 	for _, k := range keys {
@@ -76,7 +94,7 @@ func TestEnsureIssuesACAAndACertificatePerRole(t *testing.T) {
 			t.Errorf("%s: %v %v", k, info.Mode(), err)
 		}
 	}
-	if s := states(out); s["ca.pem"] != "created" || s["ui.pem"] != "created" || len(s) != len(Roles)+len(Servers)+2 {
+	if s := states(out); s["ca.pem"] != "created" || s["internode-ca.pem"] != "created" || s["ui.pem"] != "created" || len(s) != len(Roles)+len(Servers)+4 {
 		t.Errorf("first run: %v", s)
 	}
 	before, err := os.ReadFile(c.Cert("ui"))

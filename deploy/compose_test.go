@@ -604,7 +604,7 @@ func TestEachServiceMountsOnlyItsSecrets(t *testing.T) {
 		"nats-1":          {"tls/ca.pem", "tls/nats.key", "tls/nats.pem"},
 		"nats-2":          {"tls/ca.pem", "tls/nats.key", "tls/nats.pem"},
 		"nats-3":          {"tls/ca.pem", "tls/nats.key", "tls/nats.pem"},
-		"temporal":        {"tls/ca.pem", "tls/temporal-frontend.key", "tls/temporal-frontend.pem", "tls/temporal-internode.key", "tls/temporal-internode.pem"},
+		"temporal":        {"tls/ca.pem", "tls/internode-ca.pem", "tls/temporal-frontend.key", "tls/temporal-frontend.pem", "tls/temporal-internode.key", "tls/temporal-internode.pem"},
 		"temporal-ui":     {"tls/ca.pem", "tls/temporal-ui.key", "tls/temporal-ui.pem", "tls/ui.key", "tls/ui.pem"},
 	}
 	for name, s := range p.Services {
@@ -661,7 +661,7 @@ func TestSystemsFileCoversEveryInboundType(t *testing.T) {
 // certificateFiles are the certificate files `starter secrets --dir /secrets` creates.
 func certificateFiles() []string {
 	c := access.CertificatesIn("/secrets")
-	files := []string{c.CA(), c.CAKey()}
+	files := []string{c.CA(), c.CAKey(), c.InternodeCA(), c.InternodeCAKey()}
 	for _, s := range access.Servers {
 		files = append(files, c.Cert(s.Name), c.Key(s.Name))
 	}
@@ -681,7 +681,7 @@ func TestEveryTemporalClientPresentsItsRolesCertificate(t *testing.T) {
 	server := p.Services["temporal"]
 	for k, want := range map[string]string{
 		"TEMPORAL_TLS_REQUIRE_CLIENT_AUTH": "true", "USE_INTERNAL_FRONTEND": "true",
-		"TEMPORAL_TLS_CLIENT1_CA_CERT": c.CA(), "TEMPORAL_TLS_CLIENT2_CA_CERT": c.CA(), "TEMPORAL_TLS_SERVER_CA_CERT": c.CA(),
+		"TEMPORAL_TLS_CLIENT1_CA_CERT": c.CA(), "TEMPORAL_TLS_CLIENT2_CA_CERT": c.CA(), "TEMPORAL_TLS_SERVER_CA_CERT": c.InternodeCA(),
 		"TEMPORAL_TLS_FRONTEND_CERT": c.Cert("temporal-frontend"), "TEMPORAL_TLS_FRONTEND_KEY": c.Key("temporal-frontend"),
 		"TEMPORAL_TLS_SERVER_CERT": c.Cert("temporal-internode"), "TEMPORAL_TLS_SERVER_KEY": c.Key("temporal-internode"),
 		"TEMPORAL_TLS_INTERNODE_SERVER_NAME": "temporal-internode",

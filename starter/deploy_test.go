@@ -20,9 +20,9 @@ func TestSecretsCreatesOnceAndNeverReplaces(t *testing.T) {
 	if err := runStarter(append([]string{"secrets"}, []string{"--dir", filepath.Join(dir, "s"), "--nats-auth", auth}...), nil, &out); err != nil {
 		t.Fatal(err)
 	}
-	// The keys (HMAC, payload, JetStream), token and seeds; the CA and its key, and a
+	// The keys (HMAC, payload, JetStream), token and seeds; the two CAs and their keys, and a
 	// certificate per server and role.
-	files := 4 + len(config.Roles) + 2 + len(access.Servers) + len(access.Roles)
+	files := 4 + len(config.Roles) + 4 + len(access.Servers) + len(access.Roles)
 	if n := strings.Count(out.String(), "created "); n != files {
 		t.Fatalf("first run created %d files:\n%s", n, out.String())
 	}

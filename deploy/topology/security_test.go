@@ -299,6 +299,31 @@ func TestTemporalAllowsEachCertificateOnlyItsRole(t *testing.T) {
 		k.Close()
 	}
 
+	// The internal frontend (where the server's own calls are system admin) trusts the internode
+	// CA only: neither the admin's certificate nor plaintext reaches it.
+	internal := top.InternalFrontendAddress()
+	if internal == "" {
+		t.Fatal("no internal frontend port")
+	}
+	admin, err := top.TemporalOptions(access.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin.HostPort = internal
+	admin.ConnectionOptions.TLS = admin.ConnectionOptions.TLS.Clone()
+	admin.ConnectionOptions.TLS.InsecureSkipVerify = true // whatever the server is: it must refuse the client
+	plainInternal := admin
+	plainInternal.ConnectionOptions = client.ConnectionOptions{}
+	for name, o := range map[string]client.Options{"the admin's certificate": admin, "plaintext": plainInternal} {
+		dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
+		k, err := client.DialContext(dctx, o)
+		dcancel()
+		if err == nil {
+			k.Close()
+			t.Errorf("the internal frontend took a client with %s", name)
+		}
+	}
+
 	// Through the front, same origin, signed in: the UI's write actions are off, so it refuses
 	// the terminate itself (and its certificate could not, above).
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, top.FrontURL()+"/api/v1/namespaces/careclock/workflows/"+id+"/terminate", strings.NewReader(`{"reason":"from the UI"}`))

@@ -679,6 +679,17 @@ func (t *Topology) TemporalAddress() string {
 	return "127.0.0.1:" + strconv.Itoa(t.instances["temporal"].ports[7233])
 }
 
+// InternalFrontendAddress is the Temporal server's internal frontend (the server's own calls,
+// internode TLS), host:port.
+func (t *Topology) InternalFrontendAddress() string {
+	for _, kv := range t.Temporal.Env {
+		if v, ok := strings.CutPrefix(kv, "INTERNAL_FRONTEND_GRPC_PORT="); ok {
+			return "127.0.0.1:" + v
+		}
+	}
+	return ""
+}
+
 // TemporalOptions are the options of a Temporal client with role's certificate from the
 // secrets volume, as compose's services make them: the CA, and the name "temporal" verified.
 func (t *Topology) TemporalOptions(role access.Role) (client.Options, error) {
