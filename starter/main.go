@@ -28,6 +28,8 @@ type commandLine struct {
 	Setup   setupCmd   `cmd:"" group:"Set up" help:"Register the namespace and search attributes, and create the NATS streams (idempotent)."`
 	Secrets secretsCmd `cmd:"" group:"Set up" help:"Create a deployment's missing keys, tokens and NATS seeds; write the NATS servers' authorization."`
 	Health  healthCmd  `cmd:"" group:"Set up" help:"Exit 0 if a careclock /healthz answers 200 (container health checks)."`
+	Backup  backupCmd  `cmd:"" group:"Set up" help:"Write a stream's messages to a file encrypted with the payload key (nats stream backup writes them in clear)."`
+	Restore restoreCmd `cmd:"" group:"Set up" help:"Publish a backup's messages again, in order, with their headers."`
 
 	Plan   planCmd   `cmd:"" group:"Events" help:"Print the journeys an event would start, with their dated events, without starting anything."`
 	Send   sendCmd   `cmd:"" group:"Events" help:"Publish inbound events (CloudEvents JSON) to NATS."`
