@@ -60,14 +60,14 @@ func (b *bench) withExternal(ctx context.Context, x external, fn func(*stack.Sta
 		b.pgData = filepath.Join(top.Dir, "volumes", "postgresql")
 		// bench's worker and listener, and its setup, in one client: the admin certificate.
 		certs := access.CertificatesIn(top.Secrets())
-		for k, v := range map[string]string{
+		restore, err := setEnv(map[string]string{
 			"TEMPORAL_TLS_CLIENT_CERT_PATH": certs.Cert(string(access.Admin)), "TEMPORAL_TLS_CLIENT_KEY_PATH": certs.Key(string(access.Admin)),
 			"TEMPORAL_TLS_SERVER_CA_CERT_PATH": certs.CA(), "TEMPORAL_TLS_SERVER_NAME": "temporal",
-		} {
-			if err := os.Setenv(k, v); err != nil {
-				return err
-			}
+		})
+		if err != nil {
+			return err
 		}
+		defer restore()
 	}
 	cfg := baseConfig(x.secrets)
 	cfg.StreamReplicas = x.replicas

@@ -110,7 +110,7 @@ func run() error {
 	out := flag.String("out", filepath.Join("bench", "results"), "folder for the JSON results")
 	only := flag.String("scenarios", "starts,ingest,storm,memory,cost", "comma-separated scenarios to run")
 	stock := flag.Bool("stock", true, "run the storms on the stock in-process server too, for the tuned ÷ stock ratio")
-	natsTLS := flag.Bool("nats-tls", false, "run ingest and storm again on a dev stack whose NATS serves TLS (the production topology's certificate, from a CA of the run's own), for what TLS on the NATS hops costs (NATS TLS ÷ plain)")
+	withTLS := flag.Bool("tls", false, "run ingest and storm again on a dev stack whose NATS serves TLS and whose Temporal frontend serves mutual TLS (the production topology's certificates, from a CA of the run's own), for what TLS costs (TLS ÷ plain)")
 	natsSync := flag.Bool("nats-sync", true, "JetStream fsyncs every write (false: to see what that costs; never for real data)")
 	sync := flag.String("sqlite-synchronous", "NORMAL", "the tuned server's SQLite synchronous setting: NORMAL (the dev stack's default) or FULL")
 	conns := flag.Int("sqlite-conns", 1, "the tuned server's SQLite connections (the dev stack's default is 1)")
@@ -201,8 +201,8 @@ func run() error {
 		b.compare("raw storm", "raw storm (stock)")
 		b.compare("careclock storm", "careclock storm (stock)")
 	}
-	if *natsTLS && !x.set() {
-		b.suffix = natsTLSSuffix
+	if *withTLS && !x.set() {
+		b.suffix = tlsSuffix
 		err := b.withStack(ctx, false, true, func(s *stack.Stack) error {
 			b.s = s
 			for _, sc := range []struct {
@@ -210,7 +210,7 @@ func run() error {
 				run  func(context.Context) error
 			}{{"ingest", b.ingest}, {"storm", b.storms}} {
 				if slices.Contains(want, sc.name) {
-					log.Info().Str("scenario", sc.name+natsTLSSuffix).Msg("running")
+					log.Info().Str("scenario", sc.name+tlsSuffix).Msg("running")
 					if err := sc.run(ctx); err != nil {
 						return fmt.Errorf("%s: %w", sc.name, err)
 					}
@@ -219,11 +219,13 @@ func run() error {
 			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("NATS TLS: %w", err)
+			return fmt.Errorf("TLS: %w", err)
 		}
 		b.suffix = ""
-		b.versus("NATS TLS ÷ plain: ingest", "ingest"+natsTLSSuffix, "ingest")
-		b.versus("NATS TLS ÷ plain: careclock storm", "careclock storm"+natsTLSSuffix, "careclock storm")
+		b.versus("TLS ÷ plain: ingest", "ingest"+tlsSuffix, "ingest")
+		b.versus("TLS ÷ plain: careclock storm", "careclock storm"+tlsSuffix, "careclock storm")
+		b.versus("TLS ÷ plain: bare starts", "starts (paired)"+tlsSuffix, "starts (paired)")
+		b.versus("TLS ÷ plain: raw storm", "raw storm"+tlsSuffix, "raw storm")
 	}
 	b.ratio("spread storm: lateness p99", "careclock storm #1: lateness p99")
 	b.print(os.Stdout)
@@ -232,13 +234,13 @@ func run() error {
 
 // The suffixes of the scenarios run again on the stock server and with NATS TLS.
 const (
-	stockSuffix   = " (stock)"
-	natsTLSSuffix = " (NATS TLS)"
+	stockSuffix = " (stock)"
+	tlsSuffix   = " (TLS)"
 )
 
 // withStack runs fn against a fresh in-process stack in a temporary directory: the dev stack's
 // tuned Temporal server, or with stock the in-process defaults.
-func (b *bench) withStack(ctx context.Context, stock, natsTLS bool, fn func(*stack.Stack) error) (err error) {
+func (b *bench) withStack(ctx context.Context, stock, withTLS bool, fn func(*stack.Stack) error) (err error) {
 	dir, err := os.MkdirTemp("", "careclock-bench-")
 	if err != nil {
 		return err
@@ -252,13 +254,25 @@ func (b *bench) withStack(ctx context.Context, stock, natsTLS bool, fn func(*sta
 	}
 	o := stack.Options{Config: cfg, UIPort: -1, Log: &quiet, StockTemporal: stock, SQLiteSynchronous: b.sync,
 		SQLiteConnections: b.conns, NATSNoSync: b.natsNoSync, TemporalDynamicConfig: dc}
-	if natsTLS {
-		// The production topology's NATS certificate, from a CA of the run's own.
+	if withTLS {
+		// The production topology's certificates, from a CA of the run's own: NATS over TLS,
+		// the Temporal frontend over mutual TLS, every client with the admin's certificate.
 		certs := access.CertificatesIn(dir)
 		if _, err := certs.Ensure(time.Now()); err != nil {
 			return err
 		}
 		o.NATSTLSCert, o.NATSTLSKey, o.Config.NATSCAFile = certs.Cert("nats"), certs.Key("nats"), certs.CA()
+		admin := string(access.Admin)
+		o.TemporalTLS = &stack.TemporalTLS{Cert: certs.Cert("temporal-frontend"), Key: certs.Key("temporal-frontend"), CA: certs.CA(),
+			ClientCert: certs.Cert(admin), ClientKey: certs.Key(admin)}
+		restore, err := setEnv(map[string]string{
+			"TEMPORAL_TLS_CLIENT_CERT_PATH": certs.Cert(admin), "TEMPORAL_TLS_CLIENT_KEY_PATH": certs.Key(admin),
+			"TEMPORAL_TLS_SERVER_CA_CERT_PATH": certs.CA(), "TEMPORAL_TLS_SERVER_NAME": stack.ServerName,
+		})
+		if err != nil {
+			return err
+		}
+		defer restore()
 	}
 	return b.runOn(ctx, o, fn)
 }
@@ -871,4 +885,28 @@ func (b *bench) save(dir string) error {
 	}
 	fmt.Println("results:", file)
 	return nil
+}
+
+// setEnv sets the variables, and returns what puts the environment back as it was.
+func setEnv(vars map[string]string) (func(), error) {
+	old := map[string]*string{}
+	for k, v := range vars {
+		if was, ok := os.LookupEnv(k); ok {
+			old[k] = &was
+		} else {
+			old[k] = nil
+		}
+		if err := os.Setenv(k, v); err != nil {
+			return nil, err
+		}
+	}
+	return func() {
+		for k, v := range old {
+			if v == nil {
+				_ = os.Unsetenv(k)
+			} else {
+				_ = os.Setenv(k, *v)
+			}
+		}
+	}, nil
 }

@@ -38,6 +38,9 @@ type Options struct {
 	Log *zerolog.Logger
 	// NATSTLSCert and NATSTLSKey serve NATS over TLS; clients then need NATS_CA_FILE.
 	NATSTLSCert, NATSTLSKey string
+	// TemporalTLS serves the Temporal frontend over mutual TLS; the stack's own clients then
+	// need its client certificate in TEMPORAL_TLS_* (bench -tls does this).
+	TemporalTLS *TemporalTLS
 	// NATSNoSync turns JetStream's fsync of every write off (benchmark diagnosis only).
 	NATSNoSync bool
 	// SQLiteSynchronous is NORMAL (default) or FULL; see TemporalConfig.Synchronous.
@@ -143,7 +146,13 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		}
 		namespace = s.Temporal.Namespace()
 		o.Config.TemporalAddress, o.Config.NATSURL = s.Temporal.HostPort(), s.NATS.ClientURL()
-		ready, err := s.Temporal.WaitReady(readyCtx, client.Options{Logger: config.SDKLogger(component("temporal-sdk"))})
+		opts := client.Options{Logger: config.SDKLogger(component("temporal-sdk"))}
+		if t := o.TemporalTLS; t != nil {
+			if opts.ConnectionOptions.TLS, err = t.clientConfig(); err != nil {
+				return s, err
+			}
+		}
+		ready, err := s.Temporal.WaitReady(readyCtx, opts)
 		if err != nil {
 			return s, err
 		}
@@ -197,6 +206,7 @@ func (s *Stack) startServers(o *Options, component func(string) zerolog.Logger) 
 	s.temporalCfg = TemporalConfig{
 		DatabaseFile: filepath.Join(o.Config.DataDir, "temporal.db"), IP: o.Host, Port: o.TemporalPort,
 		DynamicConfig: o.TemporalDynamicConfig, Stock: o.StockTemporal, Synchronous: o.SQLiteSynchronous, Connections: o.SQLiteConnections,
+		TLS: o.TemporalTLS,
 	}
 	if err := s.StartTemporal(); err != nil {
 		return err

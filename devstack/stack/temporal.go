@@ -6,6 +6,7 @@ package stack
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -24,6 +25,8 @@ import (
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	"go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
+
+	"github.com/careclock/careclock/access"
 )
 
 // TemporalConfig describes the embedded Temporal server.
@@ -46,6 +49,8 @@ type TemporalConfig struct {
 	// help), which the server turns into retries and, on a shard update, a lost shard
 	// (docs/performance.md, Tuning).
 	Connections int
+	// TLS, when set, serves the frontend over mutual TLS, as the production topology does.
+	TLS *TemporalTLS
 	// Stock runs the server with the in-process defaults (one SQLite connection, rollback
 	// journal) instead of the dev stack's tuning, for the benchmark's comparison.
 	Stock bool
@@ -63,6 +68,30 @@ type Temporal struct {
 	namespace string
 	log       serverLogger
 }
+
+// TemporalTLS is a frontend's mutual TLS: its certificate and key, the CA its clients'
+// certificates come from (and that issued its own), and the certificate the server's own
+// worker presents to it. Clients verify the name "temporal".
+type TemporalTLS struct {
+	Cert, Key, CA         string
+	ClientCert, ClientKey string
+}
+
+// clientConfig is a client's TLS: the server's own worker's certificate, the CA, the name.
+func (t TemporalTLS) clientConfig() (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(t.ClientCert, t.ClientKey)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := access.LoadPool(t.CA)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, ServerName: ServerName, MinVersion: tls.VersionTLS12}, nil
+}
+
+// ServerName is the name a client of the frontend verifies.
+const ServerName = "temporal"
 
 // StartTemporal creates the schema and namespace when the database is new, then starts all
 // four Temporal services in this process.
@@ -179,6 +208,15 @@ func StartTemporal(cfg TemporalConfig, log zerolog.Logger) (*Temporal, error) {
 		Archival:          config.Archival{History: config.HistoryArchival{State: "disabled"}, Visibility: config.VisibilityArchival{State: "disabled"}},
 		NamespaceDefaults: config.NamespaceDefaults{Archival: config.ArchivalNamespaceDefaults{History: config.HistoryArchivalNamespaceDefaults{State: "disabled"}, Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"}}},
 		PublicClient:      config.PublicClient{HostPort: frontend},
+	}
+	if t := cfg.TLS; t != nil {
+		client := config.ClientTLS{ServerName: ServerName, RootCAFiles: []string{t.CA}}
+		serverCfg.Global.TLS = config.RootTLS{
+			Frontend: config.GroupTLS{Client: client, Server: config.ServerTLS{
+				CertFile: t.Cert, KeyFile: t.Key, RequireClientAuth: true, ClientCAFiles: []string{t.CA},
+			}},
+			SystemWorker: config.WorkerTLS{CertFile: t.ClientCert, KeyFile: t.ClientKey, Client: client},
+		}
 	}
 	dc := dynamicconfig.StaticClient{
 		// A search attribute added at run time is visible at once.

@@ -1,11 +1,14 @@
 package stack_test
 
 import (
+	"context"
+	"crypto/tls"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"go.temporal.io/sdk/client"
 
 	"github.com/careclock/careclock/access"
 	"github.com/careclock/careclock/config"
@@ -54,9 +57,51 @@ func TestNATSOverTLS(t *testing.T) {
 		t.Errorf("TLS state: %v", err)
 	}
 	// The stack itself (listener, worker) runs over TLS: an event still becomes a journey.
+	checkTLSJourney(t, s)
+}
+
+// checkTLSJourney sends a claim due now and holds the stack to exactly one overdue notice.
+func checkTLSJourney(t *testing.T, s *stack.Stack) {
+	t.Helper()
 	body, want := overdueClaim(s, "tls-1", "CLM-TLS-1", testPolicy().Today(time.Now()))
 	publish(t, s.JS, events.Subject(events.ReimbursementSubmitted), "tls-1", body)
 	if tally := tallyJourneys(t, s, []expect{want}, time.Minute); tally.Once != 1 || tally.Duplicated != 0 {
 		t.Errorf("journey events over TLS: %+v", tally)
 	}
+}
+
+// The Temporal frontend over mutual TLS (bench -tls, as the production topology serves it): the
+// stack's own clients present the certificate given them in TEMPORAL_TLS_* and an event becomes
+// its journey; a plaintext client and one without a certificate get no answer.
+func TestTemporalOverMutualTLS(t *testing.T) {
+	certs := access.CertificatesIn(t.TempDir())
+	if _, err := certs.Ensure(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	admin := string(access.Admin)
+	t.Setenv("TEMPORAL_TLS_CLIENT_CERT_PATH", certs.Cert(admin))
+	t.Setenv("TEMPORAL_TLS_CLIENT_KEY_PATH", certs.Key(admin))
+	t.Setenv("TEMPORAL_TLS_SERVER_CA_CERT_PATH", certs.CA())
+	t.Setenv("TEMPORAL_TLS_SERVER_NAME", stack.ServerName)
+	s := startStack(t, func(o *stack.Options) {
+		o.TemporalTLS = &stack.TemporalTLS{Cert: certs.Cert("temporal-frontend"), Key: certs.Key("temporal-frontend"), CA: certs.CA(),
+			ClientCert: certs.Cert(admin), ClientKey: certs.Key(admin)}
+	})
+	pool, err := access.LoadPool(certs.CA())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, conn := range map[string]client.ConnectionOptions{
+		"plaintext":                 {},
+		"TLS without a certificate": {TLS: &tls.Config{RootCAs: pool, ServerName: stack.ServerName, MinVersion: tls.VersionTLS12}},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		c, err := client.DialContext(ctx, client.Options{HostPort: s.Temporal.HostPort(), ConnectionOptions: conn})
+		cancel()
+		if err == nil {
+			c.Close()
+			t.Errorf("a %s client reached the frontend", name)
+		}
+	}
+	checkTLSJourney(t, s)
 }
