@@ -38,7 +38,8 @@ type codecCmd struct {
 }
 
 // Run serves the payload codec for the Temporal UI until interrupted; with --ui, it also
-// proxies the UI behind the same password, on one origin.
+// proxies the UI on one origin, both behind the token or, with --oidc-issuer, behind operators'
+// sign-in, every decode then recorded on the AUDIT stream.
 func (c codecCmd) Run(cfg *config.Config) error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
@@ -101,7 +102,7 @@ func (c codecCmd) Run(cfg *config.Config) error {
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
 	}()
-	log.Info().Str("addr", c.Addr).Strs("origins", origins).Str("key", ring.Current()).Bool("tls", c.TLSCert != "").Str("ui", c.UI).Msg("codec server running")
+	log.Info().Str("addr", c.Addr).Strs("origins", origins).Str("key", ring.Current()).Bool("tls", c.TLSCert != "").Bool("signIn", signIn).Str("ui", c.UI).Msg("codec server running")
 	if c.TLSCert != "" {
 		err = srv.ListenAndServeTLS(c.TLSCert, c.TLSKey)
 	} else {
