@@ -15,7 +15,7 @@ func rewriterFor(t *testing.T, service string) rewriter {
 	t.Helper()
 	top := &Topology{Dir: t.TempDir(), instances: map[string]*instance{}}
 	var err error
-	top.project, err = loadCompose(context.Background(), filepath.Join("..", "..", "docker-compose.yml"), map[string]string{"POSTGRES_PASSWORD": "x"})
+	top.project, err = loadCompose(context.Background(), filepath.Join("..", "..", "docker-compose.yml"), map[string]string{"POSTGRES_PASSWORD": "x", "CARECLOCK_OIDC_ISSUER": "http://127.0.0.1:1/oidc", "CARECLOCK_OIDC_CLIENT_ID": "careclock", "CARECLOCK_OIDC_CLIENT_SECRET_FILE": "/etc/oidc-client-secret"})
 	if err != nil {
 		t.Fatal(err)
 	}
