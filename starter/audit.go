@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/careclock/careclock/codecserver"
@@ -60,7 +61,7 @@ func readAccesses(ctx context.Context, js jetstream.JetStream, keep func(codecse
 	}
 	var out []codecserver.Access
 	for range info.NumPending {
-		msg, err := cons.Next(jetstream.FetchContext(ctx))
+		msg, err := next(ctx, cons)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", events.AuditStream, err)
 		}
@@ -73,6 +74,22 @@ func readAccesses(ctx context.Context, js jetstream.JetStream, keep func(codecse
 		}
 	}
 	return out, nil
+}
+
+// next is the consumer's next message. A consumer just made on a clustered stream may answer
+// its first requests with no responder while it settles: those are asked again, for a while.
+func next(ctx context.Context, cons jetstream.Consumer) (jetstream.Msg, error) {
+	for try := 0; ; try++ {
+		msg, err := cons.Next(jetstream.FetchContext(ctx))
+		if !errors.Is(err, nats.ErrNoResponders) || try == 20 {
+			return msg, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 func writeAccesses(w io.Writer, accesses []codecserver.Access, asCSV bool) error {
