@@ -2,9 +2,11 @@ package events
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -51,4 +53,43 @@ func CheckStreams(ctx context.Context, js jetstream.JetStream) error {
 		}
 	}
 	return nil
+}
+
+// ReadAll passes every message of stream on subjects (none: all), oldest first, to each, with an
+// ordered consumer: what was there when it began. A consumer just made on a clustered stream
+// may answer its first requests with no responder while it settles; those are asked again, for
+// up to 5 s.
+func ReadAll(ctx context.Context, js jetstream.JetStream, stream string, subjects []string, each func(jetstream.Msg) error) error {
+	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: subjects})
+	if err != nil {
+		return fmt.Errorf("consumer on %s: %w", stream, err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("consumer on %s: %w", stream, err)
+	}
+	for range info.NumPending {
+		msg, err := next(ctx, cons)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", stream, err)
+		}
+		if err := each(msg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func next(ctx context.Context, cons jetstream.Consumer) (jetstream.Msg, error) {
+	for try := 0; ; try++ {
+		msg, err := cons.Next(jetstream.FetchContext(ctx))
+		if !errors.Is(err, nats.ErrNoResponders) || try == 20 {
+			return msg, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }

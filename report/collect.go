@@ -34,26 +34,14 @@ func readJourneyEvents(ctx context.Context, js jetstream.JetStream, types []stri
 		journey, _, _ := strings.Cut(t, ".")
 		subjects[i] = events.JourneySubject(journey, t)
 	}
-	cons, err := js.OrderedConsumer(ctx, events.JourneyStream, jetstream.OrderedConsumerConfig{FilterSubjects: subjects})
-	if err != nil {
-		return fmt.Errorf("consumer on %s: %w", events.JourneyStream, err)
-	}
-	info, err := cons.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("consumer on %s: %w", events.JourneyStream, err)
-	}
-	for range info.NumPending {
-		msg, err := cons.Next(jetstream.FetchContext(ctx))
-		if err != nil {
-			return fmt.Errorf("reading %s: %w", events.JourneyStream, err)
-		}
+	return events.ReadAll(ctx, js, events.JourneyStream, subjects, func(msg jetstream.Msg) error {
 		var ev events.JourneyEvent
 		if err := json.Unmarshal(msg.Data(), &ev); err != nil {
 			return fmt.Errorf("journey event at sequence %d: %w", seq(msg), err)
 		}
 		each(ev)
-	}
-	return nil
+		return nil
+	})
 }
 
 func seq(msg jetstream.Msg) uint64 {

@@ -12,7 +12,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/careclock/careclock/codecserver"
@@ -51,45 +50,18 @@ func (c auditCmd) Run(cfg *config.Config, st *streams) error {
 
 // readAccesses reads every access recorded on the AUDIT stream that keep takes, oldest first.
 func readAccesses(ctx context.Context, js jetstream.JetStream, keep func(codecserver.Access) bool) ([]codecserver.Access, error) {
-	cons, err := js.OrderedConsumer(ctx, events.AuditStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{events.AuditDecodeSubject}})
-	if err != nil {
-		return nil, fmt.Errorf("consumer on %s: %w (created by starter setup)", events.AuditStream, err)
-	}
-	info, err := cons.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("consumer on %s: %w", events.AuditStream, err)
-	}
 	var out []codecserver.Access
-	for range info.NumPending {
-		msg, err := next(ctx, cons)
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", events.AuditStream, err)
-		}
+	err := events.ReadAll(ctx, js, events.AuditStream, []string{events.AuditDecodeSubject}, func(msg jetstream.Msg) error {
 		var a codecserver.Access
 		if err := json.Unmarshal(msg.Data(), &a); err != nil {
-			return nil, fmt.Errorf("an access on %s: %w", events.AuditStream, err)
+			return fmt.Errorf("an access on %s: %w", events.AuditStream, err)
 		}
 		if keep(a) {
 			out = append(out, a)
 		}
-	}
-	return out, nil
-}
-
-// next is the consumer's next message. A consumer just made on a clustered stream may answer
-// its first requests with no responder while it settles: those are asked again, for a while.
-func next(ctx context.Context, cons jetstream.Consumer) (jetstream.Msg, error) {
-	for try := 0; ; try++ {
-		msg, err := cons.Next(jetstream.FetchContext(ctx))
-		if !errors.Is(err, nats.ErrNoResponders) || try == 20 {
-			return msg, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
+		return nil
+	})
+	return out, err
 }
 
 func writeAccesses(w io.Writer, accesses []codecserver.Access, asCSV bool) error {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/connect"
+	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/privacy"
 )
 
@@ -45,11 +46,7 @@ type archived struct {
 const chunk = 500
 
 func (c backupCmd) Run(cfg *config.Config, st *streams) error {
-	ring, err := cfg.Keyring(false)
-	if err != nil {
-		return err
-	}
-	nc, js, err := connect.NATS(*cfg, config.RoleAdmin, cfg.Logger("starter"))
+	ring, nc, js, err := keysAndStreams(cfg)
 	if err != nil {
 		return err
 	}
@@ -70,14 +67,6 @@ func (c backupCmd) Run(cfg *config.Config, st *streams) error {
 
 // writeBackup writes every message of stream to w, in chunks each encrypted by codec.
 func writeBackup(ctx context.Context, js jetstream.JetStream, stream string, codec privacy.Codec, w io.Writer) (int, error) {
-	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		return 0, fmt.Errorf("stream %s: %w", stream, err)
-	}
-	info, err := cons.Info(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("stream %s: %w", stream, err)
-	}
 	bw := bufio.NewWriter(w)
 	var batch []archived
 	flush := func() error {
@@ -97,22 +86,20 @@ func writeBackup(ctx context.Context, js jetstream.JetStream, stream string, cod
 		return err
 	}
 	n := 0
-	for range info.NumPending {
-		msg, err := cons.Next(jetstream.FetchContext(ctx))
-		if err != nil {
-			return n, fmt.Errorf("reading %s: %w", stream, err)
-		}
+	err := events.ReadAll(ctx, js, stream, nil, func(msg jetstream.Msg) error {
 		meta, err := msg.Metadata()
 		if err != nil {
-			return n, err
+			return err
 		}
 		batch = append(batch, archived{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data(), Seq: meta.Sequence.Stream, Time: meta.Timestamp})
 		n++
 		if len(batch) == chunk {
-			if err := flush(); err != nil {
-				return n, err
-			}
+			return flush()
 		}
+		return nil
+	})
+	if err != nil {
+		return n, err
 	}
 	if err := flush(); err != nil {
 		return n, err
@@ -121,11 +108,7 @@ func writeBackup(ctx context.Context, js jetstream.JetStream, stream string, cod
 }
 
 func (c restoreCmd) Run(cfg *config.Config, st *streams) error {
-	ring, err := cfg.Keyring(false)
-	if err != nil {
-		return err
-	}
-	nc, js, err := connect.NATS(*cfg, config.RoleAdmin, cfg.Logger("starter"))
+	ring, nc, js, err := keysAndStreams(cfg)
 	if err != nil {
 		return err
 	}
@@ -174,4 +157,15 @@ func restoreBackup(ctx context.Context, js jetstream.JetStream, codec privacy.Co
 			n++
 		}
 	}
+}
+
+// keysAndStreams are what backup and restore work with: the payload keyring, and JetStream as
+// the admin role.
+func keysAndStreams(cfg *config.Config) (privacy.Keyring, *nats.Conn, jetstream.JetStream, error) {
+	ring, err := cfg.Keyring(false)
+	if err != nil {
+		return privacy.Keyring{}, nil, nil, err
+	}
+	nc, js, err := connect.NATS(*cfg, config.RoleAdmin, cfg.Logger("starter"))
+	return ring, nc, js, err
 }
