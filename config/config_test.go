@@ -2,12 +2,18 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
+	sdklog "go.temporal.io/sdk/log"
 )
 
 // clearEnv unsets every declared variable for the test.
@@ -220,5 +226,30 @@ func TestHelpExitsZero(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "local-publish") {
 		t.Error("help shows the removed setting")
+	}
+}
+
+// The SDK's "worker stopping" poll error, logged when a poller sees the stop before the worker's
+// stop channel closes, is debug; any other failed poll stays a warning, on derived loggers too.
+func TestSDKLoggerLowersOnlyTheStopRace(t *testing.T) {
+	var buf bytes.Buffer
+	l := SDKLogger(zerolog.New(&buf).Level(zerolog.DebugLevel))
+	w := sdklog.With(l, "TaskQueue", "careclock")
+	w.Warn("Failed to poll for task.", "Error", errors.New("worker stopping"))
+	w.Warn("Failed to poll for task.", "Error", errors.New("connection refused"))
+	l.Warn("something else", "Error", errors.New("worker stopping"))
+	var levels []string
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var e struct {
+			Level     string `json:"level"`
+			TaskQueue string
+		}
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatal(err)
+		}
+		levels = append(levels, e.Level+"/"+e.TaskQueue)
+	}
+	if want := []string{"debug/careclock", "warn/careclock", "warn/"}; !slices.Equal(levels, want) {
+		t.Errorf("levels %v, want %v", levels, want)
 	}
 }

@@ -30,9 +30,37 @@ func (c Config) Logger(component string) zerolog.Logger {
 	return l
 }
 
-// SDKLogger bridges the Temporal SDK's logger to zerolog through slog.
+// SDKLogger bridges the Temporal SDK's logger to zerolog through slog. One line is lowered to
+// debug: a poll that ends with "worker stopping" while the worker stops. The SDK means to keep it
+// quiet (it checks its stop channel first), but a poller can see the stop before that channel is
+// closed, and a stop asked for is not a warning.
 func SDKLogger(l zerolog.Logger) sdklog.Logger {
-	return sdklog.NewStructuredLogger(slog.New(zerolog.NewSlogHandler(l)))
+	return sdkLogger{sdklog.NewStructuredLogger(slog.New(zerolog.NewSlogHandler(l)))}
+}
+
+type sdkLogger struct{ sdklog.Logger }
+
+func (l sdkLogger) Warn(msg string, keyvals ...any) {
+	if msg == "Failed to poll for task." && stopping(keyvals) {
+		l.Logger.Debug(msg, keyvals...)
+		return
+	}
+	l.Logger.Warn(msg, keyvals...)
+}
+
+// With keeps the lowering on the loggers the SDK derives for each worker.
+func (l sdkLogger) With(keyvals ...any) sdklog.Logger {
+	return sdkLogger{sdklog.With(l.Logger, keyvals...)}
+}
+
+// stopping reports whether keyvals hold the SDK's own "worker stopping" error.
+func stopping(keyvals []any) bool {
+	for _, v := range keyvals {
+		if err, ok := v.(error); ok && err.Error() == "worker stopping" {
+			return true
+		}
+	}
+	return false
 }
 
 func parseLevel(s string) (zerolog.Level, error) { return zerolog.ParseLevel(s) }
