@@ -47,6 +47,9 @@ type Occurrence struct {
 	// Closed marks a missed notice skipped because the fact that ends its purpose is already
 	// known (docs/rules.md, Time: a missed notice whose purpose is over is not sent).
 	Closed bool
+	// BeforeGoLive marks an event skipped because it fell due before the journey's go-live date:
+	// the plan's previous system handled it (Step.SkipBefore).
+	BeforeGoLive bool
 }
 
 // InstantGrace is how long after its instant an event due at an instant may be published and
@@ -174,6 +177,26 @@ func (s Step) Supersedes() bool {
 		}
 	}
 	return false
+}
+
+// SkipBefore moves to Skip, marked BeforeGoLive, every event to publish that is dated before
+// goLive: a journey imported from the plan's open work at go-live does not send again what the
+// plan's previous system sent (docs/operations.md, Go-live). A zero goLive changes nothing.
+func (s *Step) SkipBefore(goLive Date) {
+	if goLive.IsZero() {
+		return
+	}
+	publish := s.Publish[:0:0]
+	for _, o := range s.Publish {
+		if o.On.Before(goLive) {
+			o.BeforeGoLive = true
+			s.Skip = append(s.Skip, o)
+			continue
+		}
+		publish = append(publish, o)
+	}
+	s.Publish = publish
+	slices.SortStableFunc(s.Skip, byInstant)
 }
 
 func byInstant(a, b Occurrence) int { return cmp.Compare(a.At.UnixNano(), b.At.UnixNano()) }

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -221,5 +222,38 @@ func TestStepAtInstants(t *testing.T) {
 	s.Supersede()
 	if got := keys(s.Publish); !equal(got, []string{"due_soon@2027-03-16T14:00:00Z late"}) || len(s.Skip) != 1 || !s.Skip[0].Superseded {
 		t.Errorf("an hour before the deadline: publish %v, skip %v; want the 4-hour warning late, the 24-hour one superseded", got, keys(s.Skip))
+	}
+}
+
+// What fell due before the go-live date is skipped, marked; what falls due on it is published.
+func TestSkipBeforeGoLive(t *testing.T) {
+	p := DefaultPolicy()
+	step := func(goLive string) Step {
+		s := p.Step(samplePlan(), func(string) bool { return false }, at("2027-01-29T10:00:00-08:00"))
+		if goLive != "" {
+			s.SkipBefore(MustDate(goLive))
+		}
+		return s
+	}
+	cases := []struct{ goLive, publish, skip string }{
+		{"", "due_soon@2027-01-14 late,due_soon@2027-01-24 late", ""},
+		{"2027-01-14", "due_soon@2027-01-14 late,due_soon@2027-01-24 late", ""},
+		{"2027-01-15", "due_soon@2027-01-24 late", "due_soon@2027-01-14 late"},
+		{"2027-01-24", "due_soon@2027-01-24 late", "due_soon@2027-01-14 late"},
+		{"2027-01-25", "", "due_soon@2027-01-14 late,due_soon@2027-01-24 late"},
+	}
+	for _, c := range cases {
+		s := step(c.goLive)
+		if got := strings.Join(keys(s.Publish), ","); got != c.publish {
+			t.Errorf("go-live %q: publish %s, want %s", c.goLive, got, c.publish)
+		}
+		if got := strings.Join(keys(s.Skip), ","); got != c.skip {
+			t.Errorf("go-live %q: skip %s, want %s", c.goLive, got, c.skip)
+		}
+		for _, o := range s.Skip {
+			if !o.BeforeGoLive {
+				t.Errorf("go-live %q: %s skipped but not marked before go-live", c.goLive, o.Key())
+			}
+		}
 	}
 }

@@ -314,6 +314,9 @@ func (o *operator) printView(id string, v workflows.View[json.RawMessage]) error
 			if r.Closed {
 				fmt.Fprint(tw, "\tclosed")
 			}
+			if r.BeforeGoLive {
+				fmt.Fprint(tw, "\tbefore go-live")
+			}
 			fmt.Fprintln(tw)
 		}
 	}

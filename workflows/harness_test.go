@@ -160,8 +160,12 @@ func (jt *journeyTest) newEnv(journey string, start time.Time) *testsuite.TestWo
 	if journey != JourneyAgeOut {
 		// Age-out journeys started by another journey are recorded, not run.
 		env.OnWorkflow(JourneyAgeOut, mock.Anything, mock.Anything).Return(
-			func(ctx workflow.Context, _ State[AgeOutFacts]) (Outcome, error) {
-				jt.children = append(jt.children, JourneyAgeOut+" "+workflow.GetInfo(ctx).WorkflowExecution.ID)
+			func(ctx workflow.Context, s State[AgeOutFacts]) (Outcome, error) {
+				child := JourneyAgeOut + " " + workflow.GetInfo(ctx).WorkflowExecution.ID
+				if !s.GoLive.IsZero() {
+					child += " goLive=" + s.GoLive.String()
+				}
+				jt.children = append(jt.children, child)
 				return Outcome{}, nil
 			})
 	}

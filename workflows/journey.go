@@ -188,6 +188,11 @@ type State[F any] struct {
 	// TemporalChangeVersion upsert that comes with one: a visibility write saved on every start.
 	// A change missing here is asked with workflow.GetVersion, as by journeys started before.
 	Versions map[string]workflow.Version `json:"versions,omitempty"`
+	// GoLive is the plan's go-live date for a journey imported from its open work (`starter
+	// import`): every event dated before it is recorded as skipped, marked BeforeGoLive, not
+	// published, because the plan's previous system handled it. Zero for every other journey,
+	// which is why no version guards it: a journey recorded without it runs as it did.
+	GoLive rules.Date `json:"goLive,omitzero"`
 }
 
 // withRun returns the state of a journey opened again, as its run-th run (State.Run).
@@ -244,6 +249,20 @@ func (s Start) WithVersions(v map[string]workflow.Version) Start {
 	return s
 }
 
+// withGoLive returns the state with its go-live date set.
+func (s State[F]) withGoLive(d rules.Date) any {
+	s.GoLive = d
+	return s
+}
+
+// WithGoLive returns the start of a journey imported at go-live (State.GoLive).
+func (s Start) WithGoLive(d rules.Date) Start {
+	if st, ok := s.Input.(interface{ withGoLive(rules.Date) any }); ok {
+		s.Input = st.withGoLive(d)
+	}
+	return s
+}
+
 // Record is one event a journey published or skipped.
 type Record struct {
 	Key  string     `json:"key"`
@@ -256,6 +275,9 @@ type Record struct {
 	// Closed marks a missed notice not sent because the journey already knew the fact that ended
 	// its purpose (changeClosedNotices).
 	Closed bool `json:"closed,omitempty"`
+	// BeforeGoLive marks an event not sent because it fell due before the journey's go-live date
+	// (State.GoLive).
+	BeforeGoLive bool `json:"beforeGoLive,omitempty"`
 }
 
 // View is what the state query answers, for operators: the journey's facts and status, what it

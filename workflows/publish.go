@@ -40,9 +40,14 @@ func (r *runner[F, PF]) act(ctx workflow.Context, notices []Notice, seq int) err
 			}
 			continue
 		}
+		key := fmt.Sprintf("%s@%s#%d.%d", n.Type, n.On, seq, i)
+		if n.On.Before(r.s.GoLive) {
+			r.s.Skipped = append(r.s.Skipped, Record{Key: key, Type: n.Type, On: n.On, At: workflow.Now(ctx), BeforeGoLive: true})
+			workflow.GetLogger(ctx).Info("notice skipped: dated before go-live", "event", n.Type, "date", n.On.String())
+			continue
+		}
 		o := events.Occurrence{
-			Type: n.Type, On: n.On, Deadline: deadline, At: workflow.Now(ctx), Fields: n.Fields,
-			Key: fmt.Sprintf("%s@%s#%d.%d", n.Type, n.On, seq, i),
+			Type: n.Type, On: n.On, Deadline: deadline, At: workflow.Now(ctx), Fields: n.Fields, Key: key,
 		}
 		if err := r.publish(ctx, o); err != nil {
 			return err
@@ -142,5 +147,5 @@ func (r *runner[F, PF]) send(ctx workflow.Context, ev events.JourneyEvent) error
 }
 
 func record(o rules.Occurrence) Record {
-	return Record{Key: o.Key(), Type: o.Type, On: o.On, At: o.At, Late: o.Late, Superseded: o.Superseded, Closed: o.Closed}
+	return Record{Key: o.Key(), Type: o.Type, On: o.On, At: o.At, Late: o.Late, Superseded: o.Superseded, Closed: o.Closed, BeforeGoLive: o.BeforeGoLive}
 }

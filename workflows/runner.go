@@ -109,6 +109,7 @@ func (r *runner[F, PF]) run(ctx workflow.Context) error {
 		var next *rules.Occurrence
 		if !r.ended() {
 			step := r.s.Policy.Step(r.facts().plan(r.s.Policy), r.done, now)
+			step.SkipBefore(r.s.GoLive)
 			if fresh && slices.ContainsFunc(step.Publish, func(o rules.Occurrence) bool { return o.Late }) && r.isFactsFirst(ctx) {
 				fresh = false
 				if err := r.settle(ctx); err != nil {
@@ -120,11 +121,20 @@ func (r *runner[F, PF]) run(ctx workflow.Context) error {
 			r.supersede(ctx, &step)
 			for _, o := range step.Skip {
 				r.s.Skipped = append(r.s.Skipped, record(o))
-				if o.Superseded {
+				switch {
+				case o.BeforeGoLive:
+					log.Info("notice skipped: due before go-live", "event", o.Type, "date", o.On.String())
+				case o.Superseded:
 					log.Info("notice skipped: a later one of its series is published", "event", o.Type, "date", o.On.String())
-				} else {
+				default:
 					log.Info("reminder skipped: its deadline has passed", "event", o.Type, "date", o.On.String())
 				}
+				if o.Final {
+					r.s.Status = StatusClosed // it ended before go-live, under the previous system
+				}
+			}
+			if r.ended() {
+				step.Publish = nil
 			}
 			if err := r.publishDue(ctx, step.Publish); err != nil {
 				return err
@@ -271,6 +281,10 @@ func (r *runner[F, PF]) startChild(ctx workflow.Context, s Start, reuse enumspb.
 	if r.s.Versions != nil {
 		// A journey that was given its versions gives the same to the journeys it starts.
 		s = s.WithVersions(r.s.Versions)
+	}
+	if !r.s.GoLive.IsZero() {
+		// And a journey imported at go-live, its go-live date.
+		s = s.WithGoLive(r.s.GoLive)
 	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            s.WorkflowID,
