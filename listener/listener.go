@@ -111,8 +111,8 @@ func (l *Listener) ackWait() time.Duration { return cmp.Or(l.AckWait, DefaultAck
 // (holder.keepAlive), so it may outlast the ack wait.
 const callTimeout = 30 * time.Second
 
-// errNotFoundYet is a signal to a journey that does not exist (yet).
-var errNotFoundYet = errors.New("no open journey yet")
+// ErrNotFoundYet is a signal to a journey that does not exist (yet).
+var ErrNotFoundYet = errors.New("no open journey yet")
 
 // Run consumes until ctx ends, then finishes the events in hand.
 func (l *Listener) Run(ctx context.Context) error {
@@ -238,19 +238,7 @@ func (l *Listener) prepare(msg jetstream.Msg) job {
 	}
 	// Events of one journey are applied in order, and so are the events of one member that its
 	// directory orders (its journeys' registrations and its member-wide facts).
-	switch {
-	case len(j.route.Starts) > 0:
-		j.shardKey = j.route.Starts[0].WorkflowID
-		for _, d := range j.route.Starts[0].Directories(false, "", nil) {
-			if d.Kind == workflows.DirectoryMember {
-				j.shardKey = d.WorkflowID()
-			}
-		}
-	case len(j.route.Signals) > 0:
-		j.shardKey = j.route.Signals[0]
-	case len(j.route.Directories) > 0:
-		j.shardKey = j.route.Directories[0].WorkflowID()
-	}
+	j.shardKey = cmp.Or(j.route.OrderKey(), j.shardKey)
 	return j
 }
 
@@ -287,7 +275,7 @@ func (l *Listener) execute(j job) {
 	outcome, reason, err := l.apply(ctx, j, meta)
 	delay := l.backoff(meta.NumDelivered)
 	switch {
-	case errors.Is(err, errNotFoundYet):
+	case errors.Is(err, ErrNotFoundYet):
 		// Its start may still be on its way: redelivered, or being applied, or behind it.
 		// Only these attempts count against its budget, not deliveries refused for other
 		// reasons, and it holds back no other event (the start may be one of them).
@@ -351,7 +339,7 @@ func (l *Listener) execute(j job) {
 }
 
 // apply starts and signals what the job routes to. An error means: not applied, retry;
-// errNotFoundYet means a journey it signals does not exist yet.
+// ErrNotFoundYet means a journey it signals does not exist yet.
 func (l *Listener) apply(ctx context.Context, j job, meta *jetstream.MsgMetadata) (outcome, reason string, err error) {
 	if j.skip {
 		return OutcomeIgnored, "", nil
@@ -359,14 +347,24 @@ func (l *Listener) apply(ctx context.Context, j job, meta *jetstream.MsgMetadata
 	if j.invalid != "" {
 		return OutcomeDeadLettered, j.invalid, l.deadLetter(ctx, j.msg, meta, j.invalid)
 	}
+	outcome, err = l.Deliver(ctx, j.ev, j.route)
+	return outcome, "", err
+}
+
+// Deliver starts and signals what an event routes to, and says what it did: OutcomeStarted,
+// OutcomeDuplicate (every journey it starts was there already), OutcomeSignalled or
+// OutcomeNoEffect. An error means not everything was applied: calling it again is safe, since a
+// start of a journey that exists starts nothing and a journey applies an event id once.
+// ErrNotFoundYet means a journey it signals does not exist (yet).
+func (l *Listener) Deliver(ctx context.Context, ev events.Event, r workflows.Route) (outcome string, err error) {
 	outcome = OutcomeNoEffect
-	if len(j.route.Starts) > 0 {
+	if len(r.Starts) > 0 {
 		outcome = OutcomeDuplicate
 	}
-	for _, s := range j.route.Starts {
+	for _, s := range r.Starts {
 		started, runID, reopen, err := l.start(ctx, s)
 		if err != nil {
-			return "", "", err
+			return "", err
 		}
 		if started {
 			outcome = OutcomeStarted
@@ -375,28 +373,28 @@ func (l *Listener) apply(ctx context.Context, j job, meta *jetstream.MsgMetadata
 		// that every member-wide fact reaches it whatever the order they arrive in.
 		for _, d := range s.Directories(started, runID, reopen) {
 			if err := l.toDirectory(ctx, d); err != nil {
-				return "", "", err
+				return "", err
 			}
 		}
 	}
-	for _, id := range j.route.Signals {
-		err := l.Temporal.SignalWorkflow(ctx, id, "", workflows.SignalEvent, j.ev)
+	for _, id := range r.Signals {
+		err := l.Temporal.SignalWorkflow(ctx, id, "", workflows.SignalEvent, ev)
 		var notFound *serviceerror.NotFound
 		switch {
 		case errors.As(err, &notFound):
-			return "", "", fmt.Errorf("signal %s: %w", id, errNotFoundYet)
+			return "", fmt.Errorf("signal %s: %w", id, ErrNotFoundYet)
 		case err != nil:
-			return "", "", fmt.Errorf("signal %s: %w", id, err)
+			return "", fmt.Errorf("signal %s: %w", id, err)
 		}
 		outcome = OutcomeSignalled
 	}
-	for _, d := range j.route.Directories {
+	for _, d := range r.Directories {
 		if err := l.toDirectory(ctx, d); err != nil {
-			return "", "", err
+			return "", err
 		}
 		outcome = OutcomeSignalled
 	}
-	return outcome, "", nil
+	return outcome, nil
 }
 
 // invalidAttempts is how many times an event Temporal refuses as invalid is tried before it is

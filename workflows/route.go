@@ -21,6 +21,28 @@ type Route struct {
 	Directories []DirectorySend
 }
 
+// OrderKey is the key under which the events of one journey, or of one member whose directory
+// orders them (its journeys' registrations and its member-wide facts), are applied one at a time
+// and in order: the member's directory for a start of a member's journey, else the journey's or
+// the directory's workflow id. "" for an event that routes to nothing.
+func (r Route) OrderKey() string {
+	switch {
+	case len(r.Starts) > 0:
+		key := r.Starts[0].WorkflowID
+		for _, d := range r.Starts[0].Directories(false, "", nil) {
+			if d.Kind == DirectoryMember {
+				key = d.WorkflowID()
+			}
+		}
+		return key
+	case len(r.Signals) > 0:
+		return r.Signals[0]
+	case len(r.Directories) > 0:
+		return r.Directories[0].WorkflowID()
+	}
+	return ""
+}
+
 // ErrNoJourney is returned for a valid event that no journey handles.
 var ErrNoJourney = errors.New("no journey handles this event type")
 
