@@ -288,7 +288,7 @@ func (l *Listener) execute(j job) {
 		} else {
 			err = fmt.Errorf("%w (attempt %d)", err, n)
 		}
-	case permanent(err):
+	case Permanent(err):
 		// Temporal refuses it for what it carries: retried for ever, it would hold its journey's
 		// later events and a slot of MaxAckPending for good. It is tried invalidAttempts times
 		// (a refusal a deployment still settling gives, such as a search attribute not yet
@@ -302,7 +302,7 @@ func (l *Listener) execute(j job) {
 		}
 		log.Warn().Err(err).Msg("refused by Temporal as invalid; dead-lettering")
 		l.invalid.forget(seq)
-		reason = fmt.Sprintf("refused by Temporal as invalid (tried %d times): %s", n, refusal(err))
+		reason = fmt.Sprintf("refused by Temporal as invalid (tried %d times): %s", n, Refusal(err))
 		outcome, err = OutcomeDeadLettered, l.deadLetter(ctx, j.msg, meta, reason)
 		if err != nil {
 			l.order.block(j.shardKey, seq)
@@ -401,11 +401,11 @@ func (l *Listener) Deliver(ctx context.Context, ev events.Event, r workflows.Rou
 // dead-lettered: about 7 s with the default backoff (1 s, 2 s, 4 s).
 const invalidAttempts = 4
 
-// permanent reports whether Temporal refused a call for what it carries, so that trying it again
+// Permanent reports whether Temporal refused a call for what it carries, so that trying it again
 // cannot succeed: an invalid argument (a value out of range, a payload over the size limit) or an
 // input that cannot be encoded. Unavailable, timeouts, a missing namespace and the codec's own
 // failures (keys not loaded) are not: they are the deployment's, and pass.
-func permanent(err error) bool {
+func Permanent(err error) bool {
 	var invalid *serviceerror.InvalidArgument
 	if errors.As(err, &invalid) && strings.Contains(invalid.Error(), "no mapping defined for search attribute") {
 		return false // the namespace's search attributes are not registered (yet): the deployment's
@@ -413,9 +413,9 @@ func permanent(err error) bool {
 	return errors.As(err, &invalid) || errors.Is(err, converter.ErrUnableToEncode)
 }
 
-// refusal names a permanent error's kind for a dead letter's reason, without its message, which
+// Refusal names a permanent error's kind for a dead letter's reason, without its message, which
 // may repeat a value.
-func refusal(err error) string {
+func Refusal(err error) string {
 	if errors.Is(err, converter.ErrUnableToEncode) {
 		return "its input cannot be encoded"
 	}

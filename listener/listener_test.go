@@ -665,10 +665,10 @@ func TestMemberWideFactsGoToTheMembersDirectoryInOrder(t *testing.T) {
 // yet) is retried like an outage, never dead-lettered.
 func TestASearchAttributeNotYetRegisteredIsNoPoison(t *testing.T) {
 	err := fmt.Errorf("start x: %w", serviceerror.NewInvalidArgument("Namespace careclock has no mapping defined for search attribute CareclockStatus"))
-	if permanent(err) {
+	if Permanent(err) {
 		t.Error("a search attribute not registered yet is taken for a poison event")
 	}
-	if !permanent(fmt.Errorf("start x: %w", serviceerror.NewInvalidArgument("BlobSizeLimitError"))) {
+	if !Permanent(fmt.Errorf("start x: %w", serviceerror.NewInvalidArgument("BlobSizeLimitError"))) {
 		t.Error("an input over Temporal's size limit is not taken for a poison event")
 	}
 }

@@ -33,6 +33,7 @@ type commandLine struct {
 
 	Plan   planCmd   `cmd:"" group:"Events" help:"Print the journeys an event would start, with their dated events, without starting anything."`
 	Send   sendCmd   `cmd:"" group:"Events" help:"Publish inbound events (CloudEvents JSON) to NATS."`
+	Import importCmd `cmd:"" group:"Events" help:"Take in the plan's open work at go-live (CloudEvents or CSV): start its journeys without sending what fell due before the go-live date."`
 	Watch  watchCmd  `cmd:"" group:"Events" help:"Print what arrives on a subject (journey events, dead letters) until interrupted."`
 	Replan replanCmd `cmd:"" group:"Events" help:"Send the current policy to running journeys, which re-plan."`
 
