@@ -65,6 +65,9 @@ type Importer struct {
 	ProgressEvery time.Duration
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// notFoundWait is the first wait before an item for a journey not found is asked again
+	// (0: half a second; tests shorten it).
+	notFoundWait time.Duration
 }
 
 // Progress is how far an import is.
@@ -297,11 +300,16 @@ func (im *Importer) prepare(it Item, index int, today rules.Date) (job, string) 
 	return job{index: index, ev: ev, route: route}, ""
 }
 
+// notFoundAttempts is how many times an item for a journey that does not exist is asked again
+// before it is refused: 7.5 s in all.
+const notFoundAttempts = 5
+
 // apply delivers one item, trying again while Temporal does not take it for a reason of its own.
 func (im *Importer) apply(ctx context.Context, j job) result {
 	retryFor := cmp.Or(im.RetryFor, DefaultRetryFor)
 	deadline := time.Now().Add(retryFor)
 	wait := time.Second
+	notFound := 0
 	for {
 		callCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		outcome, err := im.Deliver(callCtx, j.ev, j.route)
@@ -309,6 +317,15 @@ func (im *Importer) apply(ctx context.Context, j job) result {
 		switch {
 		case err == nil:
 			return result{index: j.index, outcome: outcome}
+		case errors.Is(err, listener.ErrNotFoundYet) && notFound < notFoundAttempts:
+			// Its start may be earlier in the import but applied under another order key (a
+			// member's journey is ordered by its member): asked again, as the listener does.
+			notFound++
+			select {
+			case <-time.After(time.Duration(notFound) * cmp.Or(im.notFoundWait, 500*time.Millisecond)):
+			case <-ctx.Done():
+			}
+			continue
 		case errors.Is(err, listener.ErrNotFoundYet):
 			return result{index: j.index, outcome: outcomeRefused,
 				reason: "no open journey for this event: its start is neither running nor earlier in the import"}
