@@ -1,0 +1,274 @@
+package stack_test
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/careclock/careclock/devstack/stack"
+	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/importer"
+	"github.com/careclock/careclock/internal/openwork"
+	"github.com/careclock/careclock/rules"
+	"github.com/careclock/careclock/workflows"
+)
+
+// A plan's open work at go-live, 5,000 items of every kind made apart from the code under test
+// (30 of them bad), imported three days after go-live: no journey event dated before go-live
+// reaches NATS, though many fell due before it; what fell due from go-live on is published; the
+// bad rows are in the refusals files with their reasons; and a rerun starts nothing and publishes
+// nothing.
+func TestImportOfAPlansOpenWorkSendsNothingDatedBeforeGoLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("imports 5,000 items")
+	}
+	s := startStack(t)
+	today := testPolicy().Today(time.Now())
+	goLive := today.AddDays(-3)
+	dir := t.TempDir()
+	const n, bad = 5000, 30
+	files, err := openwork.Write(dir, openwork.Options{N: n, GoLive: goLive, Today: today, Bad: bad, Seed: 29})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inputs []importer.Input
+	var items []importer.Item
+	for i, f := range files {
+		in, err := importer.Read(f, "", "urn:plan:export", i, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, in)
+		items = append(items, in.Items...)
+	}
+	refusedDir := filepath.Join(dir, "refused")
+	refusals, err := importer.NewRefusals(refusedDir, inputs, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := s.NewListener()
+	im := importer.Importer{Deliver: l.Deliver, Keyer: l.Keyer, Book: l.Policies, GoLive: goLive, Rate: -1, Refuse: refusals.Refuse}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	began := time.Now()
+	first, err := im.Run(ctx, items, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(began)
+	if err := refusals.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("import of %d items in %s (%.0f/s): %+v", n, took.Round(time.Second), float64(n)/took.Seconds(), first)
+	if first.Refused != bad || first.Started+first.Signalled+first.NoEffect+first.Refused != n || first.AlreadyRunning != 0 {
+		t.Errorf("import: %+v; want %d refused and the rest started, signalled or of no effect", first, bad)
+	}
+
+	// Every journey started, once it has done what was due by now.
+	quiet(t, s, 10*time.Second)
+	ids := startedJourneys(t, items, im)
+	var published, beforeGoLive int
+	views := map[string]workflows.View[json.RawMessage]{}
+	for _, id := range ids {
+		v := settledView(t, s, id)
+		views[id] = v
+		published += len(v.Published)
+		for _, r := range v.Published {
+			if r.On.Before(goLive) {
+				t.Errorf("%s published %s dated %s, before go-live", id, r.Type, r.On)
+			}
+		}
+		for _, r := range v.Skipped {
+			if r.BeforeGoLive {
+				beforeGoLive++
+			}
+		}
+	}
+	if published == 0 || beforeGoLive == 0 {
+		t.Fatalf("%d published, %d skipped before go-live: the import tests nothing", published, beforeGoLive)
+	}
+	dates, byJourney, natsOf := journeyEventDates(t, s)
+	if len(dates) != published {
+		var others []string
+		for id, n := range byJourney {
+			if _, ok := slices.BinarySearch(ids, id); !ok {
+				others = append(others, id+" "+fmt.Sprint(n))
+			}
+		}
+		t.Errorf("%d journey events on NATS, %d published by the journeys; not imported: %v", len(dates), published, others)
+		shown := 0
+		for id, n := range byJourney {
+			if v := views[id]; n != len(v.Published) && shown < 5 {
+				shown++
+				t.Logf("%s: %d on NATS, published %+v, status %s, skipped %+v, next %+v, ahead %+v, facts %s", id, n, v.Published, v.Status, v.Skipped, v.Next, v.Ahead, v.Facts)
+				for _, e := range natsOf[id] {
+					t.Logf("  on NATS: %s", e)
+				}
+			}
+		}
+	}
+	for _, d := range dates {
+		if d.Before(goLive) {
+			t.Errorf("a journey event dated %s reached NATS; go-live is %s", d, goLive)
+		}
+	}
+	t.Logf("%d journeys: %d events published from go-live on, %d skipped before it", len(ids), published, beforeGoLive)
+
+	// The refused rows, each with its reason, in a file per input.
+	refusedRows := 0
+	for _, f := range refusals.Files() {
+		refusedRows += refusedIn(t, f)
+	}
+	if refusedRows != bad {
+		t.Errorf("%d refused items in %v, want %d", refusedRows, refusals.Files(), bad)
+	}
+
+	// A rerun starts nothing, and nothing more is published.
+	im.Refuse = nil
+	again, err := im.Run(ctx, items, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Started != 0 || again.AlreadyRunning != first.Started || again.Refused != bad {
+		t.Errorf("rerun: %+v; want 0 started and %d already there", again, first.Started)
+	}
+	time.Sleep(3 * time.Second)
+	if after, _, _ := journeyEventDates(t, s); len(after) != len(dates) {
+		t.Errorf("after the rerun %d journey events on NATS, before it %d", len(after), len(dates))
+	}
+}
+
+// startedJourneys lists the workflow ids of the journeys the items start.
+func startedJourneys(t *testing.T, items []importer.Item, im importer.Importer) []string {
+	t.Helper()
+	var ids []string
+	for _, it := range items {
+		if it.Bad != "" {
+			continue
+		}
+		ev, payload, err := events.Decode(it.Event, im.Book.Latest().Today(time.Now()))
+		if err != nil {
+			continue // refused
+		}
+		r, err := workflows.RouteEvent(ev, payload, im.Keyer, im.Book)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range r.Starts {
+			ids = append(ids, s.WorkflowID)
+		}
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+// settledView is a journey's state, asked until the query is answered (the worker may be busy
+// with the journeys the import started).
+func settledView(t *testing.T, s *stack.Stack, id string) workflows.View[json.RawMessage] {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		resp, err := s.Client.QueryWorkflow(ctx, id, "", workflows.QueryState)
+		var v workflows.View[json.RawMessage]
+		if err == nil {
+			err = resp.Get(&v)
+		}
+		cancel()
+		if err == nil {
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", id, err)
+		}
+	}
+}
+
+// quiet waits until the JOURNEYS stream has not grown for quietFor: every journey has published
+// what was due (a journey started late waits a few seconds first: workflows.settleLate).
+func quiet(t *testing.T, s *stack.Stack, quietFor time.Duration) {
+	t.Helper()
+	var last uint64
+	since := time.Now()
+	for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
+		info, err := streamInfo(t, s, events.JourneyStream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.State.Msgs != last {
+			last, since = info.State.Msgs, time.Now()
+		}
+		if time.Since(since) >= quietFor {
+			return
+		}
+	}
+	t.Fatal("the journeys kept publishing for 5 minutes")
+}
+
+// journeyEventDates is the date of every journey event on the JOURNEYS stream.
+func journeyEventDates(t *testing.T, s *stack.Stack) ([]rules.Date, map[string]int, map[string][]string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var dates []rules.Date
+	byJourney := map[string]int{}
+	natsOf := map[string][]string{}
+	err := events.ReadAll(ctx, s.JS, events.JourneyStream, nil, func(m jetstream.Msg) error {
+		var ev struct {
+			Data struct {
+				EventDate  rules.Date `json:"eventDate"`
+				WorkflowID string     `json:"workflowId"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(m.Data(), &ev); err != nil {
+			return err
+		}
+		dates = append(dates, ev.Data.EventDate)
+		byJourney[ev.Data.WorkflowID]++
+		natsOf[ev.Data.WorkflowID] = append(natsOf[ev.Data.WorkflowID], string(m.Data()))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dates, byJourney, natsOf
+}
+
+// refusedIn counts the items of a refusals file, each of which must give its reason.
+func refusedIn(t *testing.T, path string) int {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.HasSuffix(path, ".csv") {
+		rows, err := csv.NewReader(strings.NewReader(string(raw))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := slices.Index(rows[0], importer.ColumnRefusal)
+		for _, r := range rows[1:] {
+			if at < 0 || r[at] == "" {
+				t.Errorf("%s: a row without its reason: %q", path, r)
+			}
+		}
+		return len(rows) - 1
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	for _, l := range lines {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(l), &ev); err != nil || ev[importer.AttributeRefusal] == "" || ev[importer.AttributeRefusal] == nil {
+			t.Errorf("%s: a line without its reason: %s (%v)", path, l, err)
+		}
+	}
+	return len(lines)
+}
