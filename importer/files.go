@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/rules"
 )
 
@@ -223,9 +224,11 @@ func (c Checkpoint) Save(path string) error {
 	return os.Rename(tmp, path)
 }
 
-// Describe names an item for a person: its file and line.
-func (it Item) Describe(inputs []Input) string {
-	return fmt.Sprintf("%s:%d", inputs[it.Input].Path, it.Line)
+// StartingTypes are the inbound types that start journeys: the CSV files a plan exports.
+var StartingTypes = []string{
+	events.MemberEnrolled, events.CCSReferralSubmitted, events.WCMTransitioned, events.CoCRequested,
+	events.PregnancyEnded, events.ReimbursementSubmitted, events.AuthorizationRequested,
+	events.GrievanceReceived, events.AppealReceived,
 }
 
 // Kinds lists the starting event types, each with its CSV columns: what docs/operations.md shows.

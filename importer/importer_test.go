@@ -356,3 +356,21 @@ func TestCheckpointIsOfOneImport(t *testing.T) {
 		t.Error("another import's checkpoint taken")
 	}
 }
+
+// The operations guide lists each CSV file's columns as the code reads them.
+func TestTheGuideListsEachFilesColumns(t *testing.T) {
+	guide, err := os.ReadFile("../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds, err := Kinds(StartingTypes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(kinds), "\n") {
+		typ, cols, _ := strings.Cut(line, ": ")
+		if row := fmt.Sprintf("| `%s.csv` | `%s` |", typ, cols); !strings.Contains(string(guide), row) {
+			t.Errorf("docs/operations.md lacks the row\n%s", row)
+		}
+	}
+}
