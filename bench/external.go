@@ -41,8 +41,8 @@ func (x external) validate(scenarios []string) error {
 		return errors.New("-temporal needs -nats and -secrets (the folder starter secrets wrote)")
 	}
 	for _, s := range scenarios {
-		if s == "memory" {
-			return errors.New("the memory scenario runs on the dev stack only")
+		if s == "memory" && !x.topology {
+			return errors.New("the memory scenario runs on the dev stack or -topology only")
 		}
 	}
 	return nil
@@ -69,10 +69,12 @@ func (b *bench) withExternal(ctx context.Context, x external, fn func(*stack.Sta
 		}
 		defer restore()
 	}
+	b.temporalAddr, b.namespace = x.temporal, x.namespace
 	cfg := baseConfig(x.secrets)
 	cfg.StreamReplicas = x.replicas
 	if ca := access.CertificatesIn(x.secrets).CA(); fileExists(ca) {
 		cfg.NATSCAFile = ca // the deployment's NATS nodes serve TLS with its CA's certificate
+		b.natsCA = ca
 	}
 	quiet := b.log.Level(zerolog.ErrorLevel)
 	return b.runOn(ctx, stack.Options{Config: cfg, Log: &quiet, External: &stack.External{

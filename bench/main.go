@@ -94,8 +94,12 @@ type bench struct {
 	pgData string
 	// external marks a run against servers that are not the dev stack's.
 	external bool
-	// workerBin is careclock's worker, built before the first scenario when memory runs.
+	// workerBin is careclock's worker, built before the first scenario when memory or scale runs.
 	workerBin string
+	// temporalAddr, namespace and natsCA are the external servers' (empty on the dev stack).
+	temporalAddr, namespace, natsCA string
+	// scale is the open items the scale scenario imports.
+	scale int
 	results   []Result
 	log       zerolog.Logger
 }
@@ -108,7 +112,8 @@ func run() error {
 	open := flag.Int("open", 10000, "open journeys the memory scenario measures the worker at (then at half and 1.5 times that)")
 	spread := flag.Int("spread", 1, "minutes the spread storm's notices are spread over (0: no spread storm)")
 	out := flag.String("out", filepath.Join("bench", "results"), "folder for the JSON results")
-	only := flag.String("scenarios", "starts,ingest,storm,memory,cost", "comma-separated scenarios to run")
+	only := flag.String("scenarios", "starts,ingest,storm,memory,cost", "comma-separated scenarios to run: starts, ingest, storm, memory, cost, scale (scale runs before storm, so that the storms run with its journeys open)")
+	scale := flag.Int("scale", 100000, "open items the scale scenario imports (docs/performance.md, At scale)")
 	stock := flag.Bool("stock", true, "run the storms on the stock in-process server too, for the tuned ÷ stock ratio")
 	withTLS := flag.Bool("tls", false, "run ingest and storm again on a dev stack whose NATS serves TLS and whose Temporal frontend serves mutual TLS (the production topology's certificates, from a CA of the run's own), for what TLS costs (TLS ÷ plain)")
 	natsSync := flag.Bool("nats-sync", true, "JetStream fsyncs every write (false: to see what that costs; never for real data)")
@@ -137,7 +142,7 @@ func run() error {
 	}
 	want := strings.Split(*only, ",")
 	for _, w := range want {
-		if !slices.Contains([]string{"starts", "ingest", "storm", "memory", "cost"}, w) {
+		if !slices.Contains([]string{"starts", "ingest", "storm", "memory", "cost", "scale"}, w) {
 			return fmt.Errorf("unknown scenario %q", w)
 		}
 	}
@@ -149,9 +154,12 @@ func run() error {
 	if *rounds < 1 {
 		return fmt.Errorf("-rounds %d: want at least 1", *rounds)
 	}
-	b := &bench{rounds: *rounds, n: *n, storm: *storm, spread: *spread, open: *open, c: *c, log: log, sync: *sync, conns: *conns, eager: *eager, natsNoSync: !*natsSync}
+	if *scale < 1 {
+		return fmt.Errorf("-scale %d: want at least 1", *scale)
+	}
+	b := &bench{rounds: *rounds, n: *n, storm: *storm, spread: *spread, open: *open, c: *c, log: log, sync: *sync, conns: *conns, eager: *eager, natsNoSync: !*natsSync, scale: *scale}
 	ctx := context.Background()
-	if slices.Contains(want, "memory") {
+	if slices.Contains(want, "memory") || slices.Contains(want, "scale") {
 		// Built first, so that a tree that does not build stops the run before it measures
 		// anything, not half an hour in.
 		dir, err := os.MkdirTemp("", "careclock-bench-worker-")
@@ -168,7 +176,7 @@ func run() error {
 		for _, sc := range []struct {
 			name string
 			run  func(context.Context) error
-		}{{"starts", b.starts}, {"ingest", b.ingest}, {"storm", b.storms}, {"memory", b.memory}, {"cost", b.cost}} {
+		}{{"starts", b.starts}, {"ingest", b.ingest}, {"scale", b.scaleRun}, {"storm", b.storms}, {"memory", b.memory}, {"cost", b.cost}} {
 			if !slices.Contains(want, sc.name) {
 				continue
 			}

@@ -29,34 +29,12 @@ import (
 // after each step, once the worker has run every journey's first task, reads the worker's
 // resident set size (/proc) and Go heap in use (its metrics).
 func (b *bench) memory(ctx context.Context) (err error) {
-	bin := b.workerBin
-	addr, err := freeAddr()
+	w, err := b.startWorkerProcess()
 	if err != nil {
 		return err
 	}
-	logs, err := os.CreateTemp("", "careclock-bench-worker-*.log")
-	if err != nil {
-		return err
-	}
-	defer logs.Close()
-	w := exec.Command(bin)
-	w.Env = append(os.Environ(),
-		"TEMPORAL_ADDRESS="+b.s.Temporal.HostPort(), "TEMPORAL_NAMESPACE="+b.s.Temporal.Namespace(),
-		"NATS_URL="+b.s.NATSURL(), "NATS_NKEY_SEED_FILE="+b.s.NKeySeedFile(config.RoleWorker),
-		"CARECLOCK_DATA_DIR="+b.s.DataDir(), "CARECLOCK_TASK_QUEUE="+journeyQueue,
-		"CARECLOCK_METRICS_ADDR="+addr, "LOG_LEVEL=warn", "LOG_FORMAT=json")
-	w.Stdout, w.Stderr = logs, logs
-	b.s.StopWorker()
-	if err := w.Start(); err != nil {
-		return errors.Join(fmt.Errorf("start the worker: %w", err), b.s.StartWorker())
-	}
-	defer func() {
-		_ = w.Process.Signal(syscall.SIGTERM) // it may have exited; Wait reports how
-		if werr := w.Wait(); werr != nil {
-			err = errors.Join(err, fmt.Errorf("worker exited: %w (see %s)", werr, logs.Name()))
-		}
-		err = errors.Join(err, b.s.StartWorker())
-	}()
+	defer func() { err = errors.Join(err, w.stop()) }()
+	addr := w.addr
 
 	policy := rules.DefaultPolicy()
 	today := policy.Today(time.Now())
@@ -72,7 +50,7 @@ func (b *bench) memory(ctx context.Context) (err error) {
 			return err
 		}
 		opened = upTo
-		rss, err := residentBytes(w.Process.Pid)
+		rss, err := residentBytes(w.cmd.Process.Pid)
 		if err != nil {
 			return err
 		}
@@ -84,6 +62,57 @@ func (b *bench) memory(ctx context.Context) (err error) {
 		b.add(Result{Scenario: fmt.Sprintf("worker RSS, %d open journeys", upTo), N: upTo, Value: float64(rss) / 1e6, Unit: "MB", Note: note})
 	}
 	return nil
+}
+
+// workerProcess is careclock's worker run as a process of its own, in place of the stack's
+// in-process worker, with its metrics at addr.
+type workerProcess struct {
+	cmd  *exec.Cmd
+	addr string
+	logs *os.File
+	b    *bench
+}
+
+// startWorkerProcess runs the worker built from ./worker, configured through its environment as in
+// production (with the Temporal client certificate of bench's own environment, on the topology).
+func (b *bench) startWorkerProcess() (*workerProcess, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	logs, err := os.CreateTemp("", "careclock-bench-worker-*.log")
+	if err != nil {
+		return nil, err
+	}
+	w := exec.Command(b.workerBin)
+	temporal, namespace := b.temporalAddr, b.namespace
+	if b.s.Temporal != nil {
+		temporal, namespace = b.s.Temporal.HostPort(), b.s.Temporal.Namespace()
+	}
+	w.Env = append(os.Environ(),
+		"TEMPORAL_ADDRESS="+temporal, "TEMPORAL_NAMESPACE="+namespace,
+		"NATS_URL="+b.s.NATSURL(), "NATS_NKEY_SEED_FILE="+b.s.NKeySeedFile(config.RoleWorker),
+		"CARECLOCK_DATA_DIR="+b.s.DataDir(), "CARECLOCK_TASK_QUEUE="+journeyQueue,
+		"CARECLOCK_METRICS_ADDR="+addr, "LOG_LEVEL=warn", "LOG_FORMAT=json")
+	if ca := b.natsCA; ca != "" {
+		w.Env = append(w.Env, "NATS_CA_FILE="+ca)
+	}
+	w.Stdout, w.Stderr = logs, logs
+	b.s.StopWorker()
+	if err := w.Start(); err != nil {
+		return nil, errors.Join(fmt.Errorf("start the worker: %w", err), logs.Close(), b.s.StartWorker())
+	}
+	return &workerProcess{cmd: w, addr: addr, logs: logs, b: b}, nil
+}
+
+// stop stops the worker process and starts the stack's own worker again.
+func (w *workerProcess) stop() error {
+	_ = w.cmd.Process.Signal(syscall.SIGTERM) // it may have exited; Wait reports how
+	var err error
+	if werr := w.cmd.Wait(); werr != nil {
+		err = fmt.Errorf("worker exited: %w (see %s)", werr, w.logs.Name())
+	}
+	return errors.Join(err, w.logs.Close(), w.b.s.StartWorker())
 }
 
 // openJourney starts the reimbursement journey of claim i as the listener would: the same
