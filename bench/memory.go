@@ -15,12 +15,13 @@ import (
 	"syscall"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/events"
 	"github.com/careclock/careclock/rules"
 	"github.com/careclock/careclock/workflows"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 )
 
 // memory runs careclock's worker as a process of its own, built from ./worker and configured
