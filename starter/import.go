@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -167,7 +166,6 @@ func isTerminal(f *os.File) bool {
 
 // printSummary prints what an import did, and why each refused item was refused.
 func printSummary(out io.Writer, goLive rules.Date, s importer.Summary, files []string) {
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(out, "go-live %s: %d items\n", goLive, s.Total)
 	rows := []struct {
 		name string
@@ -183,9 +181,8 @@ func printSummary(out io.Writer, goLive rules.Date, s importer.Summary, files []
 		}{{"settled before resuming", s.Resumed}}, rows...)
 	}
 	for _, r := range rows {
-		fmt.Fprintf(tw, "  %d\t  %s\t\n", r.n, r.name)
+		fmt.Fprintf(out, "  %6d  %s\n", r.n, r.name)
 	}
-	_ = tw.Flush() // out is the terminal or a buffer
 	if s.Refused == 0 {
 		return
 	}
