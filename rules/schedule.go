@@ -151,10 +151,17 @@ func (s *Step) Supersede() {
 			latest[o.Type] = o.At
 		}
 	}
+	s.skip(func(o *Occurrence) bool {
+		o.Superseded = o.Reminder && o.Late && o.At.Before(latest[o.Type])
+		return o.Superseded
+	})
+}
+
+// skip moves to Skip the occurrences to publish that mark says to skip (mark records why in them).
+func (s *Step) skip(mark func(o *Occurrence) bool) {
 	publish := s.Publish[:0:0]
 	for _, o := range s.Publish {
-		if o.Reminder && o.Late && o.At.Before(latest[o.Type]) {
-			o.Superseded = true
+		if mark(&o) {
 			s.Skip = append(s.Skip, o)
 			continue
 		}
@@ -186,17 +193,10 @@ func (s *Step) SkipBefore(goLive Date) {
 	if goLive.IsZero() {
 		return
 	}
-	publish := s.Publish[:0:0]
-	for _, o := range s.Publish {
-		if o.On.Before(goLive) {
-			o.BeforeGoLive = true
-			s.Skip = append(s.Skip, o)
-			continue
-		}
-		publish = append(publish, o)
-	}
-	s.Publish = publish
-	slices.SortStableFunc(s.Skip, byInstant)
+	s.skip(func(o *Occurrence) bool {
+		o.BeforeGoLive = o.On.Before(goLive)
+		return o.BeforeGoLive
+	})
 }
 
 func byInstant(a, b Occurrence) int { return cmp.Compare(a.At.UnixNano(), b.At.UnixNano()) }
