@@ -77,7 +77,7 @@ cat "$report"
 
 step "bench smoke run (20 workflows; the real run is go run ./bench, see docs/performance.md)"
 bench_out=$(mktemp -d)
-go run ./bench -n 20 -scenarios starts,ingest,cost -stock=false -out "$bench_out" 2>/dev/null
+go run ./bench -n 20 -scale 100 -scenarios starts,ingest,cost,scale -stock=false -out "$bench_out" 2>/dev/null
 rm -rf "$bench_out"
 
 step "go test -race (packages without the embedded servers)"
