@@ -20,7 +20,7 @@ func (b *bench) paired(name string, a, base []float64) {
 	for i := range a {
 		q[i] = a[i] / base[i]
 	}
-	b.results = append(b.results, Result{Scenario: name, N: len(q), Value: median(q), Unit: "× (median of pairs)",
+	b.add(Result{Scenario: name, N: len(q), Value: median(q), Unit: "× (median of pairs)",
 		Note: fmt.Sprintf("pairs %s; spread %.2f–%.2f", list(q, "%.2f"), slices.Min(q), slices.Max(q))})
 }
 

@@ -70,6 +70,7 @@ func (b *bench) scaleRun(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	b.log.Info().Int("n", first).Float64("starts_per_s", bareFirst).Msg("bare starts before the import")
 	size0, wal0, err := b.dbSplit()
 	if err != nil {
 		return err
@@ -110,6 +111,7 @@ func (b *bench) scaleRun(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	b.log.Info().Int("n", first).Float64("starts_per_s", bareLast).Msg("bare starts after the import")
 	b.paired(fmt.Sprintf("import ÷ starts at %d (last step)", b.scale), []float64{lastRate}, []float64{bareLast})
 	size1, wal1, err := b.dbSplit()
 	if err != nil {
