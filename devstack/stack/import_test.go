@@ -57,7 +57,8 @@ func TestImportOfAPlansOpenWorkSendsNothingDatedBeforeGoLive(t *testing.T) {
 	}
 	l := s.NewListener()
 	im := importer.Importer{Deliver: l.Deliver, Keyer: l.Keyer, Book: l.Policies, GoLive: goLive, Rate: -1, Refuse: refusals.Refuse}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	// Each run has 10 minutes: about 1 alone on this machine, 4 on a busy one.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	began := time.Now()
 	first, err := im.Run(ctx, items, 0)
@@ -134,6 +135,8 @@ func TestImportOfAPlansOpenWorkSendsNothingDatedBeforeGoLive(t *testing.T) {
 
 	// A rerun starts nothing, and nothing more is published.
 	im.Refuse = nil
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
 	again, err := im.Run(ctx, items, 0)
 	if err != nil {
 		t.Fatal(err)
