@@ -20,7 +20,7 @@ func (c Config) Logger(component string) zerolog.Logger {
 		level = zerolog.InfoLevel
 	}
 	var out io.Writer = os.Stderr
-	if c.LogFormat == "console" || ((c.LogFormat == "" || c.LogFormat == "auto") && isTerminal(os.Stderr)) {
+	if c.LogFormat == "console" || ((c.LogFormat == "" || c.LogFormat == "auto") && IsTerminal(os.Stderr)) {
 		out = zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.TimeOnly}
 	}
 	l := zerolog.New(out).Level(level).With().Timestamp().Logger()
@@ -65,7 +65,9 @@ func stopping(keyvals []any) bool {
 
 func parseLevel(s string) (zerolog.Level, error) { return zerolog.ParseLevel(s) }
 
-func isTerminal(f *os.File) bool {
+// IsTerminal reports whether f is a terminal (a character device): the log's console format and
+// starter import's progress bar are for one.
+func IsTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

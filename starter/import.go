@@ -129,7 +129,7 @@ type progressView struct {
 
 func newProgressView(out io.Writer, total int) *progressView {
 	v := &progressView{out: out, last: time.Now()}
-	if f, ok := out.(*os.File); ok && isTerminal(f) {
+	if f, ok := out.(*os.File); ok && config.IsTerminal(f) {
 		v.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(f), progressbar.OptionSetDescription("importing"),
 			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("items"),
 			progressbar.OptionSetPredictTime(true), progressbar.OptionFullWidth(), progressbar.OptionClearOnFinish())
@@ -157,11 +157,6 @@ func (v *progressView) finish() {
 	if v.bar != nil {
 		_ = v.bar.Finish()
 	}
-}
-
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // printSummary prints what an import did, and why each refused item was refused.
