@@ -292,7 +292,7 @@ func (b *bench) runOn(ctx context.Context, o stack.Options, fn func(*stack.Stack
 func baseConfig(dir string) config.Config {
 	return config.Config{
 		DataDir:   dir,
-		TaskQueue: journeyQueue, Consumer: "careclock-listener", StreamReplicas: 1, MetricsAddr: "off",
+		TaskQueue: journeyQueue, Consumer: listenerConsumer, StreamReplicas: 1, MetricsAddr: "off",
 	}
 }
 

@@ -31,6 +31,8 @@ func timerNoop(ctx workflow.Context, at time.Time) error {
 const (
 	rawQueue     = "bench-raw"
 	journeyQueue = "careclock"
+	// listenerConsumer is the durable consumer of bench's listener.
+	listenerConsumer = "careclock-listener"
 )
 
 var counted atomic.Int64

@@ -242,6 +242,9 @@ func (s *Stack) ConnectNATS(role string) (*nats.Conn, jetstream.JetStream, error
 	return connect.NATS(s.cfg, role, s.natsClientLog)
 }
 
+// Namespace is the Temporal namespace the stack's clients use.
+func (s *Stack) Namespace() string { return s.cfg.TemporalNamespace }
+
 // DataDir is the directory the stack keeps its databases and keys in.
 func (s *Stack) DataDir() string { return s.cfg.DataDir }
 
