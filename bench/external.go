@@ -97,7 +97,7 @@ func startTopology(ctx context.Context, b *bench) (*topology.Topology, error) {
 	if err != nil {
 		return nil, err
 	}
-	top, err := topology.Start(ctx, topology.Options{Root: root, Bin: bin})
+	top, err := topology.Start(ctx, topology.Options{Root: root, Bin: bin, NATSNoSync: b.natsNoSync})
 	if err != nil {
 		return nil, err
 	}

@@ -105,7 +105,7 @@ func run() error {
 	scale := flag.Int("scale", 100000, "open items the scale scenario imports (docs/performance.md, At scale)")
 	stock := flag.Bool("stock", true, "run the storms on the stock in-process server too, for the tuned ÷ stock ratio")
 	withTLS := flag.Bool("tls", false, "run ingest and storm again on a dev stack whose NATS serves TLS and whose Temporal frontend serves mutual TLS (the production topology's certificates, from a CA of the run's own), for what TLS costs (TLS ÷ plain)")
-	natsSync := flag.Bool("nats-sync", true, "JetStream fsyncs every write (false: to see what that costs; never for real data)")
+	natsSync := flag.Bool("nats-sync", true, "JetStream fsyncs every write, on the dev stack and with -topology (false: to see what that costs; never for real data)")
 	sync := flag.String("sqlite-synchronous", "NORMAL", "the tuned server's SQLite synchronous setting: NORMAL (the dev stack's default) or FULL")
 	conns := flag.Int("sqlite-conns", 1, "the tuned server's SQLite connections (the dev stack's default is 1)")
 	eager := flag.Bool("eager", false, "the tuned server hands a workflow's activity to its worker in the reply to the workflow task (system.enableActivityEagerExecution)")

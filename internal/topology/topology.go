@@ -49,6 +49,10 @@ type Options struct {
 	HistoryShards int
 	// Keep leaves the working folder (data and logs) in place after Stop.
 	Keep bool
+	// NATSNoSync has the NATS nodes fsync on JetStream's own interval instead of every write
+	// (deploy/nats/nats.conf's sync_interval: always): for bench, to see what the fsyncs cost on
+	// a disk the nodes share with PostgreSQL; never for real data.
+	NATSNoSync bool
 	// Env is more of compose's interpolation (CARECLOCK_SESSION_IDLE…). Without
 	// CARECLOCK_OIDC_ISSUER, Start runs a test OpenID Connect provider (mockoidc) for the front
 	// to sign operators in through (Topology.OIDC).
@@ -576,6 +580,13 @@ func (t *Topology) startNATS(ctx context.Context) error {
 		local, err := r.value("", string(text))
 		if err != nil {
 			return err
+		}
+		if t.opts.NATSNoSync {
+			const always = "sync_interval: always"
+			if !strings.Contains(local, always) {
+				return fmt.Errorf("%s: no %q to lift", conf, always)
+			}
+			local = strings.Replace(local, always, "sync_interval: 2m", 1)
 		}
 		if err := os.Remove(conf); err != nil {
 			return err
