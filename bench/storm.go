@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.temporal.io/api/workflowservice/v1"
 
@@ -46,8 +47,18 @@ func (b *bench) careclockStorm(ctx context.Context, name string, spread int, lea
 	started := time.Now().Add(-time.Second) // the storm's journeys start after this
 	submitted := today.AddDays(-(policy.Reimbursement.DueDays - 15))
 	b.stormsRun++
+	// The storm's journeys, by workflow id: a journey event's subject. Other journeys (the scale
+	// scenario's, open by the hundred thousand) may publish during the storm; their events are
+	// not the storm's.
+	ours := make(map[string]bool, b.storm)
 	for i := range b.storm {
-		if err := b.publishClaim(ctx, fmt.Sprintf("storm-%d-%d", b.stormsRun, i), submitted); err != nil {
+		id := fmt.Sprintf("storm-%d-%d", b.stormsRun, i)
+		st, err := b.claimStart(id, submitted)
+		if err != nil {
+			return err
+		}
+		ours[st.WorkflowID] = true
+		if err := b.publishClaim(ctx, id, submitted); err != nil {
 			return err
 		}
 	}
@@ -57,13 +68,11 @@ func (b *bench) careclockStorm(ctx context.Context, name string, spread int, lea
 	if time.Now().After(t) {
 		return fmt.Errorf("journeys were still starting at T (%s); lower -storm", t.Format(time.TimeOnly))
 	}
-	took, err := waitFor(t, b.drainWithin(), func() (bool, error) {
-		n, err := b.journeyEvents(ctx)
-		return n-journeys.Msgs >= uint64(b.storm), err
-	})
+	late, lastAt, err := b.stormEvents(ctx, journeys.LastSeq+1, ours, t.Add(b.drainWithin()))
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	took := lastAt.Sub(t)
 	// A journey's step is done when it waits for its next event again, as operators see it: its
 	// CareclockNextAt in visibility has moved past T.
 	stepped := fmt.Sprintf("%s > '%s' AND StartTime >= '%s' AND ExecutionStatus = 'Running'",
@@ -74,10 +83,6 @@ func (b *bench) careclockStorm(ctx context.Context, name string, spread int, lea
 	})
 	if err != nil {
 		return fmt.Errorf("%s: steps: %w", name, err)
-	}
-	late, err := b.lateness(ctx, journeys.LastSeq+1, b.storm)
-	if err != nil {
-		return err
 	}
 	q := func(f float64) float64 { return late[int(f*float64(len(late)-1))].Seconds() }
 	if spread == 0 {
@@ -93,48 +98,59 @@ func (b *bench) careclockStorm(ctx context.Context, name string, spread int, lea
 	return nil
 }
 
-// lateness reads n journey events from the JOURNEYS stream from seq and returns, in order, how
-// long after the instant it was due (data.scheduledAt) each was stored. (Before the event
-// contract's change, the event's time was that instant; since, it is when careclock published
-// it, which would read about 0.)
-func (b *bench) lateness(ctx context.Context, seq uint64, n int) ([]time.Duration, error) {
+// stormEvents reads the JOURNEYS stream from seq until it has one event of each journey in ours,
+// skipping other journeys' events, and returns, in order, how long after the instant it was due
+// (data.scheduledAt) each was stored, and when the last was stored. (Before the event contract's
+// change, an event's time was that instant; since, it is when careclock published it, which
+// would read about 0.)
+func (b *bench) stormEvents(ctx context.Context, seq uint64, ours map[string]bool, deadline time.Time) ([]time.Duration, time.Time, error) {
 	c, err := b.s.JS.OrderedConsumer(ctx, events.JourneyStream, jetstream.OrderedConsumerConfig{
 		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: seq,
 	})
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
-	batch, err := c.Fetch(n, jetstream.FetchMaxWait(30*time.Second))
-	if err != nil {
-		return nil, err
-	}
-	late := make([]time.Duration, 0, n)
-	for msg := range batch.Messages() {
-		meta, err := msg.Metadata()
+	late := make([]time.Duration, 0, len(ours))
+	seen := make(map[string]bool, len(ours))
+	var last time.Time
+	for len(seen) < len(ours) {
+		if time.Now().After(deadline) {
+			return nil, time.Time{}, fmt.Errorf("%d of the storm's %d journey events on NATS by %s", len(seen), len(ours), deadline.Format(time.TimeOnly))
+		}
+		batch, err := c.Fetch(1000, jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
-			return nil, err
+			return nil, time.Time{}, err
 		}
-		var ev struct {
-			Data struct {
-				ScheduledAt time.Time `json:"scheduledAt"`
-			} `json:"data"`
+		for msg := range batch.Messages() {
+			meta, err := msg.Metadata()
+			if err != nil {
+				return nil, time.Time{}, err
+			}
+			var ev struct {
+				Subject string `json:"subject"`
+				Data    struct {
+					ScheduledAt time.Time `json:"scheduledAt"`
+				} `json:"data"`
+			}
+			if err := json.Unmarshal(msg.Data(), &ev); err != nil {
+				return nil, time.Time{}, fmt.Errorf("journey event %d: %w", meta.Sequence.Stream, err)
+			}
+			if !ours[ev.Subject] || seen[ev.Subject] {
+				continue
+			}
+			if ev.Data.ScheduledAt.IsZero() {
+				return nil, time.Time{}, fmt.Errorf("journey event %d has no data.scheduledAt", meta.Sequence.Stream)
+			}
+			seen[ev.Subject] = true
+			late = append(late, meta.Timestamp.Sub(ev.Data.ScheduledAt))
+			last = meta.Timestamp
 		}
-		if err := json.Unmarshal(msg.Data(), &ev); err != nil {
-			return nil, fmt.Errorf("journey event %d: %w", meta.Sequence.Stream, err)
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+			return nil, time.Time{}, err
 		}
-		if ev.Data.ScheduledAt.IsZero() {
-			return nil, fmt.Errorf("journey event %d has no data.scheduledAt", meta.Sequence.Stream)
-		}
-		late = append(late, meta.Timestamp.Sub(ev.Data.ScheduledAt))
-	}
-	if err := batch.Error(); err != nil {
-		return nil, err
-	}
-	if len(late) != n {
-		return nil, fmt.Errorf("read %d journey events from seq %d, want %d", len(late), seq, n)
 	}
 	slices.Sort(late)
-	return late, nil
+	return late, last, nil
 }
 
 // storms: the bare storm, then careclock's. Each instant is far enough ahead for every
@@ -219,9 +235,4 @@ func waitFor(at time.Time, within time.Duration, done func() (bool, error)) (tim
 			return 0, errors.New("not done in time")
 		}
 	}
-}
-
-func (b *bench) journeyEvents(ctx context.Context) (uint64, error) {
-	st, err := b.streamState(ctx, events.JourneyStream)
-	return st.Msgs, err
 }
