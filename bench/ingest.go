@@ -49,34 +49,24 @@ func (b *bench) ingest(ctx context.Context) error {
 	var bare, attrs, journeys, in []float64
 	for r := range b.rounds {
 		round := fmt.Sprintf("r%d", r+1)
-		if err := b.quiet(ctx); err != nil {
-			return err
+		// In turn, each once the worker has caught up with the one before.
+		var got [4]float64
+		for i, measure := range []func() (float64, error){
+			func() (float64, error) { return b.startRate(ctx, round, b.n, false) },
+			func() (float64, error) { return b.startRate(ctx, round, b.n, true) },
+			func() (float64, error) { return b.journeyStartRate(ctx, round, b.n) },
+			func() (float64, error) { return b.ingestRate(ctx, round, b.n, r == 0) },
+		} {
+			if err := b.quiet(ctx); err != nil {
+				return err
+			}
+			rate, err := measure()
+			if err != nil {
+				return err
+			}
+			got[i] = rate
 		}
-		x, err := b.startRate(ctx, round, b.n, false)
-		if err != nil {
-			return err
-		}
-		if err := b.quiet(ctx); err != nil {
-			return err
-		}
-		y, err := b.startRate(ctx, round, b.n, true)
-		if err != nil {
-			return err
-		}
-		if err := b.quiet(ctx); err != nil {
-			return err
-		}
-		j, err := b.journeyStartRate(ctx, round, b.n)
-		if err != nil {
-			return err
-		}
-		if err := b.quiet(ctx); err != nil {
-			return err
-		}
-		z, err := b.ingestRate(ctx, round, b.n, r == 0)
-		if err != nil {
-			return err
-		}
+		x, y, j, z := got[0], got[1], got[2], got[3]
 		bare, attrs, journeys, in = append(bare, x), append(attrs, y), append(journeys, j), append(in, z)
 		b.log.Info().Int("round", r+1).Float64("starts", x).Float64("starts_with_attributes", y).Float64("journey_starts", j).Float64("ingest", z).Msg("ingest round")
 	}
