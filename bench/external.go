@@ -51,13 +51,19 @@ func (x external) validate(scenarios []string) error {
 // withExternal runs fn against the external servers, with bench's own worker and listener.
 func (b *bench) withExternal(ctx context.Context, x external, fn func(*stack.Stack) error) (err error) {
 	if x.topology {
-		top, err := startTopology(ctx, b)
+		top, stop, err := startTopology(ctx, b)
 		if err != nil {
 			return err
 		}
-		defer func() { err = errors.Join(err, top.Stop()) }()
+		defer func() { err = errors.Join(err, stop()) }()
 		x.temporal, x.namespace, x.nats, x.secrets, x.replicas = top.TemporalAddress(), "careclock", top.NATSURLs(), top.Secrets(), 3
 		b.pgData = filepath.Join(top.Dir, "volumes", "postgresql")
+		b.serverPprof = top.TemporalPprofURL()
+		if b.serverProfiles != "" {
+			if err := checkPprof(ctx, b.serverPprof); err != nil {
+				return err
+			}
+		}
 		// bench's worker and listener, and its setup, in one client: the admin certificate.
 		certs := access.CertificatesIn(top.Secrets())
 		restore, err := setEnv(map[string]string{
@@ -82,32 +88,39 @@ func (b *bench) withExternal(ctx context.Context, x external, fn func(*stack.Sta
 	}}, fn)
 }
 
-// startTopology builds the programs and brings the production topology up as processes, then
-// stops its own workers and listener: bench runs its own.
-func startTopology(ctx context.Context, b *bench) (*topology.Topology, error) {
+// startTopology builds the programs into a folder of their own and brings the production
+// topology up as processes, then stops its own workers and listener: bench runs its own. stop
+// stops the processes and removes the programs.
+func startTopology(ctx context.Context, b *bench) (top *topology.Topology, stop func() error, err error) {
 	bin, err := os.MkdirTemp("", "careclock-bench-bin-")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, os.RemoveAll(bin))
+		}
+	}()
 	b.log.Info().Msg("building the topology's programs (the Temporal server takes a while the first time)")
 	if err := topology.Build(ctx, ".", bin); err != nil {
-		return nil, fmt.Errorf("%w (run bench from the repository root)", err)
+		return nil, nil, fmt.Errorf("%w (run bench from the repository root)", err)
 	}
 	root, err := filepath.Abs(".")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	top, err := topology.Start(ctx, topology.Options{Root: root, Bin: bin, NATSNoSync: b.natsNoSync})
+	top, err = topology.Start(ctx, topology.Options{Root: root, Bin: bin, NATSNoSync: b.natsNoSync, TemporalPprof: b.serverProfiles != ""})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	stop = func() error { return errors.Join(top.Stop(), os.RemoveAll(bin)) }
 	b.log.Info().Str("dir", top.Dir).Str("temporal", top.TemporalAddress()).Msg("topology up")
 	for _, p := range append(top.Workers, top.Listener) {
 		if err := p.Stop(syscall.SIGTERM, 30*time.Second); err != nil {
-			return nil, errors.Join(err, top.Stop())
+			return nil, nil, errors.Join(err, stop())
 		}
 	}
-	return top, nil
+	return top, stop, nil
 }
 
 // folderBytes is the size of every file under dir.

@@ -87,6 +87,9 @@ type bench struct {
 	workerBin string
 	// temporalAddr, namespace and natsCA are the external servers' (empty on the dev stack).
 	temporalAddr, namespace, natsCA string
+	// serverProfiles is the folder for the Temporal server's CPU profiles during the storms
+	// (-server-profiles, with -topology); serverPprof is where the server serves them.
+	serverProfiles, serverPprof string
 	// scale is the open items the scale scenario imports.
 	scale   int
 	results []Result
@@ -110,6 +113,7 @@ func run() error {
 	conns := flag.Int("sqlite-conns", 1, "the tuned server's SQLite connections (the dev stack's default is 1)")
 	eager := flag.Bool("eager", false, "the tuned server hands a workflow's activity to its worker in the reply to the workflow task (system.enableActivityEagerExecution)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server, worker, listener and bench) to this file")
+	serverProfiles := flag.String("server-profiles", "", "with -topology: write a CPU profile of the Temporal server for the first 2 minutes of each storm (raw and careclock) into this folder, a file per storm")
 	var x external
 	flag.BoolVar(&x.topology, "topology", false, "measure the production topology (docker-compose.yml) run as processes: PostgreSQL (Debian's package), the Temporal server, 3 NATS nodes; bench's own worker and listener")
 	flag.StringVar(&x.temporal, "temporal", "", "measure a running Temporal frontend (host:port) instead of the dev stack; with -nats and -secrets, and its client certificate in TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH (the admin role's: docs/security.md)")
@@ -136,6 +140,9 @@ func run() error {
 		}
 	}
 
+	if *serverProfiles != "" && !x.topology {
+		return errors.New("-server-profiles profiles the topology's Temporal server: give -topology")
+	}
 	if err := x.validate(want); err != nil {
 		return err
 	}
@@ -146,7 +153,7 @@ func run() error {
 	if *scale < 1 {
 		return fmt.Errorf("-scale %d: want at least 1", *scale)
 	}
-	b := &bench{rounds: *rounds, n: *n, storm: *storm, spread: *spread, open: *open, c: *c, log: log, sync: *sync, conns: *conns, eager: *eager, natsNoSync: !*natsSync, scale: *scale}
+	b := &bench{rounds: *rounds, n: *n, storm: *storm, spread: *spread, open: *open, c: *c, log: log, sync: *sync, conns: *conns, eager: *eager, natsNoSync: !*natsSync, scale: *scale, serverProfiles: *serverProfiles}
 	ctx := context.Background()
 	if slices.Contains(want, "memory") || slices.Contains(want, "scale") {
 		// Built first, so that a tree that does not build stops the run before it measures

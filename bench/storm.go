@@ -68,6 +68,7 @@ func (b *bench) careclockStorm(ctx context.Context, name string, spread int, lea
 	if time.Now().After(t) {
 		return fmt.Errorf("journeys were still starting at T (%s); lower -storm", t.Format(time.TimeOnly))
 	}
+	profiled := b.profileServer(ctx, name, t)
 	late, lastAt, err := b.stormEvents(ctx, journeys.LastSeq+1, waiting, t.Add(b.drainWithin()))
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -95,7 +96,7 @@ func (b *bench) careclockStorm(ctx context.Context, name string, spread int, lea
 	}
 	b.add(Result{Scenario: name + ": lateness p99", N: b.storm, Value: q(0.99), Unit: "s after it was due",
 		Note: fmt.Sprintf("median %.1f s, max %.1f s; notices spread over %d min", q(0.5), q(1), spread)})
-	return nil
+	return profiled()
 }
 
 // stormEvents reads the JOURNEYS stream from seq until it has read one event of each journey
@@ -207,11 +208,15 @@ func (b *bench) rawStormOf(ctx context.Context, n int, lead time.Duration) (floa
 	if _, err := b.startAll(ctx, n, fmt.Sprintf("storm-%d", b.rawStorms), "timerNoop", at); err != nil {
 		return 0, err
 	}
+	profiled := func() error { return nil }
+	if n == b.storm { // not the warm-up's
+		profiled = b.profileServer(ctx, fmt.Sprintf("raw storm %d", b.rawStorms), at)
+	}
 	took, err := waitFor(at, b.drainWithin(), func() (bool, error) { return counted.Load() >= int64(n), nil })
 	if err != nil {
 		return 0, fmt.Errorf("raw storm: %d of %d done: %w", counted.Load(), n, err)
 	}
-	return float64(n) / took.Seconds(), nil
+	return float64(n) / took.Seconds(), profiled()
 }
 
 // drainWithin is how long a storm may take to drain after its instant before the run gives up:

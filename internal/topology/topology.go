@@ -53,6 +53,9 @@ type Options struct {
 	// (deploy/nats/nats.conf's sync_interval: always): for bench, to see what the fsyncs cost on
 	// a disk the nodes share with PostgreSQL; never for real data.
 	NATSNoSync bool
+	// TemporalPprof has the Temporal server serve its Go profiles (PPROF_PORT, on localhost) at
+	// Topology.TemporalPprofURL: for bench, to profile the server under load.
+	TemporalPprof bool
 	// Env is more of compose's interpolation (CARECLOCK_SESSION_IDLE…). Without
 	// CARECLOCK_OIDC_ISSUER, Start runs a test OpenID Connect provider (mockoidc) for the front
 	// to sign operators in through (Topology.OIDC).
@@ -541,6 +544,13 @@ func (t *Topology) startTemporal(ctx context.Context) error {
 		}
 		extra[k] = strconv.Itoa(p)
 	}
+	if t.opts.TemporalPprof {
+		p, err := freePort()
+		if err != nil {
+			return err
+		}
+		extra["PPROF_PORT"] = strconv.Itoa(p)
+	}
 	env, err := t.rewriter("temporal").environment(extra)
 	if err != nil {
 		return err
@@ -683,6 +693,20 @@ func (t *Topology) startUI(ctx context.Context) error {
 	}
 	t.Codec, err = t.careclock("codec", nil)
 	return err
+}
+
+// TemporalPprofURL is where the Temporal server serves its Go profiles (/debug/pprof/), or ""
+// without Options.TemporalPprof.
+func (t *Topology) TemporalPprofURL() string {
+	if t.Temporal == nil {
+		return ""
+	}
+	for _, kv := range t.Temporal.Env {
+		if v, ok := strings.CutPrefix(kv, "PPROF_PORT="); ok {
+			return "http://localhost:" + v + "/debug/pprof/"
+		}
+	}
+	return ""
 }
 
 // TemporalAddress is the Temporal frontend's host:port.
