@@ -209,27 +209,37 @@ func (b *bench) listenerStart(ctx context.Context) error {
 
 // quiet waits until the worker has taken every task queued on its task queues, so that the next
 // measure does not pay for the workflow tasks the one before left behind; it logs how long that
-// took. The backlog is Temporal's approximate count.
+// took.
 func (b *bench) quiet(ctx context.Context) error {
 	begin := time.Now()
-	for deadline := begin.Add(5 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+	left, err := b.quietBy(ctx, begin.Add(5*time.Minute))
+	if err != nil {
+		return err
+	}
+	if left > 0 {
+		return fmt.Errorf("the worker still has %d tasks queued after %s", left, time.Since(begin).Round(time.Second))
+	}
+	b.log.Info().Dur("waited", time.Since(begin)).Msg("worker caught up")
+	return nil
+}
+
+// quietBy waits until the worker has taken every task queued on its task queues, or until
+// deadline, and returns what was still queued then: Temporal's approximate backlog count.
+func (b *bench) quietBy(ctx context.Context, deadline time.Time) (int64, error) {
+	for ; ; time.Sleep(200 * time.Millisecond) {
 		backlog := int64(0)
 		for _, q := range []string{rawQueue, journeyQueue} {
 			for _, t := range []enumspb.TaskQueueType{enumspb.TASK_QUEUE_TYPE_WORKFLOW, enumspb.TASK_QUEUE_TYPE_ACTIVITY} {
 				resp, err := b.s.Client.WorkflowService().DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{
 					Namespace: b.s.Namespace(), TaskQueue: &taskqueuepb.TaskQueue{Name: q}, TaskQueueType: t, ReportStats: true})
 				if err != nil {
-					return fmt.Errorf("describe task queue %s: %w", q, err)
+					return 0, fmt.Errorf("describe task queue %s: %w", q, err)
 				}
 				backlog += resp.GetStats().GetApproximateBacklogCount()
 			}
 		}
-		if backlog == 0 {
-			b.log.Info().Dur("waited", time.Since(begin)).Msg("worker caught up")
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the worker still has %d tasks queued after %s", backlog, time.Since(begin).Round(time.Second))
+		if backlog == 0 || time.Now().After(deadline) {
+			return backlog, nil
 		}
 	}
 }
