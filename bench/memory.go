@@ -99,6 +99,8 @@ func (b *bench) startWorkerProcess() (*workerProcess, error) {
 		w.Env = append(w.Env, "NATS_CA_FILE="+ca)
 	}
 	w.Stdout, w.Stderr = logs, logs
+	// A bench stopped by a signal does not leave its worker running.
+	w.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	b.s.StopWorker()
 	if err := w.Start(); err != nil {
 		return nil, errors.Join(fmt.Errorf("start the worker: %w", err), logs.Close(), b.s.StartWorker())

@@ -100,10 +100,10 @@ type Summary struct {
 	Total int
 	// Resumed is the items a resumed import found settled by the run before.
 	Resumed int
-	// Started counts items that started at least one journey; AlreadyRunning those whose every
-	// journey existed already (a rerun); Signalled those applied to journeys that existed;
+	// Started counts items that started at least one journey; AlreadyThere those whose every
+	// journey existed already, running or ended since (a rerun); Signalled those applied to journeys that existed;
 	// NoEffect valid items that concern no journey (a member enrolled who is not CCS-eligible).
-	Started, AlreadyRunning, Signalled, NoEffect int
+	Started, AlreadyThere, Signalled, NoEffect int
 	// Refused counts refused items, and Reasons each reason's count.
 	Refused int
 	Reasons map[string]int
@@ -234,7 +234,7 @@ func (im *Importer) collect(ctx context.Context, items []Item, from int, results
 			case listener.OutcomeStarted:
 				sum.Started++
 			case listener.OutcomeDuplicate:
-				sum.AlreadyRunning++
+				sum.AlreadyThere++
 			case listener.OutcomeSignalled:
 				sum.Signalled++
 			case listener.OutcomeNoEffect:

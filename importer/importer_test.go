@@ -257,7 +257,7 @@ func TestRunAppliesEachJourneysItemsInOrderAndRefusesTheRest(t *testing.T) {
 
 	// Again, as a rerun: nothing starts.
 	sum, err = im.Run(context.Background(), items, 0)
-	if err != nil || sum.Started != 0 || sum.AlreadyRunning != 40 {
+	if err != nil || sum.Started != 0 || sum.AlreadyThere != 40 {
 		t.Errorf("rerun: %+v, %v; want 0 started, 40 already there", sum, err)
 	}
 	// Resumed after the 60th: only the rest is applied.

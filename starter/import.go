@@ -166,7 +166,7 @@ func printSummary(out io.Writer, goLive rules.Date, s importer.Summary, files []
 		name string
 		n    int
 	}{
-		{"started", s.Started}, {"already there", s.AlreadyRunning}, {"signalled", s.Signalled},
+		{"started", s.Started}, {"already there", s.AlreadyThere}, {"signalled", s.Signalled},
 		{"no journey to start", s.NoEffect}, {"refused", s.Refused},
 	}
 	if s.Resumed > 0 {

@@ -14,7 +14,7 @@ import (
 func TestImportSummary(t *testing.T) {
 	var out bytes.Buffer
 	printSummary(&out, rules.MustDate("2027-02-01"), importer.Summary{
-		Total: 5000, Resumed: 1200, Started: 3700, AlreadyRunning: 5, Signalled: 40, NoEffect: 25, Refused: 30,
+		Total: 5000, Resumed: 1200, Started: 3700, AlreadyThere: 5, Signalled: 40, NoEffect: 25, Refused: 30,
 		Reasons: map[string]int{"data.memberId: required": 20, "unknown type": 10},
 	}, []string{"refused/member.enrolled.csv"})
 	want := `go-live 2027-02-01: 5000 items

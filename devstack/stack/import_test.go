@@ -70,7 +70,7 @@ func TestImportOfAPlansOpenWorkSendsNothingDatedBeforeGoLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("import of %d items in %s (%.0f/s): %+v", n, took.Round(time.Second), float64(n)/took.Seconds(), first)
-	if first.Refused != bad || first.Started+first.Signalled+first.NoEffect+first.Refused != n || first.AlreadyRunning != 0 {
+	if first.Refused != bad || first.Started+first.Signalled+first.NoEffect+first.Refused != n || first.AlreadyThere != 0 {
 		t.Errorf("import: %+v; want %d refused and the rest started, signalled or of no effect", first, bad)
 	}
 
@@ -141,7 +141,7 @@ func TestImportOfAPlansOpenWorkSendsNothingDatedBeforeGoLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.Started != 0 || again.AlreadyRunning != first.Started || again.Refused != bad {
+	if again.Started != 0 || again.AlreadyThere != first.Started || again.Refused != bad {
 		t.Errorf("rerun: %+v; want 0 started and %d already there", again, first.Started)
 	}
 	time.Sleep(3 * time.Second)
