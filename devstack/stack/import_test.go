@@ -82,9 +82,10 @@ func TestImportOfAPlansOpenWorkSendsNothingDatedBeforeGoLive(t *testing.T) {
 	var dates []rules.Date
 	var byJourney map[string]int
 	var natsOf map[string][]string
-	// A journey records an event it published in its next workflow task, which on a busy
-	// machine can come well after the stream has gone quiet (a publish retried after its
-	// activity timed out): read the journeys again until they account for the stream.
+	// On a busy machine a journey's first workflow task can wait in the queue for minutes, so
+	// the stream's quiet spell does not mean every journey has run: one was seen to publish
+	// while the views were read, 3 minutes after the import. Read the journeys and the stream
+	// again until they account for each other.
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(5 * time.Second) {
 		published, beforeGoLive = 0, 0
 		views = map[string]workflows.View[json.RawMessage]{}
