@@ -230,18 +230,27 @@ func (b *bench) quietBy(ctx context.Context, deadline time.Time) (int64, error) 
 		backlog := int64(0)
 		for _, q := range []string{rawQueue, journeyQueue} {
 			for _, t := range []enumspb.TaskQueueType{enumspb.TASK_QUEUE_TYPE_WORKFLOW, enumspb.TASK_QUEUE_TYPE_ACTIVITY} {
-				resp, err := b.s.Client.WorkflowService().DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{
-					Namespace: b.s.Namespace(), TaskQueue: &taskqueuepb.TaskQueue{Name: q}, TaskQueueType: t, ReportStats: true})
+				n, err := b.backlog(ctx, q, t)
 				if err != nil {
-					return 0, fmt.Errorf("describe task queue %s: %w", q, err)
+					return 0, err
 				}
-				backlog += resp.GetStats().GetApproximateBacklogCount()
+				backlog += n
 			}
 		}
 		if backlog == 0 || time.Now().After(deadline) {
 			return backlog, nil
 		}
 	}
+}
+
+// backlog is Temporal's approximate count of the tasks of a type queued on a task queue.
+func (b *bench) backlog(ctx context.Context, queue string, t enumspb.TaskQueueType) (int64, error) {
+	resp, err := b.s.Client.WorkflowService().DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{
+		Namespace: b.s.Namespace(), TaskQueue: &taskqueuepb.TaskQueue{Name: queue}, TaskQueueType: t, ReportStats: true})
+	if err != nil {
+		return 0, fmt.Errorf("describe task queue %s: %w", queue, err)
+	}
+	return resp.GetStats().GetApproximateBacklogCount(), nil
 }
 
 func (b *bench) publishClaim(ctx context.Context, id string, submitted rules.Date) error {

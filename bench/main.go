@@ -40,6 +40,7 @@ import (
 	"github.com/careclock/careclock/access"
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/devstack/stack"
+	"github.com/careclock/careclock/importer"
 )
 
 func main() {
@@ -90,6 +91,9 @@ type bench struct {
 	// serverProfiles is the folder for the Temporal server's CPU profiles during the storms
 	// (-server-profiles, with -topology); serverPprof is where the server serves them.
 	serverProfiles, serverPprof string
+	// importBacklog is the scale scenario's bound on the worker's queued workflow tasks, as
+	// `starter import --max-backlog` (0: none).
+	importBacklog int64
 	// scale is the open items the scale scenario imports.
 	scale   int
 	results []Result
@@ -114,6 +118,7 @@ func run() error {
 	eager := flag.Bool("eager", false, "the tuned server hands a workflow's activity to its worker in the reply to the workflow task (system.enableActivityEagerExecution)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server, worker, listener and bench) to this file")
 	serverProfiles := flag.String("server-profiles", "", "with -topology: write a CPU profile of the Temporal server for the first 2 minutes of each storm (raw and careclock) into this folder, a file per storm")
+	importBacklog := flag.Int64("import-backlog", importer.DefaultMaxBacklog, "the scale scenario's import waits while the worker has more workflow tasks queued than this, as starter import --max-backlog does (0: it does not wait; the runs of 2026-12-03)")
 	var x external
 	flag.BoolVar(&x.topology, "topology", false, "measure the production topology (docker-compose.yml) run as processes: PostgreSQL (Debian's package), the Temporal server, 3 NATS nodes; bench's own worker and listener")
 	flag.StringVar(&x.temporal, "temporal", "", "measure a running Temporal frontend (host:port) instead of the dev stack; with -nats and -secrets, and its client certificate in TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH (the admin role's: docs/security.md)")
@@ -153,7 +158,7 @@ func run() error {
 	if *scale < 1 {
 		return fmt.Errorf("-scale %d: want at least 1", *scale)
 	}
-	b := &bench{rounds: *rounds, n: *n, storm: *storm, spread: *spread, open: *open, c: *c, log: log, sync: *sync, conns: *conns, eager: *eager, natsNoSync: !*natsSync, scale: *scale, serverProfiles: *serverProfiles}
+	b := &bench{rounds: *rounds, n: *n, storm: *storm, spread: *spread, open: *open, c: *c, log: log, sync: *sync, conns: *conns, eager: *eager, natsNoSync: !*natsSync, scale: *scale, serverProfiles: *serverProfiles, importBacklog: *importBacklog}
 	ctx := context.Background()
 	if slices.Contains(want, "memory") || slices.Contains(want, "scale") {
 		// Built first, so that a tree that does not build stops the run before it measures

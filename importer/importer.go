@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -33,6 +34,11 @@ const (
 	// (about 120 journeys: docs/performance.md).
 	DefaultRate        = 50
 	DefaultConcurrency = 16
+	// DefaultMaxBacklog is the worker's queued workflow tasks above which the import waits. A
+	// journey's timer that fires while the import runs is a task in the same queue: on
+	// PostgreSQL, 100,000 items imported at 60 a second left 52,000 tasks queued and 30 minutes
+	// behind (docs/performance.md). 1,000 tasks is about 12 s of this machine's worker.
+	DefaultMaxBacklog = 1000
 	// DefaultRetryFor is how long an item Temporal does not take (down, timing out) is tried
 	// before the import stops, to be resumed.
 	DefaultRetryFor = 2 * time.Minute
@@ -53,6 +59,11 @@ type Importer struct {
 	// journey, or of one member's journeys, are applied one at a time, in their order in the
 	// input, as the listener applies them.
 	Concurrency int
+	// Backlog reports the worker's queued workflow tasks (nil: not watched). While it is over
+	// MaxBacklog (0: DefaultMaxBacklog), the import applies nothing new, so that the journeys
+	// already running, whose notices fall due meanwhile, are not kept waiting behind it.
+	Backlog    func(context.Context) (int64, error)
+	MaxBacklog int64
 	// RetryFor bounds how long an item is tried again when Temporal does not take it for a
 	// reason of its own (0: DefaultRetryFor); then the import stops, and a rerun resumes it.
 	RetryFor time.Duration
@@ -65,6 +76,8 @@ type Importer struct {
 	ProgressEvery time.Duration
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// backlogEvery is how often the backlog is read (0: every second; tests shorten it).
+	backlogEvery time.Duration
 	// notFoundWait is the first wait before an item for a journey not found is asked again
 	// (0: half a second; tests shorten it).
 	notFoundWait time.Duration
@@ -76,6 +89,9 @@ type Progress struct {
 	// From is the items a resumed import found settled already, counted in Done.
 	From    int
 	Elapsed time.Duration
+	// Backlog is the worker's queued workflow tasks while the import waits for it to take them
+	// (Importer.MaxBacklog); 0 while it does not wait.
+	Backlog int64
 }
 
 // Rate is the items settled per second in this run.
@@ -141,6 +157,7 @@ func (im *Importer) Run(ctx context.Context, items []Item, from int) (Summary, e
 		limit = rate.Limit(cmp.Or(im.Rate, DefaultRate))
 	}
 	limiter := rate.NewLimiter(limit, workers)
+	waiting := new(atomic.Int64) // the backlog the import waits on; 0 while it does not
 	results := make(chan result, workers)
 	// Dispatch stops when ctx ends or an item cannot be applied.
 	dispatch, stopDispatch := context.WithCancel(ctx)
@@ -168,6 +185,7 @@ func (im *Importer) Run(ctx context.Context, items []Item, from int) (Summary, e
 			close(results)
 		}()
 		today := im.book().Latest().Today(now())
+		var checked time.Time
 		for i := from; i < len(items); i++ {
 			j, reason := im.prepare(items[i], i, today)
 			if reason != "" {
@@ -176,6 +194,15 @@ func (im *Importer) Run(ctx context.Context, items []Item, from int) (Summary, e
 			}
 			if err := limiter.Wait(dispatch); err != nil {
 				return // stopped
+			}
+			if im.Backlog != nil && time.Since(checked) >= cmp.Or(im.backlogEvery, time.Second) {
+				if err := im.waitForWorker(dispatch, waiting); err != nil {
+					if dispatch.Err() == nil {
+						results <- result{index: i, err: err}
+					}
+					return
+				}
+				checked = time.Now()
 			}
 			h := fnv.New32a()
 			_, _ = h.Write([]byte(cmp.Or(j.route.OrderKey(), fmt.Sprint(i))))
@@ -186,12 +213,39 @@ func (im *Importer) Run(ctx context.Context, items []Item, from int) (Summary, e
 			}
 		}
 	}()
-	return im.collect(ctx, items, from, results, sum, now, stopDispatch)
+	return im.collect(ctx, items, from, results, sum, now, stopDispatch, waiting)
+}
+
+// waitForWorker returns once the worker's backlog is at most MaxBacklog. A backlog that cannot
+// be read for RetryFor stops the import, as an item Temporal does not take does.
+func (im *Importer) waitForWorker(ctx context.Context, waiting *atomic.Int64) error {
+	defer waiting.Store(0)
+	every := cmp.Or(im.backlogEvery, time.Second)
+	var failing time.Time
+	for {
+		n, err := im.Backlog(ctx)
+		switch {
+		case err == nil && n <= cmp.Or(im.MaxBacklog, DefaultMaxBacklog):
+			return nil
+		case err == nil:
+			waiting.Store(n)
+			failing = time.Time{}
+		case failing.IsZero():
+			failing = time.Now()
+		case time.Since(failing) > cmp.Or(im.RetryFor, DefaultRetryFor):
+			return fmt.Errorf("the worker's backlog: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(every):
+		}
+	}
 }
 
 // collect settles each result: counts it, records a refusal, moves the checkpoint past every
 // item settled in order, and reports progress.
-func (im *Importer) collect(ctx context.Context, items []Item, from int, results <-chan result, sum Summary, now func() time.Time, stop func()) (Summary, error) {
+func (im *Importer) collect(ctx context.Context, items []Item, from int, results <-chan result, sum Summary, now func() time.Time, stop func(), waiting *atomic.Int64) (Summary, error) {
 	settled := make([]bool, len(items))
 	done, count := from, from
 	began := now()
@@ -200,7 +254,7 @@ func (im *Importer) collect(ctx context.Context, items []Item, from int, results
 	defer tick.Stop()
 	report := func() {
 		if im.Progress != nil {
-			im.Progress(Progress{Done: count, Total: len(items), From: from, Elapsed: now().Sub(began)})
+			im.Progress(Progress{Done: count, Total: len(items), From: from, Elapsed: now().Sub(began), Backlog: waiting.Load()})
 		}
 	}
 	checkpoint := func() error {

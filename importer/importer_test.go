@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -282,6 +283,61 @@ func TestRunStopsWhenTemporalDoesNotTakeAnItem(t *testing.T) {
 	}
 	if last != 0 {
 		t.Errorf("checkpoint %d, want 0", last)
+	}
+}
+
+// While the worker's queue is over MaxBacklog the import applies nothing, and says it waits; it
+// goes on once the worker has caught up.
+func TestRunWaitsWhileTheWorkersBacklogIsOverItsBound(t *testing.T) {
+	var items []Item
+	for i := range 10 {
+		items = append(items, grievance(fmt.Sprint(i)))
+	}
+	d := &delivery{started: map[string]bool{}}
+	var queued atomic.Int64
+	queued.Store(5000)
+	var reported atomic.Int64 // the largest backlog progress reported
+	im := Importer{Deliver: d.deliver, Keyer: testKeyer, Rate: -1, Concurrency: 1, MaxBacklog: 1000,
+		Backlog:  func(context.Context) (int64, error) { return queued.Load(), nil },
+		Progress: func(p Progress) { reported.Store(max(reported.Load(), p.Backlog)) }, ProgressEvery: 5 * time.Millisecond,
+		backlogEvery: 5 * time.Millisecond}
+	type ran struct {
+		sum Summary
+		err error
+	}
+	done := make(chan ran, 1)
+	go func() { sum, err := im.Run(context.Background(), items, 0); done <- ran{sum, err} }()
+	time.Sleep(300 * time.Millisecond)
+	d.mu.Lock()
+	applied := len(d.applied)
+	d.mu.Unlock()
+	if applied != 0 || reported.Load() != 5000 {
+		t.Errorf("with 5000 tasks queued: %d items applied, progress said %d queued; want 0 applied and 5000", applied, reported.Load())
+	}
+	queued.Store(1000) // at the bound: the import goes on
+	select {
+	case r := <-done:
+		if r.err != nil || r.sum.Started != 10 {
+			t.Errorf("after the worker caught up: %+v, %v; want 10 started", r.sum, r.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the import did not go on once the worker had caught up")
+	}
+}
+
+// A backlog that cannot be read for RetryFor stops the import before it applies anything more.
+func TestRunStopsWhenTheBacklogCannotBeRead(t *testing.T) {
+	d := &delivery{started: map[string]bool{}}
+	last := -1
+	im := Importer{Deliver: d.deliver, Keyer: testKeyer, Rate: -1, Concurrency: 1, RetryFor: 100 * time.Millisecond,
+		Backlog:    func(context.Context) (int64, error) { return 0, errors.New("describe task queue careclock: unavailable") },
+		Checkpoint: func(done int) error { last = done; return nil }, backlogEvery: 10 * time.Millisecond}
+	_, err := im.Run(context.Background(), []Item{grievance("1"), grievance("2")}, 0)
+	if err == nil || !strings.Contains(err.Error(), "the worker's backlog: describe task queue careclock: unavailable") {
+		t.Fatalf("error %v, want the backlog's", err)
+	}
+	if last != 0 || len(d.applied) != 0 {
+		t.Errorf("checkpoint %d, %d applied; want 0 and 0", last, len(d.applied))
 	}
 }
 

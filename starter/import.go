@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,10 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	enumspb "go.temporal.io/api/enums/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/careclock/careclock/config"
 	"github.com/careclock/careclock/connect"
@@ -28,6 +33,7 @@ type importCmd struct {
 	Source      string   `default:"urn:careclock:import" placeholder:"URI" help:"The CloudEvent source of events built from CSV rows that have no source column."`
 	Rate        float64  `default:"50" placeholder:"N" help:"Items applied per second at most, so that the live listener keeps its share of Temporal; 0 for no limit."`
 	Concurrency int      `default:"16" placeholder:"N" help:"Items applied at once (items of one journey or one member are applied in order, one at a time)."`
+	MaxBacklog  int64    `name:"max-backlog" default:"1000" placeholder:"N" help:"Workflow tasks queued for the worker above which the import waits, so that running journeys' notices are not kept waiting behind it; 0 to not watch."`
 	Refusals    string   `default:"refused" type:"path" placeholder:"DIR" help:"Where refused items go: a file per input, named after it and in its format, each item with its reason. Correct it and import it again."`
 	Checkpoint  string   `placeholder:"FILE" type:"path" help:"Where an interrupted import records how far it got, and a rerun resumes (default: .checkpoint in the refusals directory). Removed once an import ends."`
 	Restart     bool     `help:"Go through every item again, even where a checkpoint says an interrupted import got to (nothing is started twice either way)."`
@@ -39,8 +45,8 @@ func (c importCmd) Run(cfg *config.Config, st *streams) error {
 	if err != nil {
 		return fmt.Errorf("--go-live: %w", err)
 	}
-	if c.Rate < 0 || c.Concurrency < 1 {
-		return errors.New("--rate must be 0 or more and --concurrency 1 or more")
+	if c.Rate < 0 || c.Concurrency < 1 || c.MaxBacklog < 0 {
+		return errors.New("--rate and --max-backlog must be 0 or more, and --concurrency 1 or more")
 	}
 	now := time.Now()
 	var inputs []importer.Input
@@ -103,6 +109,14 @@ func (c importCmd) Run(cfg *config.Config, st *streams) error {
 	if c.Rate == 0 {
 		im.Rate = -1
 	}
+	if c.MaxBacklog > 0 {
+		opts, err := connect.TemporalOptions(*cfg, log)
+		if err != nil {
+			return err
+		}
+		namespace := cmp.Or(opts.Namespace, client.DefaultNamespace)
+		im.Backlog, im.MaxBacklog = workflowBacklog(tc, namespace, cfg.TaskQueue), c.MaxBacklog
+	}
 	sum, runErr := im.Run(ctx, items, cp.Done)
 	show.finish()
 	runErr = errors.Join(runErr, refusals.Close())
@@ -150,7 +164,25 @@ func (v *progressView) update(p importer.Progress) {
 	if p.Total > 0 {
 		pct = 100 * float64(p.Done) / float64(p.Total)
 	}
-	fmt.Fprintf(v.out, "imported %d of %d (%.0f%%), %.0f items/s, about %s left\n", p.Done, p.Total, pct, p.Rate(), p.ETA())
+	waiting := ""
+	if p.Backlog > 0 {
+		waiting = fmt.Sprintf("; waiting for the worker, %d tasks queued", p.Backlog)
+	}
+	fmt.Fprintf(v.out, "imported %d of %d (%.0f%%), %.0f items/s, about %s left%s\n", p.Done, p.Total, pct, p.Rate(), p.ETA(), waiting)
+}
+
+// workflowBacklog reads the workflow tasks queued on the journeys' task queue: Temporal's
+// approximate count.
+func workflowBacklog(tc client.Client, namespace, queue string) func(context.Context) (int64, error) {
+	return func(ctx context.Context) (int64, error) {
+		resp, err := tc.WorkflowService().DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{
+			Namespace: namespace, TaskQueue: &taskqueuepb.TaskQueue{Name: queue},
+			TaskQueueType: enumspb.TASK_QUEUE_TYPE_WORKFLOW, ReportStats: true})
+		if err != nil {
+			return 0, fmt.Errorf("describe task queue %s: %w", queue, err)
+		}
+		return resp.GetStats().GetApproximateBacklogCount(), nil
+	}
 }
 
 func (v *progressView) finish() {
