@@ -330,7 +330,9 @@ func TestRunStopsWhenTheBacklogCannotBeRead(t *testing.T) {
 	d := &delivery{started: map[string]bool{}}
 	last := -1
 	im := Importer{Deliver: d.deliver, Keyer: testKeyer, Rate: -1, Concurrency: 1, RetryFor: 100 * time.Millisecond,
-		Backlog:    func(context.Context) (int64, error) { return 0, errors.New("describe task queue careclock: unavailable") },
+		Backlog: func(context.Context) (int64, error) {
+			return 0, errors.New("describe task queue careclock: unavailable")
+		},
 		Checkpoint: func(done int) error { last = done; return nil }, backlogEvery: 10 * time.Millisecond}
 	_, err := im.Run(context.Background(), []Item{grievance("1"), grievance("2")}, 0)
 	if err == nil || !strings.Contains(err.Error(), "the worker's backlog: describe task queue careclock: unavailable") {
