@@ -19,6 +19,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	"golang.org/x/time/rate"
 
 	"github.com/careclock/careclock/events"
@@ -61,7 +65,9 @@ type Importer struct {
 	Concurrency int
 	// Backlog reports the worker's queued workflow tasks (nil: not watched). While it is over
 	// MaxBacklog (0: DefaultMaxBacklog), the import applies nothing new, so that the journeys
-	// already running, whose notices fall due meanwhile, are not kept waiting behind it.
+	// already running, whose notices fall due meanwhile, are not kept waiting behind it. Temporal
+	// serves the count from a cache of up to 5 s, so the queue may pass the bound by what the
+	// import adds in that time.
 	Backlog    func(context.Context) (int64, error)
 	MaxBacklog int64
 	// RetryFor bounds how long an item is tried again when Temporal does not take it for a
@@ -214,6 +220,20 @@ func (im *Importer) Run(ctx context.Context, items []Item, from int) (Summary, e
 		}
 	}()
 	return im.collect(ctx, items, from, results, sum, now, stopDispatch, waiting)
+}
+
+// WorkflowBacklog reads the workflow tasks queued on the journeys' task queue (Temporal's
+// approximate count, from the task queue's statistics): an Importer's Backlog.
+func WorkflowBacklog(c client.Client, namespace, queue string) func(context.Context) (int64, error) {
+	return func(ctx context.Context) (int64, error) {
+		resp, err := c.WorkflowService().DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{
+			Namespace: namespace, TaskQueue: &taskqueuepb.TaskQueue{Name: queue},
+			TaskQueueType: enumspb.TASK_QUEUE_TYPE_WORKFLOW, ReportStats: true})
+		if err != nil {
+			return 0, fmt.Errorf("describe task queue %s: %w", queue, err)
+		}
+		return resp.GetStats().GetApproximateBacklogCount(), nil
+	}
 }
 
 // waitForWorker returns once the worker's backlog is at most MaxBacklog. A backlog that cannot

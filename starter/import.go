@@ -15,9 +15,6 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
-	enumspb "go.temporal.io/api/enums/v1"
-	taskqueuepb "go.temporal.io/api/taskqueue/v1"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/careclock/careclock/config"
@@ -115,7 +112,7 @@ func (c importCmd) Run(cfg *config.Config, st *streams) error {
 			return err
 		}
 		namespace := cmp.Or(opts.Namespace, client.DefaultNamespace)
-		im.Backlog, im.MaxBacklog = workflowBacklog(tc, namespace, cfg.TaskQueue), c.MaxBacklog
+		im.Backlog, im.MaxBacklog = importer.WorkflowBacklog(tc, namespace, cfg.TaskQueue), c.MaxBacklog
 	}
 	sum, runErr := im.Run(ctx, items, cp.Done)
 	show.finish()
@@ -169,20 +166,6 @@ func (v *progressView) update(p importer.Progress) {
 		waiting = fmt.Sprintf("; waiting for the worker, %d tasks queued", p.Backlog)
 	}
 	fmt.Fprintf(v.out, "imported %d of %d (%.0f%%), %.0f items/s, about %s left%s\n", p.Done, p.Total, pct, p.Rate(), p.ETA(), waiting)
-}
-
-// workflowBacklog reads the workflow tasks queued on the journeys' task queue: Temporal's
-// approximate count.
-func workflowBacklog(tc client.Client, namespace, queue string) func(context.Context) (int64, error) {
-	return func(ctx context.Context) (int64, error) {
-		resp, err := tc.WorkflowService().DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{
-			Namespace: namespace, TaskQueue: &taskqueuepb.TaskQueue{Name: queue},
-			TaskQueueType: enumspb.TASK_QUEUE_TYPE_WORKFLOW, ReportStats: true})
-		if err != nil {
-			return 0, fmt.Errorf("describe task queue %s: %w", queue, err)
-		}
-		return resp.GetStats().GetApproximateBacklogCount(), nil
-	}
 }
 
 func (v *progressView) finish() {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -167,6 +168,77 @@ func TestImportOfAPlansOpenWorkSendsNothingDatedBeforeGoLive(t *testing.T) {
 }
 
 // startedJourneys lists the workflow ids of the journeys the items start.
+// An import while the worker is stopped: once Temporal's task queue statistics show more than
+// MaxBacklog workflow tasks queued, the import applies nothing more and says it waits; when the
+// worker runs again it takes the queue and the import goes on to its end. The statistics are up
+// to 5 s old (matching.TaskQueueInfoByBuildIdTTL), so the import is paced to last longer.
+func TestImportWaitsForABackloggedWorker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("imports 400 items with the worker stopped")
+	}
+	s := startStack(t)
+	today := testPolicy().Today(time.Now())
+	files, err := openwork.Write(t.TempDir(), openwork.Options{N: 400, GoLive: today, Today: today, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []importer.Item
+	for i, f := range files {
+		in, err := importer.Read(f, "", "urn:plan:export", i, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, in.Items...)
+	}
+	s.StopWorker()
+	l := s.NewListener()
+	var mu sync.Mutex
+	var last importer.Progress
+	waited := false
+	im := importer.Importer{Deliver: l.Deliver, Keyer: l.Keyer, Book: l.Policies, GoLive: today, Rate: 20, Concurrency: 4,
+		Backlog: importer.WorkflowBacklog(s.Client, s.Namespace(), "careclock-test"), MaxBacklog: 50,
+		ProgressEvery: 100 * time.Millisecond, Progress: func(p importer.Progress) {
+			mu.Lock()
+			defer mu.Unlock()
+			last, waited = p, waited || p.Backlog > 50
+		}}
+	progress := func() (importer.Progress, bool) { mu.Lock(); defer mu.Unlock(); return last, waited }
+	type ran struct {
+		sum importer.Summary
+		err error
+	}
+	done := make(chan ran, 1)
+	go func() { sum, err := im.Run(context.Background(), items, 0); done <- ran{sum, err} }()
+
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		if _, w := progress(); w {
+			break
+		}
+		if time.Now().After(deadline) {
+			p, _ := progress()
+			t.Fatalf("with the worker stopped, the import never waited: %+v", p)
+		}
+	}
+	held, _ := progress()
+	time.Sleep(3 * time.Second)
+	still, _ := progress()
+	if held.Done >= len(items) || still.Done > held.Done+4 { // at most the items in hand when it began to wait
+		t.Errorf("while waiting on %d queued tasks the import went from %d to %d of %d items", held.Backlog, held.Done, still.Done, len(items))
+	}
+	t.Logf("waited at %d of %d items, %d tasks queued", held.Done, len(items), held.Backlog)
+	if err := s.StartWorker(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-done:
+		if r.err != nil || r.sum.Started+r.sum.Signalled+r.sum.NoEffect != len(items) {
+			t.Errorf("after the worker came back: %+v, %v; want all %d items applied", r.sum, r.err, len(items))
+		}
+	case <-time.After(5 * time.Minute):
+		t.Fatal("the import did not end once the worker was back")
+	}
+}
+
 func startedJourneys(t *testing.T, items []importer.Item, im importer.Importer) []string {
 	t.Helper()
 	var ids []string
