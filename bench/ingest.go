@@ -9,10 +9,9 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	enumspb "go.temporal.io/api/enums/v1"
-	taskqueuepb "go.temporal.io/api/taskqueue/v1"
-	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/careclock/careclock/events"
+	"github.com/careclock/careclock/importer"
 	"github.com/careclock/careclock/rules"
 	"github.com/careclock/careclock/workflows"
 )
@@ -230,7 +229,7 @@ func (b *bench) quietBy(ctx context.Context, deadline time.Time) (int64, error) 
 		backlog := int64(0)
 		for _, q := range []string{rawQueue, journeyQueue} {
 			for _, t := range []enumspb.TaskQueueType{enumspb.TASK_QUEUE_TYPE_WORKFLOW, enumspb.TASK_QUEUE_TYPE_ACTIVITY} {
-				n, err := b.backlog(ctx, q, t)
+				n, err := importer.TaskQueueBacklog(ctx, b.s.Client, b.s.Namespace(), q, t)
 				if err != nil {
 					return 0, err
 				}
@@ -241,16 +240,6 @@ func (b *bench) quietBy(ctx context.Context, deadline time.Time) (int64, error) 
 			return backlog, nil
 		}
 	}
-}
-
-// backlog is Temporal's approximate count of the tasks of a type queued on a task queue.
-func (b *bench) backlog(ctx context.Context, queue string, t enumspb.TaskQueueType) (int64, error) {
-	resp, err := b.s.Client.WorkflowService().DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{
-		Namespace: b.s.Namespace(), TaskQueue: &taskqueuepb.TaskQueue{Name: queue}, TaskQueueType: t, ReportStats: true})
-	if err != nil {
-		return 0, fmt.Errorf("describe task queue %s: %w", queue, err)
-	}
-	return resp.GetStats().GetApproximateBacklogCount(), nil
 }
 
 func (b *bench) publishClaim(ctx context.Context, id string, submitted rules.Date) error {

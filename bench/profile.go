@@ -41,20 +41,11 @@ func (b *bench) recordServerProfile(ctx context.Context, name string, at time.Ti
 		return ctx.Err()
 	case <-time.After(time.Until(at)):
 	}
-	url := fmt.Sprintf("%sprofile?seconds=%d", b.serverPprof, int(serverProfileFor.Seconds()))
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := getPprof(ctx, fmt.Sprintf("%sprofile?seconds=%d", b.serverPprof, int(serverProfileFor.Seconds())))
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("%s: %s: %s", url, resp.Status, strings.TrimSpace(string(msg)))
-	}
 	if err := os.MkdirAll(b.serverProfiles, 0o755); err != nil {
 		return err
 	}
@@ -78,17 +69,26 @@ func checkPprof(ctx context.Context, url string) error {
 	if url == "" {
 		return errors.New("-server-profiles: the Temporal server serves no profiles")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := getPprof(ctx, url)
 	if err != nil {
 		return fmt.Errorf("-server-profiles: %w", err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("-server-profiles: %s: %s", url, resp.Status)
+	return resp.Body.Close()
+}
+
+// getPprof asks the server's profile handler for url; the caller closes the body of an OK answer.
+func getPprof(ctx context.Context, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return nil, errors.Join(fmt.Errorf("%s: %s: %s", url, resp.Status, strings.TrimSpace(string(msg))), resp.Body.Close())
+	}
+	return resp, nil
 }

@@ -9,8 +9,6 @@ import (
 	"slices"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-
 	"github.com/careclock/careclock/importer"
 	"github.com/careclock/careclock/internal/openwork"
 	"github.com/careclock/careclock/report"
@@ -19,8 +17,9 @@ import (
 )
 
 // scale imports -scale open items of every kind, in the proportions of a large county plan
-// (internal/openwork), with go-live today, through `starter import`'s code and without a rate
-// bound but, as starter's, with the worker's backlog bounded (-import-backlog), while careclock's worker runs as a process of its own. It measures:
+// (internal/openwork), with go-live today, through `starter import`'s code without a rate bound
+// but, as starter's, with the worker's backlog bounded (-import-backlog), while careclock's worker
+// runs as a process of its own. It measures:
 //   - import ÷ bare starts at the first step (10,000 items, or -scale if less), bare starts of the
 //     same number just before; and again at the end, bare starts just after the last step;
 //   - the worker's resident memory after each step (10k, 25k, 50k, 100k…), once it has run at
@@ -58,10 +57,7 @@ func (b *bench) scaleRun(ctx context.Context) (err error) {
 	im := importer.Importer{Deliver: l.Deliver, Keyer: l.Keyer, Book: l.Policies, GoLive: today, Rate: -1, Concurrency: b.c}
 	if b.importBacklog > 0 {
 		// As `starter import` does by default: no new item while the worker is behind.
-		im.MaxBacklog = b.importBacklog
-		im.Backlog = func(ctx context.Context) (int64, error) {
-			return b.backlog(ctx, journeyQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
-		}
+		im.Backlog, im.MaxBacklog = importer.WorkflowBacklog(b.s.Client, b.s.Namespace(), journeyQueue), b.importBacklog
 	}
 	// The items in a random order of kinds, as a plan's export would not be sorted by type: each
 	// step then holds every kind in its proportion.

@@ -96,8 +96,6 @@ func (b *bench) careclockStorm(ctx context.Context, name string, spread int, lea
 	if spread == 0 {
 		b.add(Result{Scenario: name, N: b.storm, Value: float64(b.storm) / took.Seconds(), Unit: "journey events on NATS/s after T",
 			Note: fmt.Sprintf("last on NATS %.1f s after T; %s", took.Seconds(), before)})
-	}
-	if spread == 0 {
 		b.add(Result{Scenario: name + ": steps", N: b.storm, Value: float64(b.storm) / steps.Seconds(), Unit: "journey steps done/s after T",
 			Note: fmt.Sprintf("last waiting for its next event %.1f s after T (visibility)", steps.Seconds())})
 	}
@@ -161,7 +159,7 @@ func (b *bench) stormEvents(ctx context.Context, seq uint64, waiting map[string]
 			late = append(late, meta.Timestamp.Sub(ev.Data.ScheduledAt))
 			last = meta.Timestamp
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !transientFetch(err) {
+		if err := batch.Error(); err != nil && !transientFetch(err) {
 			return nil, time.Time{}, err
 		}
 	}
@@ -233,14 +231,15 @@ func (b *bench) rawStormOf(ctx context.Context, n int, lead time.Duration) (floa
 	if _, err := b.startAll(ctx, n, fmt.Sprintf("storm-%d", b.rawStorms), "timerNoop", at); err != nil {
 		return 0, err
 	}
+	name := fmt.Sprintf("raw storm %d", b.rawStorms)
 	before, err := b.queuedAt(ctx, at)
 	if err != nil {
 		return 0, err
 	}
-	b.log.Info().Str("storm", fmt.Sprintf("raw storm %d", b.rawStorms)).Msg(before)
+	b.log.Info().Str("storm", name).Msg(before)
 	profiled := func() error { return nil }
 	if n == b.storm { // not the warm-up's
-		profiled = b.profileServer(ctx, fmt.Sprintf("raw storm %d", b.rawStorms), at)
+		profiled = b.profileServer(ctx, name, at)
 	}
 	took, err := waitFor(at, b.drainWithin(), func() (bool, error) { return counted.Load() >= int64(n), nil })
 	if err != nil {

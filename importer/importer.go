@@ -123,8 +123,9 @@ type Summary struct {
 	// Resumed is the items a resumed import found settled by the run before.
 	Resumed int
 	// Started counts items that started at least one journey; AlreadyThere those whose every
-	// journey existed already, running or ended since (a rerun); Signalled those applied to journeys that existed;
-	// NoEffect valid items that concern no journey (a member enrolled who is not CCS-eligible).
+	// journey existed already, running or ended since (a rerun); Signalled those applied to
+	// journeys that existed; NoEffect valid items that concern no journey (a member enrolled who
+	// is not CCS-eligible).
 	Started, AlreadyThere, Signalled, NoEffect int
 	// Refused counts refused items, and Reasons each reason's count.
 	Refused int
@@ -222,18 +223,23 @@ func (im *Importer) Run(ctx context.Context, items []Item, from int) (Summary, e
 	return im.collect(ctx, items, from, results, sum, now, stopDispatch, waiting)
 }
 
-// WorkflowBacklog reads the workflow tasks queued on the journeys' task queue (Temporal's
-// approximate count, from the task queue's statistics): an Importer's Backlog.
+// WorkflowBacklog reads the workflow tasks queued on the journeys' task queue: an Importer's
+// Backlog.
 func WorkflowBacklog(c client.Client, namespace, queue string) func(context.Context) (int64, error) {
 	return func(ctx context.Context) (int64, error) {
-		resp, err := c.WorkflowService().DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{
-			Namespace: namespace, TaskQueue: &taskqueuepb.TaskQueue{Name: queue},
-			TaskQueueType: enumspb.TASK_QUEUE_TYPE_WORKFLOW, ReportStats: true})
-		if err != nil {
-			return 0, fmt.Errorf("describe task queue %s: %w", queue, err)
-		}
-		return resp.GetStats().GetApproximateBacklogCount(), nil
+		return TaskQueueBacklog(ctx, c, namespace, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 	}
+}
+
+// TaskQueueBacklog is the tasks of a type queued on a task queue: Temporal's approximate count,
+// from the task queue's statistics.
+func TaskQueueBacklog(ctx context.Context, c client.Client, namespace, queue string, t enumspb.TaskQueueType) (int64, error) {
+	resp, err := c.WorkflowService().DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{
+		Namespace: namespace, TaskQueue: &taskqueuepb.TaskQueue{Name: queue}, TaskQueueType: t, ReportStats: true})
+	if err != nil {
+		return 0, fmt.Errorf("describe task queue %s: %w", queue, err)
+	}
+	return resp.GetStats().GetApproximateBacklogCount(), nil
 }
 
 // waitForWorker returns once the worker's backlog is at most MaxBacklog. A backlog that cannot
