@@ -8,10 +8,12 @@ import (
 )
 
 // scrape sums each metric's series, with a histogram's count and sum under the text format's
-// names, as bench's memory scenario reads the worker's endpoint.
+// names and a gauge's largest series under name_max, as bench's memory scenario reads the
+// worker's endpoint.
 func TestScrape(t *testing.T) {
 	const text = `# TYPE temporal_sticky_cache_size gauge
-temporal_sticky_cache_size{namespace="default",task_queue="careclock"} 1999
+temporal_sticky_cache_size{namespace="default",task_queue="careclock",workflow_type="reimbursement"} 1999
+temporal_sticky_cache_size{namespace="default",task_queue="careclock",workflow_type="ageout"} 1998
 # TYPE careclock_events_consumed_total counter
 careclock_events_consumed_total{type="reimbursement.submitted",outcome="started"} 3
 careclock_events_consumed_total{type="unknown",outcome="dead_lettered"} 2
@@ -43,7 +45,8 @@ temporal_workflow_task_execution_latency_seconds_count{workflow_type="ageout"} 1
 		t.Fatal(err)
 	}
 	for name, want := range map[string]float64{
-		"temporal_sticky_cache_size":                             1999,
+		"temporal_sticky_cache_size":                             3997,
+		"temporal_sticky_cache_size_max":                         1999,
 		"careclock_events_consumed_total":                        5,
 		"temporal_workflow_task_execution_latency_seconds_count": 10,
 		"temporal_workflow_task_execution_latency_seconds_sum":   0.75,
