@@ -59,8 +59,7 @@ func (b *bench) memory(ctx context.Context) (err error) {
 		if err != nil {
 			return err
 		}
-		note := fmt.Sprintf("Go heap in use %.0f MB; sticky cache %.0f workflows", m["go_memstats_heap_inuse_bytes"]/1e6, m["temporal_sticky_cache_size_max"])
-		b.add(Result{Scenario: fmt.Sprintf("worker RSS, %d open journeys", upTo), N: upTo, Value: float64(rss) / 1e6, Unit: "MB", Note: note})
+		b.add(Result{Scenario: fmt.Sprintf("worker RSS, %d open journeys", upTo), N: upTo, Value: float64(rss) / 1e6, Unit: "MB", Note: heapNote(m)})
 	}
 	return nil
 }
@@ -163,6 +162,12 @@ func (b *bench) waitFirstTasks(ctx context.Context, addr string, n int, within t
 			return fmt.Errorf("the worker ran %.0f of %d journeys' first tasks in %s (%v)", done, n, within, names)
 		}
 	}
+}
+
+// heapNote is a worker RSS result's note, from the worker's scraped metrics: its Go heap in use
+// and how many journeys its cache holds.
+func heapNote(m map[string]float64) string {
+	return fmt.Sprintf("Go heap in use %.0f MB; sticky cache %.0f workflows", m["go_memstats_heap_inuse_bytes"]/1e6, m["temporal_sticky_cache_size_max"])
 }
 
 // scrape reads a Prometheus text endpoint with Prometheus's own parser and sums each metric's

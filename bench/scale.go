@@ -110,7 +110,7 @@ func (b *bench) scaleRun(ctx context.Context) (err error) {
 			return err
 		}
 		b.add(Result{Scenario: fmt.Sprintf("worker RSS, %d open journeys (import)", started), N: started, Value: float64(rss) / 1e6, Unit: "MB",
-			Note: fmt.Sprintf("Go heap in use %.0f MB; sticky cache %.0f workflows", m2["go_memstats_heap_inuse_bytes"]/1e6, m2["temporal_sticky_cache_size_max"])})
+			Note: heapNote(m2)})
 	}
 	bareLast, err := b.startRate(ctx, "scale-after", first, false)
 	if err != nil {

@@ -167,7 +167,6 @@ func TestImportOfAPlansOpenWorkSendsNothingDatedBeforeGoLive(t *testing.T) {
 	}
 }
 
-// startedJourneys lists the workflow ids of the journeys the items start.
 // An import while the worker is stopped: once Temporal's task queue statistics show more than
 // MaxBacklog workflow tasks queued, the import applies nothing more and says it waits; when the
 // worker runs again it takes the queue and the import goes on to its end. The statistics are up
@@ -239,6 +238,7 @@ func TestImportWaitsForABackloggedWorker(t *testing.T) {
 	}
 }
 
+// startedJourneys lists the workflow ids of the journeys the items start.
 func startedJourneys(t *testing.T, items []importer.Item, im importer.Importer) []string {
 	t.Helper()
 	var ids []string
