@@ -14,10 +14,12 @@
 //     and database bytes per open journey
 //   - scale: -scale open items of every kind imported at go-live through starter import's code,
 //     with worker memory, database bytes and operators' queries measured as they grow (scale.go)
+//   - lists: -lists open journeys of every kind started on a queue no worker polls, then the
+//     operators' queries timed (lists.go)
 //
 // Each scenario has its file: ingest.go (starts and ingest), storm.go, memory.go, cost.go,
-// scale.go; workloads.go holds the bare workflows, results.go the ratios, table and JSON, and
-// external.go the runs against the production topology.
+// scale.go, lists.go; workloads.go holds the bare workflows, results.go the ratios, table and
+// JSON, and external.go the runs against the production topology.
 //
 // Results print as a table and are written as JSON under -out.
 package main
@@ -94,10 +96,11 @@ type bench struct {
 	// importBacklog is the scale scenario's bound on the worker's queued workflow tasks, as
 	// `starter import --max-backlog` (0: none).
 	importBacklog int64
-	// scale is the open items the scale scenario imports.
-	scale   int
-	results []Result
-	log     zerolog.Logger
+	// scale is the open items the scale scenario imports; listsN the journeys the lists
+	// scenario starts on an idle queue.
+	scale, listsN int
+	results       []Result
+	log           zerolog.Logger
 }
 
 func run() error {
@@ -108,8 +111,9 @@ func run() error {
 	open := flag.Int("open", 10000, "open journeys the memory scenario measures the worker at (then at half and 1.5 times that)")
 	spread := flag.Int("spread", 1, "minutes the spread storm's notices are spread over (0: no spread storm)")
 	out := flag.String("out", filepath.Join("bench", "results"), "folder for the JSON results")
-	only := flag.String("scenarios", "starts,ingest,storm,memory,cost", "comma-separated scenarios to run: starts, ingest, storm, memory, cost, scale (scale runs before storm, so that the storms run with its journeys open)")
+	only := flag.String("scenarios", "starts,ingest,storm,memory,cost", "comma-separated scenarios to run: starts, ingest, storm, memory, cost, scale (scale runs before storm, so that the storms run with its journeys open), lists")
 	scale := flag.Int("scale", 100000, "open items the scale scenario imports (docs/performance.md, At scale)")
+	listsN := flag.Int("lists", 100000, "open items the lists scenario starts on a task queue no worker polls, before it times list --at-risk and report")
 	stock := flag.Bool("stock", true, "run the storms on the stock in-process server too, for the tuned ÷ stock ratio")
 	withTLS := flag.Bool("tls", false, "run ingest and storm again on a dev stack whose NATS serves TLS and whose Temporal frontend serves mutual TLS (the production topology's certificates, from a CA of the run's own), for what TLS costs (TLS ÷ plain)")
 	natsSync := flag.Bool("nats-sync", true, "JetStream fsyncs every write, on the dev stack and with -topology (false: to see what that costs; never for real data)")
@@ -140,7 +144,7 @@ func run() error {
 	}
 	want := strings.Split(*only, ",")
 	for _, w := range want {
-		if !slices.Contains([]string{"starts", "ingest", "storm", "memory", "cost", "scale"}, w) {
+		if !slices.Contains([]string{"starts", "ingest", "storm", "memory", "cost", "scale", "lists"}, w) {
 			return fmt.Errorf("unknown scenario %q", w)
 		}
 	}
@@ -155,10 +159,10 @@ func run() error {
 	if *rounds < 1 {
 		return fmt.Errorf("-rounds %d: want at least 1", *rounds)
 	}
-	if *scale < 1 {
-		return fmt.Errorf("-scale %d: want at least 1", *scale)
+	if *scale < 1 || *listsN < 1 {
+		return fmt.Errorf("-scale %d, -lists %d: want at least 1", *scale, *listsN)
 	}
-	b := &bench{rounds: *rounds, n: *n, storm: *storm, spread: *spread, open: *open, c: *c, log: log, sync: *sync, conns: *conns, eager: *eager, natsNoSync: !*natsSync, scale: *scale, serverProfiles: *serverProfiles, importBacklog: *importBacklog}
+	b := &bench{rounds: *rounds, n: *n, storm: *storm, spread: *spread, open: *open, c: *c, log: log, sync: *sync, conns: *conns, eager: *eager, natsNoSync: !*natsSync, scale: *scale, listsN: *listsN, serverProfiles: *serverProfiles, importBacklog: *importBacklog}
 	ctx := context.Background()
 	if slices.Contains(want, "memory") || slices.Contains(want, "scale") {
 		// Built first, so that a tree that does not build stops the run before it measures
@@ -177,7 +181,7 @@ func run() error {
 		for _, sc := range []struct {
 			name string
 			run  func(context.Context) error
-		}{{"starts", b.starts}, {"ingest", b.ingest}, {"scale", b.scaleRun}, {"storm", b.storms}, {"memory", b.memory}, {"cost", b.cost}} {
+		}{{"starts", b.starts}, {"ingest", b.ingest}, {"scale", b.scaleRun}, {"storm", b.storms}, {"memory", b.memory}, {"cost", b.cost}, {"lists", b.lists}} {
 			if !slices.Contains(want, sc.name) {
 				continue
 			}

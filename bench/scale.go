@@ -10,10 +10,7 @@ import (
 	"time"
 
 	"github.com/careclock/careclock/importer"
-	"github.com/careclock/careclock/internal/openwork"
-	"github.com/careclock/careclock/report"
 	"github.com/careclock/careclock/rules"
-	"github.com/careclock/careclock/workflows"
 )
 
 // scale imports -scale open items of every kind, in the proportions of a large county plan
@@ -36,22 +33,9 @@ func (b *bench) scaleRun(ctx context.Context) (err error) {
 	}
 	defer func() { err = errors.Join(err, w.stop()) }()
 	today := rules.DefaultPolicy().Today(time.Now())
-	dir, err := os.MkdirTemp("", "careclock-bench-openwork-")
+	items, err := openItems(b.scale)
 	if err != nil {
 		return err
-	}
-	defer os.RemoveAll(dir)
-	files, err := openwork.Write(dir, openwork.Options{N: b.scale, GoLive: today, Today: today, Seed: 29})
-	if err != nil {
-		return err
-	}
-	var items []importer.Item
-	for i, f := range files {
-		in, err := importer.Read(f, "", "urn:bench:export", i, time.Now())
-		if err != nil {
-			return err
-		}
-		items = append(items, in.Items...)
 	}
 	l := b.s.NewListener()
 	im := importer.Importer{Deliver: l.Deliver, Keyer: l.Keyer, Book: l.Policies, GoLive: today, Rate: -1, Concurrency: b.c}
@@ -59,10 +43,6 @@ func (b *bench) scaleRun(ctx context.Context) (err error) {
 		// As `starter import` does by default: no new item while the worker is behind.
 		im.Backlog, im.MaxBacklog = importer.WorkflowBacklog(b.s.Client, b.s.Namespace(), journeyQueue), b.importBacklog
 	}
-	// The items in a random order of kinds, as a plan's export would not be sorted by type: each
-	// step then holds every kind in its proportion.
-	shuffle(items)
-
 	var marks []int
 	for _, m := range []int{10000, 25000, 50000, 100000, 200000, 500000} {
 		if m < b.scale {
@@ -132,27 +112,7 @@ func (b *bench) scaleRun(ctx context.Context) (err error) {
 	b.add(Result{Scenario: "WAL bytes per open journey (scale)", N: started, Value: float64(wal1-wal0) / float64(started), Unit: "bytes", Note: walWhat})
 
 	// An operator's questions, with them all open.
-	begin := time.Now()
-	atRisk, err := workflows.List(ctx, b.s.Client, workflows.Filter{Open: true, DueBefore: time.Now().AddDate(0, 0, 7)}, nil)
-	if err != nil {
-		return fmt.Errorf("list --at-risk 7: %w", err)
-	}
-	b.add(Result{Scenario: "list --at-risk 7", N: started, Value: time.Since(begin).Seconds(), Unit: "s",
-		Note: fmt.Sprintf("%d journeys at risk listed", len(atRisk))})
-	begin = time.Now()
-	closes, err := report.ReadCloses(ctx, b.s.JS)
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	journeys, err := report.ReadJourneys(ctx, b.s.Client)
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	zone := rules.DefaultPolicy().Zone()
-	r := report.Build(closes, journeys, "month", today.AddDays(-365), today, zone, false, today.AddDays(-365))
-	b.add(Result{Scenario: "report (reads and builds)", N: started, Value: time.Since(begin).Seconds(), Unit: "s",
-		Note: fmt.Sprintf("%d journeys read, %d closes, %d rows", len(journeys), len(closes), len(r.Rows))})
-	return nil
+	return b.operatorReads(ctx, started, today)
 }
 
 // dbSplit is the database's size and its log's: PostgreSQL's base/ and pg_wal/ on the topology,

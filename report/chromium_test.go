@@ -41,7 +41,7 @@ func sample() Report {
 	add(KindCoCDecided, "2027-03", 6, 0)
 	journeys := []Journey{{Journey: "reimbursement", WorkflowID: "sample", Started: time.Date(2027, 3, 2, 17, 0, 0, 0, time.UTC),
 		Deadline: time.Date(2027, 3, 20, 17, 0, 0, 0, time.UTC), Open: true, Overdue: true}}
-	return Build(closes, journeys, "month", d("2027-01-01"), d("2027-03-31"), rules.DefaultPolicy().Zone(), false, rules.Date{})
+	return Build(closes, TallyJourneys(journeys, "month", d("2027-01-01"), d("2027-03-31"), rules.DefaultPolicy().Zone(), rules.Date{}), "month", d("2027-01-01"), d("2027-03-31"), false, rules.Date{})
 }
 
 // The page renders in headless Chromium: a screenshot of it is a picture, not blank. test.sh

@@ -149,11 +149,11 @@ func Period(d rules.Date, kind string) string {
 	return fmt.Sprintf("%d-%02d", d.Year, int(d.Month))
 }
 
-// Build counts closes and journeys by journey, kind and period, for days in [from, to]. A
-// journey's opening counts in the period its first run started (a run continued as new is the
-// same journey), from openedFrom on (zero: from from); a close in the period of its date; a
-// journey still open past due in the period of its deadline. detail lists the late closes.
-func Build(closes []Close, journeys []Journey, kind string, from, to rules.Date, zone *time.Location, detail bool, openedFrom rules.Date) Report {
+// Build counts closes by kind and period, for days in [from, to], beside the openings and what is
+// open past due the tally holds (TallyJourneys, CountJourneys); a close counts in the period of its
+// date. openedFrom, when after from, is the first day the tally counts openings from. detail
+// lists the late closes.
+func Build(closes []Close, t Tally, kind string, from, to rules.Date, detail bool, openedFrom rules.Date) Report {
 	r := Report{Period: kind, From: from.String(), To: to.String()}
 	if openedFrom.After(from) {
 		r.OpenedFrom = openedFrom.String()
@@ -167,15 +167,11 @@ func Build(closes []Close, journeys []Journey, kind string, from, to rules.Date,
 		}
 		return rows[key]
 	}
-	for _, j := range journeys {
-		if d := rules.DateOf(j.Started.In(zone)); in(d) && !j.Continued && !d.Before(openedFrom) {
-			row(j.Journey, "", Period(d, kind)).Opened++
-		}
-		if k, ok := ownDeadline[j.Journey]; ok && j.Open && j.Overdue && !j.Superseded {
-			if d := rules.DateOf(j.Deadline.In(zone)); in(d) {
-				row(j.Journey, k, Period(d, kind)).OpenPastDue++
-			}
-		}
+	for k, n := range t.Opened {
+		row(k[0], "", k[1]).Opened += n
+	}
+	for k, n := range t.OpenPastDue {
+		row(k[0], ownDeadline[k[0]], k[1]).OpenPastDue += n
 	}
 	for _, c := range closes {
 		if !in(c.On) {

@@ -78,7 +78,7 @@ func TestBuildCountsByJourneyKindAndPeriod(t *testing.T) {
 		{Journey: "authorization", WorkflowID: "a2", Started: at("2027-03-01T17:00:00Z"), Deadline: at("2027-03-04T17:00:00Z"), Open: true, Overdue: true},
 		{Journey: "authorization", WorkflowID: "a3", Started: at("2027-03-02T17:00:00Z"), Deadline: at("2027-03-05T17:00:00Z"), Open: true},
 	}
-	r := Build(closes, journeys, "month", d("2027-01-01"), d("2027-03-31"), zone, true, rules.Date{})
+	r := Build(closes, TallyJourneys(journeys, "month", d("2027-01-01"), d("2027-03-31"), zone, rules.Date{}), "month", d("2027-01-01"), d("2027-03-31"), true, rules.Date{})
 	var got []string
 	for _, row := range r.Rows {
 		got = append(got, strings.Join([]string{row.Journey, row.Kind, row.Period,
@@ -99,7 +99,7 @@ func TestBuildCountsByJourneyKindAndPeriod(t *testing.T) {
 	if len(r.Late) != 3 || r.Late[0].WorkflowID != "a1" || r.Late[0].Kind != KindNoticeOfAction {
 		t.Errorf("late: %+v", r.Late)
 	}
-	q := Build(closes, journeys, "quarter", d("2027-01-01"), d("2027-03-31"), zone, false, rules.Date{})
+	q := Build(closes, TallyJourneys(journeys, "quarter", d("2027-01-01"), d("2027-03-31"), zone, rules.Date{}), "quarter", d("2027-01-01"), d("2027-03-31"), false, rules.Date{})
 	for _, row := range q.Rows {
 		if row.Kind == KindReimbursementPaid && (row.Period != "2027-Q1" || row.OnTime != 2 || row.Late != 2 || row.OpenPastDue != 1) {
 			t.Errorf("by quarter: %+v", row)
@@ -154,7 +154,7 @@ func TestOpeningsByFirstStart(t *testing.T) {
 		{Journey: "reimbursement", WorkflowID: "r1", Started: at("2027-02-05T17:00:00Z"), Deadline: at("2027-02-20T17:00:00Z"), Open: true, Overdue: true},
 		{Journey: "reimbursement", WorkflowID: "r0", Started: at("2026-12-20T17:00:00Z")},
 	}
-	r := Build(nil, journeys, "month", d("2026-12-01"), d("2027-03-31"), zone, false, d("2027-01-01"))
+	r := Build(nil, TallyJourneys(journeys, "month", d("2026-12-01"), d("2027-03-31"), zone, d("2027-01-01")), "month", d("2026-12-01"), d("2027-03-31"), false, d("2027-01-01"))
 	var got []string
 	for _, row := range r.Rows {
 		got = append(got, strings.Join([]string{row.Journey, row.Kind, row.Period, itoa(row.Opened), itoa(row.OpenPastDue)}, "|"))
@@ -176,7 +176,7 @@ func TestALateNoticeCountsUnderTheNoticeRowOnly(t *testing.T) {
 	e := ev("authorization.closed", "2027-02-03", map[string]any{
 		"outcome": "denied", "onTime": true, "noticeOnTime": false, "decidedAt": "2027-01-28T10:00:00-08:00",
 	})
-	r := Build(Closes(e), nil, "month", rules.MustDate("2027-01-01"), rules.MustDate("2027-03-31"), rules.DefaultPolicy().Zone(), true, rules.Date{})
+	r := Build(Closes(e), Tally{}, "month", rules.MustDate("2027-01-01"), rules.MustDate("2027-03-31"), true, rules.Date{})
 	var got []string
 	for _, row := range r.Rows {
 		got = append(got, strings.Join([]string{row.Kind, row.Period, itoa(row.OnTime), itoa(row.Late)}, "|"))

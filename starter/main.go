@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/alecthomas/kong"
@@ -47,7 +48,8 @@ type commandLine struct {
 }
 
 // vars are the values starter's help quotes.
-var vars = kong.Vars{"journeys": strings.Join(workflows.Journeys, ", "), "statuses": strings.Join(workflows.Statuses, ", ")}
+var vars = kong.Vars{"journeys": strings.Join(workflows.Journeys, ", "), "statuses": strings.Join(workflows.Statuses, ", "),
+	"listLimit": strconv.Itoa(workflows.ListLimit)}
 
 // streams are a command's standard input and output.
 type streams struct {

@@ -73,6 +73,7 @@ type listCmd struct {
 	DeadlineAfter  string `placeholder:"YYYY-MM-DD" help:"Only deadlines on or after this day, in the policy's zone."`
 	AtRisk         int    `placeholder:"DAYS" default:"-1" help:"Only open journeys that are overdue, or whose next event or deadline is within DAYS days."`
 	All            bool   `help:"Include journeys that have ended."`
+	Limit          int    `placeholder:"N" default:"${listLimit}" help:"Print the first N journeys only, the nearest next event first, and how many there are in all (0: every one; at 100,000 open journeys that reads every row)."`
 	JSON           bool   `name:"json" help:"Print JSON instead of a table."`
 }
 
@@ -80,6 +81,9 @@ type listCmd struct {
 // --deadline-before D selects deadlines before D begins, --deadline-after D from D on.
 func (c listCmd) filter(now time.Time, zone *time.Location) (workflows.Filter, error) {
 	f := workflows.Filter{Journey: c.Journey, Status: c.Status}
+	if c.Limit < 0 {
+		return f, fmt.Errorf("--limit %d: want 0 (every journey) or more", c.Limit)
+	}
 	day := func(flagName, s string) (time.Time, error) {
 		if s == "" {
 			return time.Time{}, nil
@@ -124,11 +128,14 @@ func (c listCmd) Run(cfg *config.Config, st *streams) error {
 		return err
 	}
 	defer op.tc.Close()
-	rows, err := op.list(ctx, f)
+	rows, total, err := workflows.ListFirst(ctx, op.tc, f, c.Limit, op.progress)
+	if op.progress != nil {
+		fmt.Fprintln(os.Stderr)
+	}
 	if err != nil {
 		return err
 	}
-	return op.printList(rows)
+	return op.printList(rows, total)
 }
 
 type findCmd struct {
@@ -166,7 +173,7 @@ func (c findCmd) Run(cfg *config.Config, st *streams) error {
 		}
 		rows = append(rows, found...)
 	}
-	return op.printList(rows)
+	return op.printList(rows, int64(len(rows)))
 }
 
 // memberIDs is --member, else the ids on in, one per line (blank lines skipped).
@@ -205,8 +212,17 @@ type listedJSON struct {
 	Link string `json:"link"`
 }
 
-func (o *operator) printList(rows []workflows.Listed) error {
+// printList prints rows, the first of total journeys selected.
+func (o *operator) printList(rows []workflows.Listed, total int64) error {
+	more := ""
+	if int64(len(rows)) < total {
+		more = fmt.Sprintf("the first %d of %d journeys, the nearest next event first (--limit 0 for every one)", len(rows), total)
+	}
 	if o.json {
+		if more != "" {
+			// On standard error, so that standard output stays one JSON document.
+			fmt.Fprintln(os.Stderr, more)
+		}
 		out := make([]listedJSON, len(rows))
 		for i, r := range rows {
 			out[i] = listedJSON{r, o.link(r.WorkflowID, r.RunID)}
@@ -223,7 +239,11 @@ func (o *operator) printList(rows []workflows.Listed) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Journey, status, o.instant(r.NextAt), o.deadline(r.WorkflowID, r.Deadline),
 			r.WorkflowID, o.link(r.WorkflowID, r.RunID))
 	}
-	fmt.Fprintf(tw, "%d journeys\n", len(rows))
+	if more != "" {
+		fmt.Fprintln(tw, more)
+	} else {
+		fmt.Fprintf(tw, "%d journeys\n", len(rows))
+	}
 	return tw.Flush()
 }
 

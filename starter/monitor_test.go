@@ -70,7 +70,7 @@ func TestListFilter(t *testing.T) {
 	}
 
 	for _, bad := range [][]string{
-		{"--journey", "coc' OR 1=1"}, {"--status", "late"}, {"--deadline-before", "2027-02-31"}, {"extra"},
+		{"--journey", "coc' OR 1=1"}, {"--status", "late"}, {"--deadline-before", "2027-02-31"}, {"extra"}, {"--limit", "-1"},
 	} {
 		if _, _, err := listFilter(bad, now, zone); err == nil {
 			t.Errorf("%q accepted", bad)
@@ -152,10 +152,11 @@ func TestInstantDeadlinesShowTheirHour(t *testing.T) {
 		{Journey: "reimbursement", WorkflowID: "reimbursement-abc", Status: "waiting", Execution: "Running",
 			Deadline: p.ForJourney("reimbursement-abc").At(rules.MustDate("2027-01-29"))},
 	}
-	if err := op.printList(rows); err != nil {
+	if err := op.printList(rows, 250); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"authorization  waiting  -     2027-03-16 11:00 PDT", "reimbursement  waiting  -     2027-01-29  "} {
+	for _, want := range []string{"authorization  waiting  -     2027-03-16 11:00 PDT", "reimbursement  waiting  -     2027-01-29  ",
+		"the first 2 of 250 journeys, the nearest next event first (--limit 0 for every one)\n"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("list lacks %q:\n%s", want, out.String())
 		}

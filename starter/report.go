@@ -73,15 +73,15 @@ func (c reportCmd) Run(cfg *config.Config, st *streams) error {
 		return err
 	}
 	defer op.tc.Close()
-	journeys, err := report.ReadJourneys(ctx, op.tc)
-	if err != nil {
-		return err
-	}
 	openedFrom, retention, err := report.OpenedFrom(ctx, op.tc, op.namespace, today)
 	if err != nil {
 		return err
 	}
-	r := report.Build(closes, journeys, c.Period, from, to, zone, c.Detail, openedFrom)
+	tally, err := report.CountJourneys(ctx, op.tc, c.Period, from, to, zone, openedFrom)
+	if err != nil {
+		return err
+	}
+	r := report.Build(closes, tally, c.Period, from, to, c.Detail, openedFrom)
 	if r.OpenedFrom != "" && !c.JSON && !c.CSV {
 		fmt.Fprintf(os.Stderr, "openings counted from %s only: the namespace keeps a closed journey %d days (docs/reports.md)\n",
 			r.OpenedFrom, int(retention.Hours()/24))

@@ -28,6 +28,10 @@ type Filter struct {
 	MemberKey string
 	// Open selects running journeys only.
 	Open bool
+	// NextBefore selects journeys whose next event comes before it; NoNext those with no next
+	// event, NoDeadline those with no deadline (ListFirst's tiers).
+	NextBefore         time.Time
+	NoNext, NoDeadline bool
 }
 
 // Query is the filter as a Temporal visibility query. Journey and status are checked against
@@ -57,6 +61,18 @@ func (f Filter) Query() (string, error) {
 	}
 	if !f.DeadlineAfter.IsZero() {
 		clauses = append(clauses, fmt.Sprintf("%s >= '%s'", AttrDeadline.GetName(), instant(f.DeadlineAfter)))
+	}
+	if !f.NextBefore.IsZero() {
+		if f.NoNext {
+			return "", fmt.Errorf("a journey with no next event has none before %s", instant(f.NextBefore))
+		}
+		clauses = append(clauses, fmt.Sprintf("%s < '%s'", AttrNextAt.GetName(), instant(f.NextBefore)))
+	}
+	if f.NoNext {
+		clauses = append(clauses, AttrNextAt.GetName()+" IS NULL")
+	}
+	if f.NoDeadline {
+		clauses = append(clauses, AttrDeadline.GetName()+" IS NULL")
 	}
 	if f.Open || !f.DueBefore.IsZero() {
 		clauses = append(clauses, "ExecutionStatus = 'Running'")
@@ -109,10 +125,20 @@ func List(ctx context.Context, c client.Client, f Filter, progress func(n int)) 
 
 // ListQuery is List for a visibility query already built (the listener's member-wide routes).
 func ListQuery(ctx context.Context, c client.Client, q string, progress func(n int)) ([]Listed, error) {
+	return listPages(ctx, c, q, 0, progress)
+}
+
+// pageSize is the rows asked for in each call: the most Temporal's frontend returns
+// (frontend.visibilityMaxPageSize).
+const pageSize = 1000
+
+// listPages reads the journeys q selects, at most maxPages pages of them (0: every page), in
+// List's order.
+func listPages(ctx context.Context, c client.Client, q string, maxPages int, progress func(n int)) ([]Listed, error) {
 	var out []Listed
 	var token []byte
-	for {
-		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token, PageSize: 1000})
+	for pages := 1; ; pages++ {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token, PageSize: pageSize})
 		if err != nil {
 			return nil, fmt.Errorf("list journeys: %w", err)
 		}
@@ -126,7 +152,7 @@ func ListQuery(ctx context.Context, c client.Client, q string, progress func(n i
 		if progress != nil {
 			progress(len(out))
 		}
-		if token = resp.GetNextPageToken(); len(token) == 0 {
+		if token = resp.GetNextPageToken(); len(token) == 0 || pages == maxPages {
 			break
 		}
 	}
@@ -189,4 +215,256 @@ func listed(e *workflowpb.WorkflowExecutionInfo) (Listed, error) {
 		}
 	}
 	return l, nil
+}
+
+// Count is how many journeys f selects: visibility counts them, no row is read.
+func Count(ctx context.Context, c client.Client, f Filter) (int64, error) {
+	q, err := f.Query()
+	if err != nil {
+		return 0, err
+	}
+	resp, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: q})
+	if err != nil {
+		return 0, fmt.Errorf("count journeys: %w", err)
+	}
+	return resp.GetCount(), nil
+}
+
+// ListLimit is how many journeys `starter list` prints unless told otherwise.
+const ListLimit = 100
+
+// ListFirst returns the first limit journeys f selects, in List's order, and how many f selects
+// in all (limit 0: every one, as List), in a few calls to visibility rather than one per 1,000
+// rows: Temporal's frontend serves a namespace 10 visibility calls a second unless told otherwise
+// (frontend.namespaceRPS.visibility), and a listing of 32,000 journeys is 33 of them.
+//
+// Visibility on SQL cannot sort by a search attribute, so ListFirst takes List's order in tiers
+// (journeys with a next event, by it; then those with none but a deadline, by it; then the rest).
+// In the tier where the limit falls it finds an instant before which at least the rows still
+// wanted lie, with visibility's counts, and reads only those. Its first guess comes from one page
+// of the tier, a sample of its instants in visibility's own order (by start); counts then narrow
+// it, by the sample's instants and then by halving, until the rows before it fit the pages the
+// limit needs. Every row it does not read comes after every row it returns.
+func ListFirst(ctx context.Context, c client.Client, f Filter, limit int, progress func(n int)) ([]Listed, int64, error) {
+	total, err := Count(ctx, c, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	if limit <= 0 || total <= int64(limit) {
+		rows, err := List(ctx, c, f, progress)
+		return rows, total, err
+	}
+	var out []Listed
+	for _, t := range listTiers(f) {
+		need := limit - len(out)
+		if need <= 0 {
+			break
+		}
+		rows, err := firstOfTier(ctx, c, t, need, progress)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, rows[:min(len(rows), need)]...)
+	}
+	return out, total, nil
+}
+
+// tier is one span of List's order: every row of it (all), or those whose key comes before an
+// instant (upTo; nil for a tier read whole).
+type tier struct {
+	all  Filter
+	upTo func(time.Time) Filter
+	key  func(Listed) time.Time
+}
+
+// bisectTo is later than any instant a journey holds; bisectStep is how close the search gets.
+var bisectTo = time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const bisectStep = time.Second
+
+// listTiers are List's order in spans each keyed by one attribute.
+func listTiers(f Filter) []tier {
+	withNext := func(t time.Time) Filter {
+		g := f
+		if g.NextBefore.IsZero() || t.Before(g.NextBefore) {
+			g.NextBefore = t
+		}
+		return g
+	}
+	noNext := f
+	noNext.NoNext = true
+	deadlineUpTo := func(t time.Time) Filter {
+		g := noNext
+		if g.DeadlineBefore.IsZero() || t.Before(g.DeadlineBefore) {
+			g.DeadlineBefore = t
+		}
+		return g
+	}
+	rest := noNext
+	rest.NoDeadline = true
+	byNext := tier{all: withNext(bisectTo), upTo: withNext, key: func(l Listed) time.Time { return l.NextAt }}
+	byDeadline := tier{all: deadlineUpTo(bisectTo), upTo: deadlineUpTo, key: func(l Listed) time.Time { return l.Deadline }}
+	if f.NoNext {
+		return []tier{byDeadline, {all: rest}}
+	}
+	return []tier{byNext, byDeadline, {all: rest}}
+}
+
+// firstOfTier reads at least the first need rows of t (all of them if it holds fewer), sorted.
+func firstOfTier(ctx context.Context, c client.Client, t tier, need int, progress func(n int)) ([]Listed, error) {
+	n, err := Count(ctx, c, t.all)
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	q, err := t.all.Query()
+	if err != nil {
+		return nil, err
+	}
+	if n <= int64(need) || t.upTo == nil {
+		return listPages(ctx, c, q, 0, progress)
+	}
+	sample, err := listPages(ctx, c, q, 1, nil)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(sample)) >= n {
+		return sample, nil // the page held the whole tier
+	}
+	// Enough rows before the instant: the pages need takes, or half a page more, whichever is
+	// more (a page read costs a few counts).
+	enough := max(int64((need+pageSize-1)/pageSize)*pageSize, int64(need+pageSize/2))
+	first := true
+	hi, err := instantFor(n, need, enough, func(at time.Time) (int64, error) { return Count(ctx, c, t.upTo(at)) },
+		func(at time.Time) ([]time.Time, error) {
+			rows := sample
+			if !first {
+				uq, err := t.upTo(at).Query()
+				if err != nil {
+					return nil, err
+				}
+				if rows, err = listPages(ctx, c, uq, 1, nil); err != nil {
+					return nil, err
+				}
+			}
+			first = false
+			keys := make([]time.Time, len(rows))
+			for i, l := range rows {
+				keys[i] = t.key(l)
+			}
+			return keys, nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	hq, err := t.upTo(hi).Query()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := listPages(ctx, c, hq, 0, progress)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) < need {
+		// Journeys moved on between the counts and the read: the tier whole, then.
+		return listPages(ctx, c, q, 0, progress)
+	}
+	return rows, nil
+}
+
+// instantFor returns an instant before which at least need of a tier's n rows lie, and, unless
+// more than that share one second, at most enough. count(at) counts the rows before at;
+// sample(at) returns the instants of some of the rows before at (a page of them).
+//
+// It works on a sample's instants: it counts the rows before one of them, at the share of the
+// sample the rows wanted would take were the sample even, then between the nearest instants
+// known to be too few and more than enough, by the same rule, halving when that did not halve
+// the span. When two neighbouring instants leave more than enough between them, a new sample of
+// the rows before the upper one goes on; a sample that holds all of them gives the instant
+// exactly. Last, for rows one second apart or a sample that does not help, it halves the time.
+func instantFor(n int64, need int, enough int64, count func(time.Time) (int64, error), sample func(time.Time) ([]time.Time, error)) (time.Time, error) {
+	// lo, selecting loN, selects fewer than need rows (zero: none known yet); hi, selecting
+	// hiN, at least need.
+	lo, hi, loN, hiN := time.Time{}, bisectTo, int64(0), n
+	narrow := func(at time.Time) error {
+		m, err := count(at)
+		if err != nil {
+			return err
+		}
+		if m >= int64(need) {
+			hi, hiN = at, m
+		} else {
+			lo, loN = at, m
+		}
+		return nil
+	}
+	target := int64(need) + (enough-int64(need))/2
+	for range 4 {
+		if hiN <= enough {
+			return hi, nil
+		}
+		got, err := sample(hi)
+		if err != nil {
+			return time.Time{}, err
+		}
+		// Each instant just after one of the sample's, in order, within (lo, hi).
+		var keys []time.Time
+		for _, k := range got {
+			if at := k.Add(bisectStep).Truncate(bisectStep); at.After(lo) && at.Before(hi) {
+				keys = append(keys, at)
+			}
+		}
+		slices.SortFunc(keys, time.Time.Compare)
+		keys = slices.Compact(keys)
+		if int64(len(got)) >= hiN {
+			// The sample is every row before hi: the need-th's instant is the answer.
+			slices.SortFunc(got, time.Time.Compare)
+			return got[need-1].Add(bisectStep).Truncate(bisectStep), nil
+		}
+		// keys[below] selects too few (or below is -1), keys[above] enough (or above is len).
+		below, above := -1, len(keys)
+		halve := false
+		for hiN > enough && above-below > 1 {
+			i := (below + above) / 2
+			if !halve {
+				// Where target falls, were the rows between below and above spread as the
+				// sample's are.
+				share := float64(target-loN) / float64(hiN-loN)
+				i = below + 1 + int(share*float64(above-below-1))
+				i = min(max(i, below+1), above-1)
+			}
+			width := above - below
+			if err := narrow(keys[i]); err != nil {
+				return time.Time{}, err
+			}
+			if hi.Equal(keys[i]) {
+				above = i
+			} else {
+				below = i
+			}
+			halve = !halve && above-below > width/2
+		}
+		if above-below > 1 || len(keys) == 0 {
+			break // the sample did not help: halve the time
+		}
+	}
+	if hiN > enough && hi.Sub(lo) > bisectStep {
+		// Many rows due at one instant (a 09:00 storm) fill the second before hi: nothing
+		// between would select fewer.
+		if err := narrow(hi.Add(-bisectStep)); err != nil {
+			return time.Time{}, err
+		}
+	}
+	if lo.IsZero() {
+		lo = hi.AddDate(-400, 0, 0)
+	}
+	for hiN > enough {
+		mid := lo.Add(hi.Sub(lo) / 2).Truncate(bisectStep)
+		if !mid.After(lo) || !mid.Before(hi) {
+			break // one second apart: the rows in it are read whole
+		}
+		if err := narrow(mid); err != nil {
+			return time.Time{}, err
+		}
+	}
+	return hi, nil
 }

@@ -68,6 +68,29 @@ func TestAtRiskFindAndMetrics(t *testing.T) {
 	assertListed(t, s, workflows.Filter{Journey: workflows.JourneyAgeOut, Open: true}, e, f)
 	assertListed(t, s, workflows.Filter{Status: workflows.StatusOverdue, Open: true}, a)
 	assertListed(t, s, workflows.Filter{Journey: workflows.JourneyReimbursement, Open: true}, a, b, c)
+	// starter list's first page, read through visibility's counts, is the whole listing's first
+	// rows, whatever the limit: across the journeys with a next event, those with only a
+	// deadline (the closed D) and those with neither.
+	for _, f := range []workflows.Filter{{}, {Open: true}, {DueBefore: window}, {Journey: workflows.JourneyReimbursement}} {
+		all, err := workflows.List(context.Background(), s.Client, f, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for limit := 0; limit <= len(all)+1; limit++ {
+			first, total, err := workflows.ListFirst(context.Background(), s.Client, f, limit, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := all
+			if limit > 0 && limit < len(all) {
+				want = all[:limit]
+			}
+			if total != int64(len(all)) || !slices.Equal(ids(first), ids(want)) {
+				q, _ := f.Query()
+				t.Errorf("%s, limit %d: %v of %d, want %v of %d", q, limit, ids(first), total, ids(want), len(all))
+			}
+		}
+	}
 
 	m := scrape(t, s)
 	for _, tc := range []struct {
@@ -141,6 +164,14 @@ func settled(t *testing.T, s *stack.Stack, n int) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+func ids(rows []workflows.Listed) []string {
+	var out []string
+	for _, r := range rows {
+		out = append(out, r.WorkflowID)
+	}
+	return out
 }
 
 func assertListed(t *testing.T, s *stack.Stack, f workflows.Filter, want ...string) {

@@ -2,9 +2,18 @@ package stack_test
 
 import (
 	"context"
+	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/careclock/careclock/devstack/stack"
 	"github.com/careclock/careclock/events"
 	timeliness "github.com/careclock/careclock/report"
 	"github.com/careclock/careclock/rules"
@@ -46,11 +55,21 @@ func TestTimelinessReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	continuedOnce(t, s)
 	journeys, err := timeliness.ReadJourneys(ctx, s.Client)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := timeliness.Build(got, journeys, "month", today.AddDays(-100), today, p.Zone(), true, rules.Date{})
+	from := today.AddDays(-100)
+	r := timeliness.Build(got, timeliness.TallyJourneys(journeys, "month", from, today, p.Zone(), rules.Date{}), "month", from, today, true, rules.Date{})
+	// starter report's way, from visibility's counts, gives the same report.
+	counted, err := timeliness.CountJourneys(ctx, s.Client, "month", from, today, p.Zone(), rules.Date{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := timeliness.Build(got, counted, "month", from, today, true, rules.Date{}); !reflect.DeepEqual(c, r) {
+		t.Errorf("from counts:\n%+v\nfrom the listing:\n%+v", c.Rows, r.Rows)
+	}
 	month, pastDue := timeliness.Period(today, "month"), timeliness.Period(today.AddDays(-40), "month")
 	type key struct{ journey, kind, period string }
 	rows := map[key]timeliness.Row{}
@@ -67,6 +86,7 @@ func TestTimelinessReport(t *testing.T) {
 	check(key{"reimbursement", "", month}, 3, 0, 0, 0, 0)
 	check(key{"authorization", "", month}, 1, 0, 0, 0, 0)
 	check(key{"grievance", "", month}, 1, 0, 0, 0, 0)
+	check(key{"ageout", "", month}, 1, 0, 0, 0, 0) // two runs, one opening
 	if pastDue == month {
 		check(key{"reimbursement", timeliness.KindReimbursementPaid, month}, 0, 1, 1, 1, 0.5)
 	} else {
@@ -90,5 +110,46 @@ func TestTimelinessReport(t *testing.T) {
 		if late[id] != kind {
 			t.Errorf("late %v, want %s: %s", late, id, kind)
 		}
+	}
+}
+
+// continuedOnce runs an age-out's stand-in whose first run continues as new: two runs of one
+// journey, the second running, and waits until visibility lists both.
+func continuedOnce(t *testing.T, s *stack.Stack) {
+	t.Helper()
+	const queue, id = "report-continued", "ageout-report-continued"
+	w := worker.New(s.Client, queue, worker.Options{})
+	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, again bool) error {
+		if again {
+			return workflow.NewContinueAsNewError(ctx, "continuesOnce", false)
+		}
+		return workflow.Await(ctx, func() bool { return false })
+	}, workflow.RegisterOptions{Name: "continuesOnce"})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	_, err := s.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+		ID: id, TaskQueue: queue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.AttrJourney.ValueSet(workflows.JourneyAgeOut)),
+	}, "continuesOnce", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		resp, err := s.Client.CountWorkflow(context.Background(), &workflowservice.CountWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("WorkflowId = '%s' AND ExecutionStatus = 'ContinuedAsNew'", id)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.GetCount() == 1 {
+			running(t, s, fmt.Sprintf("WorkflowId = '%s'", id), 1)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first run is not listed as continued as new")
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
