@@ -284,20 +284,23 @@ const bisectStep = time.Second
 
 // listTiers are List's order in spans each keyed by one attribute.
 func listTiers(f Filter) []tier {
+	// earlier is the earlier of a bound already set and t.
+	earlier := func(bound, t time.Time) time.Time {
+		if bound.IsZero() || t.Before(bound) {
+			return t
+		}
+		return bound
+	}
 	withNext := func(t time.Time) Filter {
 		g := f
-		if g.NextBefore.IsZero() || t.Before(g.NextBefore) {
-			g.NextBefore = t
-		}
+		g.NextBefore = earlier(g.NextBefore, t)
 		return g
 	}
 	noNext := f
 	noNext.NoNext = true
 	deadlineUpTo := func(t time.Time) Filter {
 		g := noNext
-		if g.DeadlineBefore.IsZero() || t.Before(g.DeadlineBefore) {
-			g.DeadlineBefore = t
-		}
+		g.DeadlineBefore = earlier(g.DeadlineBefore, t)
 		return g
 	}
 	rest := noNext
