@@ -284,25 +284,20 @@ const bisectStep = time.Second
 
 // listTiers are List's order in spans each keyed by one attribute.
 func listTiers(f Filter) []tier {
-	// earlier is the earlier of a bound already set and t.
-	earlier := func(bound, t time.Time) time.Time {
-		if bound.IsZero() || t.Before(bound) {
-			return t
+	// upTo is base with the bound field points at moved to t, unless base's own is earlier.
+	upTo := func(base Filter, field func(*Filter) *time.Time) func(time.Time) Filter {
+		return func(t time.Time) Filter {
+			g := base
+			if b := field(&g); b.IsZero() || t.Before(*b) {
+				*b = t
+			}
+			return g
 		}
-		return bound
 	}
-	withNext := func(t time.Time) Filter {
-		g := f
-		g.NextBefore = earlier(g.NextBefore, t)
-		return g
-	}
+	withNext := upTo(f, func(g *Filter) *time.Time { return &g.NextBefore })
 	noNext := f
 	noNext.NoNext = true
-	deadlineUpTo := func(t time.Time) Filter {
-		g := noNext
-		g.DeadlineBefore = earlier(g.DeadlineBefore, t)
-		return g
-	}
+	deadlineUpTo := upTo(noNext, func(g *Filter) *time.Time { return &g.DeadlineBefore })
 	rest := noNext
 	rest.NoDeadline = true
 	byNext := tier{all: withNext(bisectTo), upTo: withNext, key: func(l Listed) time.Time { return l.NextAt }}
