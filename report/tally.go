@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/errgroup"
 
@@ -56,12 +55,8 @@ func TallyJourneys(journeys []Journey, kind string, from, to rules.Date, zone *t
 	return t
 }
 
-// countConcurrency is how many calls CountJourneys has in flight; listPage the rows a listing
-// reads in one (Temporal's frontend.visibilityMaxPageSize).
-const (
-	countConcurrency = 8
-	listPage         = 1000
-)
+// countConcurrency is how many calls CountJourneys has in flight.
+const countConcurrency = 8
 
 // CountJourneys is TallyJourneys in a few calls to visibility rather than a listing of every run:
 // Temporal's frontend serves a namespace 10 visibility calls a second unless told otherwise
@@ -102,11 +97,8 @@ func CountJourneys(ctx context.Context, c client.Client, kind string, from, to r
 	var calls atomic.Int64
 	count := func(ctx context.Context, q string) (int, error) {
 		calls.Add(1)
-		resp, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: q})
-		if err != nil {
-			return 0, fmt.Errorf("count journeys: %w", err)
-		}
-		return int(resp.GetCount()), nil
+		n, err := workflows.CountQuery(ctx, c, q)
+		return int(n), err
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(countConcurrency)
@@ -135,7 +127,7 @@ func CountJourneys(ctx context.Context, c client.Client, kind string, from, to r
 			t.add(qu.pastDue, qu.journey, ps[0].name, qu.sign*qu.whole)
 			continue
 		}
-		if qu.whole <= listPage {
+		if qu.whole <= workflows.PageSize {
 			// One call lists the rows: fewer than counting each period. (A page of 1,000 rows
 			// takes several counts' time, so a question with more is counted.)
 			g.Go(func() error {

@@ -128,10 +128,7 @@ func (c listCmd) Run(cfg *config.Config, st *streams) error {
 		return err
 	}
 	defer op.tc.Close()
-	rows, total, err := workflows.ListFirst(ctx, op.tc, f, c.Limit, op.progress)
-	if op.progress != nil {
-		fmt.Fprintln(os.Stderr)
-	}
+	rows, total, err := op.list(ctx, f, c.Limit)
 	if err != nil {
 		return err
 	}
@@ -167,7 +164,7 @@ func (c findCmd) Run(cfg *config.Config, st *streams) error {
 	defer op.tc.Close()
 	var rows []workflows.Listed
 	for _, m := range members {
-		found, err := op.list(ctx, workflows.Filter{MemberKey: workflows.MemberKey(keyer, m)})
+		found, _, err := op.list(ctx, workflows.Filter{MemberKey: workflows.MemberKey(keyer, m)}, 0)
 		if err != nil {
 			return err
 		}
@@ -197,13 +194,14 @@ func memberIDs(member string, in io.Reader) ([]string, error) {
 	return ids, nil
 }
 
-// list returns the journeys f selects, reporting progress on a terminal.
-func (o *operator) list(ctx context.Context, f workflows.Filter) ([]workflows.Listed, error) {
-	rows, err := workflows.List(ctx, o.tc, f, o.progress)
+// list returns the first limit journeys f selects (0: all) and how many it selects, reporting
+// progress on a terminal.
+func (o *operator) list(ctx context.Context, f workflows.Filter, limit int) ([]workflows.Listed, int64, error) {
+	rows, total, err := workflows.ListFirst(ctx, o.tc, f, limit, o.progress)
 	if o.progress != nil {
 		fmt.Fprintln(os.Stderr)
 	}
-	return rows, err
+	return rows, total, err
 }
 
 // listedJSON is one line of list's --json output.

@@ -128,9 +128,9 @@ func ListQuery(ctx context.Context, c client.Client, q string, progress func(n i
 	return listPages(ctx, c, q, 0, progress)
 }
 
-// pageSize is the rows asked for in each call: the most Temporal's frontend returns
+// PageSize is the rows asked for in each visibility call: the most Temporal's frontend returns
 // (frontend.visibilityMaxPageSize).
-const pageSize = 1000
+const PageSize = 1000
 
 // listPages reads the journeys q selects, at most maxPages pages of them (0: every page), in
 // List's order.
@@ -138,7 +138,7 @@ func listPages(ctx context.Context, c client.Client, q string, maxPages int, pro
 	var out []Listed
 	var token []byte
 	for pages := 1; ; pages++ {
-		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token, PageSize: pageSize})
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token, PageSize: PageSize})
 		if err != nil {
 			return nil, fmt.Errorf("list journeys: %w", err)
 		}
@@ -223,6 +223,11 @@ func Count(ctx context.Context, c client.Client, f Filter) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return CountQuery(ctx, c, q)
+}
+
+// CountQuery is Count for a visibility query already built (the report's).
+func CountQuery(ctx context.Context, c client.Client, q string) (int64, error) {
 	resp, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: q})
 	if err != nil {
 		return 0, fmt.Errorf("count journeys: %w", err)
@@ -330,7 +335,7 @@ func firstOfTier(ctx context.Context, c client.Client, t tier, need int, progres
 	}
 	// Enough rows before the instant: the pages need takes, or half a page more, whichever is
 	// more (a page read costs a few counts).
-	enough := max(int64((need+pageSize-1)/pageSize)*pageSize, int64(need+pageSize/2))
+	enough := max(int64((need+PageSize-1)/PageSize)*PageSize, int64(need+PageSize/2))
 	first := true
 	hi, err := instantFor(n, need, enough, func(at time.Time) (int64, error) { return Count(ctx, c, t.upTo(at)) },
 		func(at time.Time) ([]time.Time, error) {

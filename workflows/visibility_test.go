@@ -30,7 +30,7 @@ func TestInstantForReadsAboutTheLimit(t *testing.T) {
 	page := func(at time.Time) ([]time.Time, error) {
 		var out []time.Time
 		for _, r := range rows {
-			if r.Before(at) && len(out) < pageSize {
+			if r.Before(at) && len(out) < PageSize {
 				out = append(out, r)
 			}
 		}
@@ -43,7 +43,7 @@ func TestInstantForReadsAboutTheLimit(t *testing.T) {
 	}
 	for _, need := range []int{1, 100, 999, 2500, 4000, 5001, 8000, 39999} {
 		calls, pages := 0, 0
-		enough := max(int64((need+pageSize-1)/pageSize)*pageSize, int64(need+pageSize/2))
+		enough := max(int64((need+PageSize-1)/PageSize)*PageSize, int64(need+PageSize/2))
 		at, err := instantFor(int64(len(rows)), need, enough, func(at time.Time) (int64, error) {
 			calls++
 			return before(at), nil
