@@ -251,11 +251,15 @@ const ListLimit = 100
 // it, by the sample's instants and then by halving, until the rows before it fit the pages the
 // limit needs. Every row it does not read comes after every row it returns.
 func ListFirst(ctx context.Context, c client.Client, f Filter, limit int, progress func(n int)) ([]Listed, int64, error) {
+	if limit <= 0 {
+		rows, err := List(ctx, c, f, progress)
+		return rows, int64(len(rows)), err
+	}
 	total, err := Count(ctx, c, f)
 	if err != nil {
 		return nil, 0, err
 	}
-	if limit <= 0 || total <= int64(limit) {
+	if total <= int64(limit) {
 		rows, err := List(ctx, c, f, progress)
 		return rows, total, err
 	}
