@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/server/common/dynamicconfig"
 
 	"github.com/careclock/careclock/access"
@@ -101,6 +102,12 @@ type bench struct {
 	scale, listsN int
 	results       []Result
 	log           zerolog.Logger
+	// rawWorker runs the bare workflows on the stack being measured.
+	rawWorker worker.Worker
+	// sticky are the sticky schedule-to-start timeouts the storms compare (-sticky; none:
+	// careclock's own); stickyNow is the one the stack's workers run with (0: careclock's own).
+	sticky    []time.Duration
+	stickyNow time.Duration
 }
 
 func run() error {
@@ -122,6 +129,8 @@ func run() error {
 	eager := flag.Bool("eager", false, "the tuned server hands a workflow's activity to its worker in the reply to the workflow task (system.enableActivityEagerExecution)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server, worker, listener and bench) to this file")
 	serverProfiles := flag.String("server-profiles", "", "with -topology: write a CPU profile of the Temporal server for the first 2 minutes of each storm (raw and careclock) into this folder, a file per storm")
+	var sticky durations
+	flag.Var(&sticky, "sticky", "comma-separated sticky schedule-to-start timeouts (e.g. 30s,5m) that each round runs the storms with in turn, careclock's worker and the bare one alike, to compare them (default: careclock's own, CARECLOCK_STICKY_TIMEOUT's default)")
 	importBacklog := flag.Int64("import-backlog", importer.DefaultMaxBacklog, "the scale scenario's import waits while the worker has more workflow tasks queued than this, as starter import --max-backlog does (0: it does not wait; the runs of 2026-12-03)")
 	var x external
 	flag.BoolVar(&x.topology, "topology", false, "measure the production topology (docker-compose.yml) run as processes: PostgreSQL (Debian's package), the Temporal server, 3 NATS nodes; bench's own worker and listener")
@@ -162,7 +171,7 @@ func run() error {
 	if *scale < 1 || *listsN < 1 {
 		return fmt.Errorf("-scale %d, -lists %d: want at least 1", *scale, *listsN)
 	}
-	b := &bench{rounds: *rounds, n: *n, storm: *storm, spread: *spread, open: *open, c: *c, log: log, sync: *sync, conns: *conns, eager: *eager, natsNoSync: !*natsSync, scale: *scale, listsN: *listsN, serverProfiles: *serverProfiles, importBacklog: *importBacklog}
+	b := &bench{rounds: *rounds, n: *n, storm: *storm, spread: *spread, open: *open, c: *c, log: log, sync: *sync, conns: *conns, eager: *eager, natsNoSync: !*natsSync, scale: *scale, listsN: *listsN, serverProfiles: *serverProfiles, importBacklog: *importBacklog, sticky: sticky}
 	ctx := context.Background()
 	if slices.Contains(want, "memory") || slices.Contains(want, "scale") {
 		// Built first, so that a tree that does not build stops the run before it measures
@@ -298,7 +307,14 @@ func (b *bench) runOn(ctx context.Context, o stack.Options, fn func(*stack.Stack
 		return err
 	}
 	defer func() { err = errors.Join(err, s.Stop()) }()
-	if err := startRawWorker(s); err != nil {
+	b.s, b.stickyNow = s, 0
+	defer func() {
+		if b.rawWorker != nil {
+			b.rawWorker.Stop()
+			b.rawWorker = nil
+		}
+	}()
+	if err := b.startRawWorker(); err != nil {
 		return err
 	}
 	return fn(s)
@@ -334,4 +350,30 @@ func setEnv(vars map[string]string) (func(), error) {
 			}
 		}
 	}, nil
+}
+
+// durations is a flag of comma-separated durations, each at least a second.
+type durations []time.Duration
+
+func (d *durations) String() string {
+	parts := make([]string, len(*d))
+	for i, x := range *d {
+		parts[i] = x.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func (d *durations) Set(s string) error {
+	*d = nil
+	for part := range strings.SplitSeq(s, ",") {
+		x, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil {
+			return err
+		}
+		if x < time.Second || slices.Contains(*d, x) {
+			return fmt.Errorf("%s: want distinct durations of at least 1s", part)
+		}
+		*d = append(*d, x)
+	}
+	return nil
 }

@@ -61,3 +61,16 @@ temporal_workflow_task_execution_latency_seconds_count{workflow_type="ageout"} 1
 		}
 	}
 }
+
+// -sticky takes distinct durations of at least a second, and says which it refuses.
+func TestStickyFlag(t *testing.T) {
+	var d durations
+	if err := d.Set("30s, 5m"); err != nil || d.String() != "30s,5m0s" {
+		t.Fatalf("30s, 5m: %v %q", err, d.String())
+	}
+	for _, bad := range []string{"30s,30s", "500ms", "5 minutes", ""} {
+		if err := d.Set(bad); err == nil {
+			t.Errorf("%q taken as %v", bad, d)
+		}
+	}
+}

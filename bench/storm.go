@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/careclock/careclock/events"
@@ -51,6 +52,7 @@ func (b *bench) careclockStorm(ctx context.Context, name string, spread int, lea
 	// scenario's, open by the hundred thousand) may publish during the storm; their events are
 	// not the storm's.
 	waiting := make(map[string]bool, b.storm)
+	var ids []string
 	for i := range b.storm {
 		id := fmt.Sprintf("storm-%d-%d", b.stormsRun, i)
 		st, err := b.claimStart(id, submitted)
@@ -58,6 +60,7 @@ func (b *bench) careclockStorm(ctx context.Context, name string, spread int, lea
 			return err
 		}
 		waiting[st.WorkflowID] = true
+		ids = append(ids, st.WorkflowID)
 		if err := b.publishClaim(ctx, id, submitted); err != nil {
 			return err
 		}
@@ -101,7 +104,7 @@ func (b *bench) careclockStorm(ctx context.Context, name string, spread int, lea
 	}
 	b.add(Result{Scenario: name + ": lateness p99", N: b.storm, Value: q(0.99), Unit: "s after it was due",
 		Note: fmt.Sprintf("median %.1f s, max %.1f s; notices spread over %d min; %s", q(0.5), q(1), spread, before)})
-	return profiled()
+	return errors.Join(profiled(), b.addStickyTimeouts(ctx, name, ids))
 }
 
 // stormEvents reads the JOURNEYS stream from seq until it has read one event of each journey
@@ -173,8 +176,9 @@ func transientFetch(err error) bool {
 		errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// storms: the bare storm, then careclock's. Each instant is far enough ahead for every
-// workflow to be started and waiting before it.
+// storms: the bare storm, then careclock's, for each sticky timeout of -sticky in turn within
+// each round, so that the timeouts' storms are paired in time. Each instant is far enough ahead
+// for every workflow to be started and waiting before it.
 func (b *bench) storms(ctx context.Context) error {
 	lead := 20*time.Second + time.Duration(b.storm)*30*time.Millisecond
 	// careclock's storm starts twice the workflows (each claim's journey, and its member's
@@ -185,43 +189,138 @@ func (b *bench) storms(ctx context.Context) error {
 	if b.suffix == stockSuffix {
 		rounds = 1 // the stock server only gives the order of magnitude of the tuning
 	}
+	sticky := b.sticky
+	if b.suffix == stockSuffix || len(sticky) == 0 {
+		sticky = []time.Duration{0} // the stock worker's, or careclock's own
+	}
+	if err := b.setSticky(sticky[0]); err != nil {
+		return err
+	}
 	// A warm-up storm first: on PostgreSQL the first timer storm after the server starts ran at
 	// a fifth of the later ones, which made the first pair meaningless.
 	if _, err := b.rawStormOf(ctx, max(b.storm/5, 20), lead); err != nil {
 		return fmt.Errorf("warm-up storm: %w", err)
 	}
-	var raw, cc, steps []float64
+	raw, cc, steps := make([][]float64, len(sticky)), make([][]float64, len(sticky)), make([][]float64, len(sticky))
 	for r := range rounds {
-		x, err := b.rawStorm(ctx, lead)
-		if err != nil {
-			return err
+		for i, d := range sticky {
+			if err := b.setSticky(d); err != nil {
+				return err
+			}
+			sfx := b.suffix + stickySuffix(sticky, d)
+			x, err := b.rawStorm(ctx, "raw storm"+sfx+fmt.Sprintf(" #%d", r+1), lead)
+			if err != nil {
+				return err
+			}
+			name := fmt.Sprintf("careclock storm%s #%d", sfx, r+1)
+			if err := b.careclockStorm(ctx, name, 0, ccLead); err != nil {
+				return err
+			}
+			raw[i] = append(raw[i], x)
+			cc[i] = append(cc[i], b.value(name))
+			steps[i] = append(steps[i], b.value(name+": steps"))
 		}
-		name := fmt.Sprintf("careclock storm%s #%d", b.suffix, r+1)
-		if err := b.careclockStorm(ctx, name, 0, ccLead); err != nil {
-			return err
-		}
-		raw = append(raw, x)
-		cc = append(cc, b.value(name))
-		steps = append(steps, b.value(name+": steps"))
 	}
-	b.add(Result{Scenario: "raw storm" + b.suffix, N: b.storm, Value: median(raw), Unit: "completions/s after T",
-		Note: "median of " + list(raw, "%.0f")})
-	b.add(Result{Scenario: "careclock storm" + b.suffix, N: b.storm, Value: median(cc), Unit: "journey events on NATS/s after T",
-		Note: "median of " + list(cc, "%.0f")})
-	b.add(Result{Scenario: "careclock storm" + b.suffix + ": steps", N: b.storm, Value: median(steps), Unit: "journey steps done/s after T",
-		Note: "median of " + list(steps, "%.0f")})
-	b.paired("careclock ÷ raw storm"+b.suffix, cc, raw)
-	b.paired("careclock steps ÷ raw storm"+b.suffix, steps, raw)
+	for i, d := range sticky {
+		sfx := b.suffix + stickySuffix(sticky, d)
+		b.add(Result{Scenario: "raw storm" + sfx, N: b.storm, Value: median(raw[i]), Unit: "completions/s after T",
+			Note: "median of " + list(raw[i], "%.0f")})
+		b.add(Result{Scenario: "careclock storm" + sfx, N: b.storm, Value: median(cc[i]), Unit: "journey events on NATS/s after T",
+			Note: "median of " + list(cc[i], "%.0f")})
+		b.add(Result{Scenario: "careclock storm" + sfx + ": steps", N: b.storm, Value: median(steps[i]), Unit: "journey steps done/s after T",
+			Note: "median of " + list(steps[i], "%.0f")})
+		b.paired("careclock ÷ raw storm"+sfx, cc[i], raw[i])
+		b.paired("careclock steps ÷ raw storm"+sfx, steps[i], raw[i])
+		if i > 0 {
+			base := stickySuffix(sticky, sticky[0])
+			b.paired("careclock storm"+sfx+" ÷ careclock storm"+base, cc[i], cc[0])
+			b.paired("raw storm"+sfx+" ÷ raw storm"+base, raw[i], raw[0])
+		}
+	}
+	if err := b.setSticky(sticky[0]); err != nil {
+		return err
+	}
 	if b.spread > 0 && b.suffix == "" {
 		return b.careclockStorm(ctx, "spread storm", b.spread, ccLead)
 	}
 	return nil
 }
 
+// stickySuffix names a storm's sticky timeout d when the run compares more than one.
+func stickySuffix(all []time.Duration, d time.Duration) string {
+	if len(all) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" (sticky %s)", d)
+}
+
+// setSticky restarts careclock's worker and the bare workflows' with a sticky schedule-to-start
+// timeout of d (0: careclock's own), when it is not the one they run with.
+func (b *bench) setSticky(d time.Duration) error {
+	if d == b.stickyNow {
+		return nil
+	}
+	b.s.StopWorker()
+	b.s.SetStickyTimeout(d)
+	b.stickyNow = d
+	if err := b.s.StartWorker(); err != nil {
+		return err
+	}
+	return b.startRawWorker()
+}
+
+// stickyTimeouts reads the histories of up to 300 of ids and says how many of their workflow
+// tasks timed out waiting on a worker's sticky queue (schedule-to-start), per 100 workflows.
+func (b *bench) stickyTimeouts(ctx context.Context, ids []string) (per100 float64, read int, err error) {
+	slices.Sort(ids)
+	if len(ids) > 300 {
+		ids = ids[:300]
+	}
+	timedOut := 0
+	for _, id := range ids {
+		it := b.s.Client.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				return 0, 0, fmt.Errorf("history of %s: %w", id, err)
+			}
+			if a := ev.GetWorkflowTaskTimedOutEventAttributes(); a != nil && a.GetTimeoutType() == enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START {
+				timedOut++
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return 0, 0, nil
+	}
+	return 100 * float64(timedOut) / float64(len(ids)), len(ids), nil
+}
+
 // rawStorm starts b.storm bare workflows that each wait for one instant, then run one activity,
 // and returns completions per second after that instant.
-func (b *bench) rawStorm(ctx context.Context, lead time.Duration) (float64, error) {
-	return b.rawStormOf(ctx, b.storm, lead)
+func (b *bench) rawStorm(ctx context.Context, name string, lead time.Duration) (float64, error) {
+	x, err := b.rawStormOf(ctx, b.storm, lead)
+	if err != nil {
+		return 0, err
+	}
+	ids := make([]string, b.storm)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("storm-%d-%d", b.rawStorms, i)
+	}
+	b.add(Result{Scenario: name, N: b.storm, Value: x, Unit: "completions/s after T"})
+	return x, b.addStickyTimeouts(ctx, name, ids)
+}
+
+// addStickyTimeouts adds the storm's sticky schedule-to-start timeouts per 100 workflows, read
+// from a sample of their histories: the server's cost of a worker not served within its sticky
+// timeout (docs/performance.md, Tuning).
+func (b *bench) addStickyTimeouts(ctx context.Context, name string, ids []string) error {
+	per100, read, err := b.stickyTimeouts(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	b.add(Result{Scenario: name + ": sticky timeouts", N: read, Value: per100, Unit: "per 100 workflows",
+		Note: fmt.Sprintf("workflow tasks timed out schedule-to-start, in the histories of %d of the storm's workflows", read)})
+	return nil
 }
 
 func (b *bench) rawStormOf(ctx context.Context, n int, lead time.Duration) (float64, error) {

@@ -12,8 +12,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
-
-	"github.com/careclock/careclock/devstack/stack"
 )
 
 // The bare workflows: one that returns at once, and one that sleeps until an instant, then runs
@@ -37,12 +35,22 @@ const (
 
 var counted atomic.Int64
 
-func startRawWorker(s *stack.Stack) error {
-	w := worker.New(s.Client, rawQueue, s.WorkerOptions()) // as careclock's worker on this stack
+// startRawWorker starts the bare workflows' worker with the options of careclock's worker on
+// this stack, after stopping the one it started before.
+func (b *bench) startRawWorker() error {
+	if b.rawWorker != nil {
+		b.rawWorker.Stop()
+		b.rawWorker = nil
+	}
+	w := worker.New(b.s.Client, rawQueue, b.s.WorkerOptions())
 	w.RegisterWorkflowWithOptions(noop, workflow.RegisterOptions{Name: "noop"})
 	w.RegisterWorkflowWithOptions(timerNoop, workflow.RegisterOptions{Name: "timerNoop"})
 	w.RegisterActivityWithOptions(func(context.Context) error { counted.Add(1); return nil }, activity.RegisterOptions{Name: "Count"})
-	return w.Start() // stopped with the process
+	if err := w.Start(); err != nil {
+		return err
+	}
+	b.rawWorker = w
+	return nil
 }
 
 // startAll starts n bare workflows with c in flight and returns how long it took.

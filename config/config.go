@@ -29,10 +29,11 @@ type Config struct {
 	NATSCertFile string `name:"nats-cert-file" env:"NATS_CERT_FILE" group:"NATS" placeholder:"FILE" help:"Client certificate for mutual TLS (with --nats-key-file)."`
 	NATSKeyFile  string `name:"nats-key-file" env:"NATS_KEY_FILE" group:"NATS" placeholder:"FILE" help:"Key of --nats-cert-file."`
 
-	TemporalAddress   string `name:"temporal-address" env:"TEMPORAL_ADDRESS" group:"Temporal" placeholder:"HOST:PORT" help:"Temporal frontend (default: the SDK's profile, else localhost:7233). TLS, API key and profiles: the SDK's TEMPORAL_* variables."`
-	TemporalNamespace string `name:"temporal-namespace" env:"TEMPORAL_NAMESPACE" group:"Temporal" help:"Temporal namespace (default: the SDK's profile, else default)."`
-	TaskQueue         string `name:"task-queue" env:"CARECLOCK_TASK_QUEUE" default:"careclock" group:"Temporal" help:"Task queue of the journeys."`
-	WorkflowCacheSize int    `name:"workflow-cache-size" env:"CARECLOCK_WORKFLOW_CACHE_SIZE" default:"2000" group:"Temporal" help:"Journeys a worker process keeps in memory between tasks (about 30 KB each)."`
+	TemporalAddress   string        `name:"temporal-address" env:"TEMPORAL_ADDRESS" group:"Temporal" placeholder:"HOST:PORT" help:"Temporal frontend (default: the SDK's profile, else localhost:7233). TLS, API key and profiles: the SDK's TEMPORAL_* variables."`
+	TemporalNamespace string        `name:"temporal-namespace" env:"TEMPORAL_NAMESPACE" group:"Temporal" help:"Temporal namespace (default: the SDK's profile, else default)."`
+	TaskQueue         string        `name:"task-queue" env:"CARECLOCK_TASK_QUEUE" default:"careclock" group:"Temporal" help:"Task queue of the journeys."`
+	WorkflowCacheSize int           `name:"workflow-cache-size" env:"CARECLOCK_WORKFLOW_CACHE_SIZE" default:"2000" group:"Temporal" help:"Journeys a worker process keeps in memory between tasks (about 30 KB each)."`
+	StickyTimeout     time.Duration `name:"sticky-timeout" env:"CARECLOCK_STICKY_TIMEOUT" default:"30s" group:"Temporal" help:"How long a journey's next task waits for the worker that ran its last before any worker may take it (docs/performance.md, Tuning)."`
 
 	DataDir         string `name:"data-dir" aliases:"data" env:"CARECLOCK_DATA_DIR" group:"Keys and files" placeholder:"DIR" help:"The dev stack's databases and keys (default: the nearest .careclock folder in this directory or a parent, else ./.careclock)."`
 	HMACKeyFile     string `name:"hmac-key-file" env:"CARECLOCK_HMAC_KEY_FILE" group:"Keys and files" placeholder:"FILE" help:"Hex HMAC key that hashes business keys into workflow ids (default DATA/hmac.key, which the dev stack creates)."`
@@ -104,6 +105,9 @@ func (c *Config) check() error {
 	between("CARECLOCK_INBOUND_RETENTION_DAYS", "inbound-retention-days", c.InboundRetentionDays, 1, 36525)
 	between("CARECLOCK_JOURNEY_RETENTION_DAYS", "journey-retention-days", c.JourneyRetentionDays, 400, 36525)
 	between("CARECLOCK_WORKFLOW_CACHE_SIZE", "workflow-cache-size", c.WorkflowCacheSize, 1, 1_000_000)
+	if c.StickyTimeout < time.Second || c.StickyTimeout > time.Hour {
+		bad("CARECLOCK_STICKY_TIMEOUT", "sticky-timeout", "%s: must be from 1s to 1h", c.StickyTimeout)
+	}
 	between("CARECLOCK_LISTENER_CONCURRENCY", "listener-concurrency", c.ListenerConcurrency, 1, 10_000)
 	between("CARECLOCK_LISTENER_MAX_ACK_PENDING", "listener-max-ack-pending", c.ListenerMaxAckPending, 1, 1_000_000)
 	between("CARECLOCK_MAX_EVENT_BYTES", "max-event-bytes", c.MaxEventBytes, 1024, 8<<20)

@@ -43,7 +43,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		NATSURL: "nats://127.0.0.1:4222", TaskQueue: "careclock", WorkflowCacheSize: 2000, DataDir: filepath.Join(wd, ".careclock"),
+		NATSURL: "nats://127.0.0.1:4222", TaskQueue: "careclock", WorkflowCacheSize: 2000, StickyTimeout: 30 * time.Second, DataDir: filepath.Join(wd, ".careclock"),
 		Consumer: "careclock-listener", ListenerConcurrency: 32, ListenerAckWait: 30 * time.Second, ListenerMaxAckPending: 1000,
 		ListenerNotFoundAttempts: 6, ListenerRetryDelay: time.Second, MaxEventBytes: 65536, MaxIDLength: 256, DirectoryLookup: "once", StreamReplicas: 1, InboundRetentionDays: 3653, JourneyRetentionDays: 3653, UIURL: "http://localhost:8233", LogLevel: "info", LogFormat: "auto",
 	}
@@ -85,6 +85,7 @@ func TestEveryBadSettingAtOnce(t *testing.T) {
 		"NATS_URL":                              "http://localhost:4222",
 		"CARECLOCK_STREAM_REPLICAS":             "7",
 		"CARECLOCK_WORKFLOW_CACHE_SIZE":         "0",
+		"CARECLOCK_STICKY_TIMEOUT":              "2h",
 		"CARECLOCK_LISTENER_CONCURRENCY":        "0",
 		"CARECLOCK_LISTENER_ACK_WAIT":           "10ms",
 		"CARECLOCK_LISTENER_NOT_FOUND_ATTEMPTS": "0",
@@ -105,7 +106,8 @@ func TestEveryBadSettingAtOnce(t *testing.T) {
 		}
 	}
 	if !strings.Contains(err.Error(), "CARECLOCK_STREAM_REPLICAS (--stream-replicas): 7: must be a number from 1 to 5") ||
-		!strings.Contains(err.Error(), "CARECLOCK_JOURNEY_RETENTION_DAYS (--journey-retention-days): 365: must be a number from 400 to 36525") {
+		!strings.Contains(err.Error(), "CARECLOCK_JOURNEY_RETENTION_DAYS (--journey-retention-days): 365: must be a number from 400 to 36525") ||
+		!strings.Contains(err.Error(), "CARECLOCK_STICKY_TIMEOUT (--sticky-timeout): 2h0m0s: must be from 1s to 1h") {
 		t.Errorf("message:\n%v", err)
 	}
 }

@@ -110,6 +110,16 @@ func NewListener(cfg config.Config, tc client.Client, js jetstream.JetStream, ke
 	}
 }
 
+// WorkerOptions are careclock's worker settings (workflows.WorkerOptions) with the
+// configuration's sticky timeout, where it sets one.
+func WorkerOptions(cfg config.Config) worker.Options {
+	o := workflows.WorkerOptions()
+	if cfg.StickyTimeout > 0 {
+		o.StickyScheduleToStartTimeout = cfg.StickyTimeout
+	}
+	return o
+}
+
 // RunWorker runs the journeys until ctx ends, or until the worker stops on a fatal error (its
 // namespace gone, its credentials refused): then /healthz fails and RunWorker returns the error,
 // so that the process exits non-zero and its supervisor restarts it, rather than idling healthy.
@@ -127,7 +137,7 @@ type startStopper interface {
 
 func (p *Process) runWorker(ctx context.Context, newWorker func(worker.Options) startStopper) error {
 	fatal := make(chan error, 1)
-	opts := workflows.WorkerOptions()
+	opts := WorkerOptions(p.Config)
 	opts.OnFatalError = func(err error) {
 		p.fatal.Store(&err)
 		select {

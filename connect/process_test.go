@@ -94,3 +94,30 @@ type idleWorker struct{}
 
 func (idleWorker) Start() error { return nil }
 func (idleWorker) Stop()        {}
+
+// The worker process runs with the configured sticky timeout, and with workflows.WorkerOptions'
+// 30 s by default.
+func TestTheWorkerTakesTheStickyTimeout(t *testing.T) {
+	t.Setenv("CARECLOCK_STICKY_TIMEOUT", "")
+	cfg, err := config.FromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		set  time.Duration
+		want time.Duration
+	}{{cfg.StickyTimeout, 30 * time.Second}, {5 * time.Minute, 5 * time.Minute}, {0, 30 * time.Second}} {
+		cfg.StickyTimeout = c.set
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		var got worker.Options
+		p := &Process{Config: cfg, Log: zerolog.Nop()}
+		if err := p.runWorker(ctx, func(opts worker.Options) startStopper { got = opts; return idleWorker{} }); err != nil {
+			t.Fatal(err)
+		}
+		if got.StickyScheduleToStartTimeout != c.want || got.MaxConcurrentWorkflowTaskPollers != 8 {
+			t.Errorf("configured %s: the worker ran with a sticky timeout of %s and %d pollers, want %s and 8",
+				c.set, got.StickyScheduleToStartTimeout, got.MaxConcurrentWorkflowTaskPollers, c.want)
+		}
+	}
+}

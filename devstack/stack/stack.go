@@ -323,10 +323,10 @@ func (s *Stack) StartWorker() error {
 	return nil
 }
 
-// WorkerOptions are the options of the stack's worker: workflows.WorkerOptions, or the SDK's
-// defaults on a stock stack.
+// WorkerOptions are the options of the stack's worker: workflows.WorkerOptions with the
+// configuration's sticky timeout, or the SDK's defaults on a stock stack.
 func (s *Stack) WorkerOptions() worker.Options {
-	o := workflows.WorkerOptions()
+	o := connect.WorkerOptions(s.cfg)
 	if s.temporalCfg.Stock {
 		o = worker.Options{}
 	}
@@ -336,6 +336,10 @@ func (s *Stack) WorkerOptions() worker.Options {
 	}
 	return o
 }
+
+// SetStickyTimeout sets the sticky schedule-to-start timeout of the workers started from now
+// on (StartWorker, and whoever takes WorkerOptions); 0 is workflows.WorkerOptions' own.
+func (s *Stack) SetStickyTimeout(d time.Duration) { s.cfg.StickyTimeout = d }
 
 // StopWorker stops the worker; journeys wait for the next one.
 func (s *Stack) StopWorker() {
