@@ -102,6 +102,8 @@ type bench struct {
 	scale, listsN int
 	results       []Result
 	log           zerolog.Logger
+	// workerProfiles is the folder for the worker process's heap profiles (-worker-profiles).
+	workerProfiles string
 	// rawWorker runs the bare workflows on the stack being measured.
 	rawWorker worker.Worker
 	// sticky are the sticky schedule-to-start timeouts the storms compare (-sticky; none:
@@ -131,6 +133,7 @@ func run() error {
 	serverProfiles := flag.String("server-profiles", "", "with -topology: write a CPU profile of the Temporal server for the first 2 minutes of each storm (raw and careclock) into this folder, a file per storm")
 	var sticky durations
 	flag.Var(&sticky, "sticky", "comma-separated sticky schedule-to-start timeouts (e.g. 30s,5m) that each round runs the storms with in turn, careclock's worker and the bare one alike, to compare them (default: careclock's own, CARECLOCK_STICKY_TIMEOUT's default)")
+	workerProfiles := flag.String("worker-profiles", "", "with the memory or scale scenario: write the worker process's heap profile at each reading of its memory into this folder (it serves them on CARECLOCK_PPROF_ADDR)")
 	importBacklog := flag.Int64("import-backlog", importer.DefaultMaxBacklog, "the scale scenario's import waits while the worker has more workflow tasks queued than this, as starter import --max-backlog does (0: it does not wait; the runs of 2026-12-03)")
 	var x external
 	flag.BoolVar(&x.topology, "topology", false, "measure the production topology (docker-compose.yml) run as processes: PostgreSQL (Debian's package), the Temporal server, 3 NATS nodes; bench's own worker and listener")
@@ -161,6 +164,14 @@ func run() error {
 	if *serverProfiles != "" && !x.topology {
 		return errors.New("-server-profiles profiles the topology's Temporal server: give -topology")
 	}
+	if *workerProfiles != "" {
+		if !slices.Contains(want, "memory") && !slices.Contains(want, "scale") {
+			return errors.New("-worker-profiles profiles the worker process of the memory and scale scenarios: run one of them")
+		}
+		if err := os.MkdirAll(*workerProfiles, 0o755); err != nil {
+			return err
+		}
+	}
 	if err := x.validate(want); err != nil {
 		return err
 	}
@@ -171,7 +182,7 @@ func run() error {
 	if *scale < 1 || *listsN < 1 {
 		return fmt.Errorf("-scale %d, -lists %d: want at least 1", *scale, *listsN)
 	}
-	b := &bench{rounds: *rounds, n: *n, storm: *storm, spread: *spread, open: *open, c: *c, log: log, sync: *sync, conns: *conns, eager: *eager, natsNoSync: !*natsSync, scale: *scale, listsN: *listsN, serverProfiles: *serverProfiles, importBacklog: *importBacklog, sticky: sticky}
+	b := &bench{rounds: *rounds, n: *n, storm: *storm, spread: *spread, open: *open, c: *c, log: log, sync: *sync, conns: *conns, eager: *eager, natsNoSync: !*natsSync, scale: *scale, listsN: *listsN, serverProfiles: *serverProfiles, importBacklog: *importBacklog, sticky: sticky, workerProfiles: *workerProfiles}
 	ctx := context.Background()
 	if slices.Contains(want, "memory") || slices.Contains(want, "scale") {
 		// Built first, so that a tree that does not build stops the run before it measures

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -51,15 +52,11 @@ func (b *bench) memory(ctx context.Context) (err error) {
 			return err
 		}
 		opened = upTo
-		rss, err := residentBytes(w.cmd.Process.Pid)
+		r, err := w.memoryReading(fmt.Sprintf("worker RSS, %d open journeys", upTo), upTo)
 		if err != nil {
 			return err
 		}
-		m, err := scrape(addr)
-		if err != nil {
-			return err
-		}
-		b.add(Result{Scenario: fmt.Sprintf("worker RSS, %d open journeys", upTo), N: upTo, Value: float64(rss) / 1e6, Unit: "MB", Note: heapNote(m)})
+		b.add(r)
 	}
 	return nil
 }
@@ -69,8 +66,57 @@ func (b *bench) memory(ctx context.Context) (err error) {
 type workerProcess struct {
 	cmd  *exec.Cmd
 	addr string
-	logs *os.File
-	b    *bench
+	// pprof serves the worker's Go profiles (CARECLOCK_PPROF_ADDR), with -worker-profiles.
+	pprof string
+	logs  *os.File
+	b     *bench
+}
+
+// saveHeap writes the worker's heap profile, at n open journeys, into -worker-profiles' folder
+// (nothing without it), and says where.
+func (w *workerProcess) saveHeap(n int) (string, error) {
+	if w.pprof == "" {
+		return "", nil
+	}
+	resp, err := http.Get("http://" + w.pprof + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		return "", fmt.Errorf("worker heap profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("worker heap profile: %s", resp.Status)
+	}
+	path := filepath.Join(w.b.workerProfiles, fmt.Sprintf("worker-heap-%d.pb.gz", n))
+	f, err := os.Create(path)
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		return "", errors.Join(err, f.Close())
+	}
+	return path, f.Close()
+}
+
+// memoryReading is the worker's resident set and heap at n open journeys, with its heap profile
+// saved where -worker-profiles asks.
+func (w *workerProcess) memoryReading(scenario string, n int) (Result, error) {
+	rss, err := residentBytes(w.cmd.Process.Pid)
+	if err != nil {
+		return Result{}, err
+	}
+	m, err := scrape(w.addr)
+	if err != nil {
+		return Result{}, err
+	}
+	note := heapNote(m)
+	path, err := w.saveHeap(n)
+	if err != nil {
+		return Result{}, err
+	}
+	if path != "" {
+		note += "; heap profile " + path
+	}
+	return Result{Scenario: scenario, N: n, Value: float64(rss) / 1e6, Unit: "MB", Note: note}, nil
 }
 
 // startWorkerProcess runs the worker built from ./worker, configured through its environment as in
@@ -97,6 +143,13 @@ func (b *bench) startWorkerProcess() (*workerProcess, error) {
 	if ca := b.natsCA; ca != "" {
 		w.Env = append(w.Env, "NATS_CA_FILE="+ca)
 	}
+	var pprofAddr string
+	if b.workerProfiles != "" {
+		if pprofAddr, err = freeAddr(); err != nil {
+			return nil, errors.Join(err, logs.Close())
+		}
+		w.Env = append(w.Env, "CARECLOCK_PPROF_ADDR="+pprofAddr)
+	}
 	w.Stdout, w.Stderr = logs, logs
 	// A bench stopped by a signal does not leave its worker running.
 	w.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
@@ -104,7 +157,7 @@ func (b *bench) startWorkerProcess() (*workerProcess, error) {
 	if err := w.Start(); err != nil {
 		return nil, errors.Join(fmt.Errorf("start the worker: %w", err), logs.Close(), b.s.StartWorker())
 	}
-	return &workerProcess{cmd: w, addr: addr, logs: logs, b: b}, nil
+	return &workerProcess{cmd: w, addr: addr, pprof: pprofAddr, logs: logs, b: b}, nil
 }
 
 // stop stops the worker process and starts the stack's own worker again.

@@ -81,16 +81,11 @@ func (b *bench) scaleRun(ctx context.Context) (err error) {
 		if err := b.waitFirstTasks(ctx, w.addr, started, 10*time.Minute+time.Duration(started)*5*time.Millisecond); err != nil {
 			return err
 		}
-		rss, err := residentBytes(w.cmd.Process.Pid)
+		r, err := w.memoryReading(fmt.Sprintf("worker RSS, %d open journeys (import)", started), started)
 		if err != nil {
 			return err
 		}
-		m2, err := scrape(w.addr)
-		if err != nil {
-			return err
-		}
-		b.add(Result{Scenario: fmt.Sprintf("worker RSS, %d open journeys (import)", started), N: started, Value: float64(rss) / 1e6, Unit: "MB",
-			Note: heapNote(m2)})
+		b.add(r)
 	}
 	bareLast, err := b.startRate(ctx, "scale-after", first, false)
 	if err != nil {

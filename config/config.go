@@ -57,6 +57,7 @@ type Config struct {
 	JourneyRetentionDays     int           `name:"journey-retention-days" env:"CARECLOCK_JOURNEY_RETENTION_DAYS" default:"3653" group:"Listener" help:"Days the JOURNEYS stream keeps a journey event (starter setup): by default 10 years, as above; at least 400, for a calendar year's reports."`
 
 	MetricsAddr string `name:"metrics-addr" aliases:"metrics" env:"CARECLOCK_METRICS_ADDR" group:"Logs and metrics" placeholder:"HOST:PORT" help:"Prometheus /metrics and /healthz address; off: none (default: the worker 127.0.0.1:9464, the listener 127.0.0.1:9465)."`
+	PprofAddr   string `name:"pprof-addr" env:"CARECLOCK_PPROF_ADDR" default:"off" group:"Logs and metrics" placeholder:"HOST:PORT" help:"Go's runtime profiles (/debug/pprof/: heap, goroutines, CPU), for an engineer diagnosing the process; off: none. Keep it on loopback (docs/configuration.md)."`
 	UIURL       string `name:"ui-url" env:"CARECLOCK_UI_URL" default:"http://localhost:8233" group:"Logs and metrics" help:"The Temporal UI operators open; the CLI links each journey there, the codec server allows it as an origin."`
 	LogLevel    string `name:"log-level" env:"LOG_LEVEL" default:"info" group:"Logs and metrics" help:"debug, info, warn or error."`
 	LogFormat   string `name:"log-format" env:"LOG_FORMAT" default:"auto" group:"Logs and metrics" help:"json, console, or auto: console on a terminal, json otherwise."`

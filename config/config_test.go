@@ -45,7 +45,7 @@ func TestDefaults(t *testing.T) {
 	want := Config{
 		NATSURL: "nats://127.0.0.1:4222", TaskQueue: "careclock", WorkflowCacheSize: 2000, StickyTimeout: 30 * time.Second, DataDir: filepath.Join(wd, ".careclock"),
 		Consumer: "careclock-listener", ListenerConcurrency: 32, ListenerAckWait: 30 * time.Second, ListenerMaxAckPending: 1000,
-		ListenerNotFoundAttempts: 6, ListenerRetryDelay: time.Second, MaxEventBytes: 65536, MaxIDLength: 256, DirectoryLookup: "once", StreamReplicas: 1, InboundRetentionDays: 3653, JourneyRetentionDays: 3653, UIURL: "http://localhost:8233", LogLevel: "info", LogFormat: "auto",
+		ListenerNotFoundAttempts: 6, ListenerRetryDelay: time.Second, MaxEventBytes: 65536, MaxIDLength: 256, DirectoryLookup: "once", StreamReplicas: 1, InboundRetentionDays: 3653, JourneyRetentionDays: 3653, PprofAddr: "off", UIURL: "http://localhost:8233", LogLevel: "info", LogFormat: "auto",
 	}
 	c.given = nil
 	if !reflect.DeepEqual(c, want) {

@@ -38,6 +38,20 @@ func ServeMetrics(ctx context.Context, c config.Config, m *metrics.Metrics, def 
 	return served, nil
 }
 
+// ServeProfiles serves Go's runtime profiles on CARECLOCK_PPROF_ADDR until ctx ends, unless it
+// is off (the default). It returns the address served ("" when off).
+func ServeProfiles(ctx context.Context, c config.Config, log zerolog.Logger) (string, error) {
+	if c.PprofAddr == "off" || c.PprofAddr == "" {
+		return "", nil
+	}
+	addr, err := metrics.ServeProfiles(ctx, c.PprofAddr, log)
+	if err != nil {
+		return "", fmt.Errorf("%w (set CARECLOCK_PPROF_ADDR to a free address, or off)", err)
+	}
+	log.Info().Str("addr", "http://"+addr+"/debug/pprof/").Msg("profiles")
+	return addr, nil
+}
+
 // CountOpenJourneys adds careclock_journeys_open to m, counted in Temporal visibility.
 func CountOpenJourneys(m *metrics.Metrics, tc client.Client) error {
 	return m.CountOpen(workflows.Journeys, []string{workflows.StatusWaiting, workflows.StatusOverdue},

@@ -70,6 +70,12 @@ func (p *Process) ServeMetrics(ctx context.Context, def string) (string, error) 
 	return ServeMetrics(ctx, p.Config, p.Metrics, def, p.Log, TemporalHealthy(p.Temporal), NATSHealthy(p.NC), p.workerHealthy)
 }
 
+// ServeProfiles serves the process's Go runtime profiles on CARECLOCK_PPROF_ADDR until ctx ends
+// (connect.ServeProfiles).
+func (p *Process) ServeProfiles(ctx context.Context) (string, error) {
+	return ServeProfiles(ctx, p.Config, p.Log)
+}
+
 // workerHealthy fails once the process's worker has stopped on a fatal error: its pollers are
 // gone, so the process runs no journey, however well Temporal and NATS answer.
 func (p *Process) workerHealthy(context.Context) error {

@@ -3,6 +3,7 @@ package connect
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -119,5 +120,37 @@ func TestTheWorkerTakesTheStickyTimeout(t *testing.T) {
 			t.Errorf("configured %s: the worker ran with a sticky timeout of %s and %d pollers, want %s and 8",
 				c.set, got.StickyScheduleToStartTimeout, got.MaxConcurrentWorkflowTaskPollers, c.want)
 		}
+	}
+}
+
+// Profiles are served only where CARECLOCK_PPROF_ADDR asks, and off by default.
+func TestProfilesOnlyWhenAsked(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	t.Setenv("CARECLOCK_PPROF_ADDR", "")
+	cfg, err := config.FromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Process{Config: cfg, Log: zerolog.Nop()}
+	if addr, err := p.ServeProfiles(ctx); addr != "" || err != nil {
+		t.Fatalf("by default: served on %q (%v), want none", addr, err)
+	}
+	p.Config.PprofAddr = "127.0.0.1:0"
+	addr, err := p.ServeProfiles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("heap profile: %s", resp.Status)
+	}
+	p.Config.PprofAddr = addr // taken
+	if _, err := p.ServeProfiles(ctx); err == nil || !strings.Contains(err.Error(), "CARECLOCK_PPROF_ADDR") {
+		t.Fatalf("on a taken address: %v, want the variable named", err)
 	}
 }

@@ -70,6 +70,9 @@ func run(cli commandLine) error {
 	if err != nil {
 		return errors.Join(err, s.Stop())
 	}
+	if _, err := connect.ServeProfiles(ctx, cfg, s.Log); err != nil {
+		return errors.Join(err, s.Stop())
+	}
 	s.Log.Info().
 		Str("temporal", s.Temporal.HostPort()).
 		Str("ui", s.UIURL()).

@@ -140,17 +140,23 @@ type Check func(context.Context) error
 // listens, with the address it listens on (addr may ask for port 0); errors after that are
 // logged.
 func (m *Metrics) Serve(ctx context.Context, addr string, log zerolog.Logger, checks ...Check) (string, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", fmt.Errorf("metrics endpoint on %s: %w", addr, err)
-	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
 	mux.Handle("GET /healthz", HealthHandler(checks...))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return serve(ctx, addr, "metrics endpoint", mux, log)
+}
+
+// serve serves h on addr until ctx ends, and returns once it listens, with the address it
+// listens on; what names the endpoint in errors and logs.
+func serve(ctx context.Context, addr, what string, h http.Handler, log zerolog.Logger) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("%s on %s: %w", what, addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error().Err(err).Msg("metrics endpoint stopped")
+			log.Error().Err(err).Msg(what + " stopped")
 		}
 	}()
 	go func() {
@@ -158,7 +164,7 @@ func (m *Metrics) Serve(ctx context.Context, addr string, log zerolog.Logger, ch
 		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(shut); err != nil {
-			log.Warn().Err(err).Msg("metrics endpoint shutdown")
+			log.Warn().Err(err).Msg(what + " shutdown")
 		}
 	}()
 	return ln.Addr().String(), nil

@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -109,5 +110,49 @@ func TestServeAnswersMetricsAndHealth(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, want)
 		}
+	}
+}
+
+// The profiles endpoint serves a heap profile and the goroutines, and nothing of /metrics; the
+// metrics endpoint serves no profile.
+func TestProfilesApartFromMetrics(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m := New()
+	defer m.Close()
+	profiles, err := ServeProfiles(ctx, "127.0.0.1:0", zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr, err := m.Serve(ctx, "127.0.0.1:0", zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(url string) (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, string(body)
+	}
+	if code, body := get("http://" + profiles + "/debug/pprof/heap?debug=1"); code != 200 || !strings.Contains(body, "heap profile:") {
+		t.Errorf("heap: %d %.80q", code, body)
+	}
+	if code, body := get("http://" + profiles + "/debug/pprof/goroutine?debug=1"); code != 200 || !strings.Contains(body, "goroutine profile:") {
+		t.Errorf("goroutines: %d %.80q", code, body)
+	}
+	if code, _ := get("http://" + profiles + "/metrics"); code != 404 {
+		t.Errorf("/metrics on the profiles endpoint: %d, want 404", code)
+	}
+	if code, _ := get("http://" + metricsAddr + "/debug/pprof/heap"); code != 404 {
+		t.Errorf("a profile on the metrics endpoint: %d, want 404", code)
+	}
+	if _, err := ServeProfiles(ctx, profiles, zerolog.Nop()); err == nil || !strings.Contains(err.Error(), "profiles endpoint on "+profiles) {
+		t.Errorf("a second endpoint on the same address: %v", err)
 	}
 }

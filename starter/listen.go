@@ -24,5 +24,8 @@ func (listenCmd) Run(cfg *config.Config) error {
 	if _, err := p.ServeMetrics(ctx, connect.MetricsListener); err != nil {
 		return err
 	}
+	if _, err := p.ServeProfiles(ctx); err != nil {
+		return err
+	}
 	return p.RunListener(ctx)
 }

@@ -37,5 +37,8 @@ func run(cfg config.Config) error {
 	if _, err := p.ServeMetrics(ctx, connect.MetricsWorker); err != nil {
 		return err
 	}
+	if _, err := p.ServeProfiles(ctx); err != nil {
+		return err
+	}
 	return p.RunWorker(ctx)
 }
