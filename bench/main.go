@@ -116,11 +116,11 @@ func run() error {
 	n := flag.Int("n", 1000, "workflows for starts and ingest")
 	storm := flag.Int("storm", 1000, "timers, then journeys, due at one instant in the storms")
 	c := flag.Int("c", 32, "starts in flight")
-	rounds := flag.Int("rounds", 3, "rounds of the paired measurements (ingest with the starts, careclock's storm with the raw one), after a warm-up")
+	rounds := flag.Int("rounds", 3, "rounds of the paired measurements (ingest with the starts, careclock's storm with the raw one), after a warm-up; 0 with -scenarios storm: the spread storm only")
 	open := flag.Int("open", 10000, "open journeys the memory scenario measures the worker at (then at half and 1.5 times that)")
 	spread := flag.Int("spread", 1, "minutes the spread storm's notices are spread over (0: no spread storm)")
 	out := flag.String("out", filepath.Join("bench", "results"), "folder for the JSON results")
-	only := flag.String("scenarios", "starts,ingest,storm,memory,cost", "comma-separated scenarios to run: starts, ingest, storm, memory, cost, scale (scale runs before storm, so that the storms run with its journeys open), lists")
+	only := flag.String("scenarios", "starts,ingest,storm,memory,cost", "comma-separated scenarios to run: starts, ingest, storm, memory, cost, scale and lists (they run before storm, so that the storms run with their journeys open)")
 	scale := flag.Int("scale", 100000, "open items the scale scenario imports (docs/performance.md, At scale)")
 	listsN := flag.Int("lists", 100000, "open items the lists scenario starts on a task queue no worker polls, before it times list --at-risk and report")
 	stock := flag.Bool("stock", true, "run the storms on the stock in-process server too, for the tuned ÷ stock ratio")
@@ -176,8 +176,18 @@ func run() error {
 		return err
 	}
 	log := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
-	if *rounds < 1 {
-		return fmt.Errorf("-rounds %d: want at least 1", *rounds)
+	if *rounds == 0 {
+		for _, sc := range want {
+			if sc != "storm" && sc != "scale" && sc != "lists" {
+				return fmt.Errorf("-rounds 0 runs the spread storm alone; %s measures in rounds", sc)
+			}
+		}
+		if *spread == 0 || !slices.Contains(want, "storm") {
+			return errors.New("-rounds 0 runs the spread storm alone: give -scenarios storm and -spread")
+		}
+	}
+	if *rounds < 0 {
+		return fmt.Errorf("-rounds %d: want at least 1, or 0 for the spread storm alone", *rounds)
 	}
 	if *scale < 1 || *listsN < 1 {
 		return fmt.Errorf("-scale %d, -lists %d: want at least 1", *scale, *listsN)
@@ -201,7 +211,7 @@ func run() error {
 		for _, sc := range []struct {
 			name string
 			run  func(context.Context) error
-		}{{"starts", b.starts}, {"ingest", b.ingest}, {"scale", b.scaleRun}, {"storm", b.storms}, {"memory", b.memory}, {"cost", b.cost}, {"lists", b.lists}} {
+		}{{"starts", b.starts}, {"ingest", b.ingest}, {"scale", b.scaleRun}, {"lists", b.lists}, {"storm", b.storms}, {"memory", b.memory}, {"cost", b.cost}} {
 			if !slices.Contains(want, sc.name) {
 				continue
 			}

@@ -196,6 +196,9 @@ func (b *bench) storms(ctx context.Context) error {
 	if err := b.setSticky(sticky[0]); err != nil {
 		return err
 	}
+	if rounds == 0 { // -rounds 0: the spread storm alone
+		return b.careclockStorm(ctx, "spread storm", b.spread, ccLead)
+	}
 	// A warm-up storm first: on PostgreSQL the first timer storm after the server starts ran at
 	// a fifth of the later ones, which made the first pair meaningless.
 	if _, err := b.rawStormOf(ctx, max(b.storm/5, 20), lead); err != nil {
