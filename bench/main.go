@@ -206,8 +206,7 @@ func run() error {
 			return err
 		}
 	}
-	tuned := func(s *stack.Stack) error {
-		b.s = s
+	tuned := func(*stack.Stack) error {
 		for _, sc := range []struct {
 			name string
 			run  func(context.Context) error
@@ -232,8 +231,7 @@ func run() error {
 	}
 	if slices.Contains(want, "storm") && *stock && !x.set() {
 		b.suffix = stockSuffix
-		err := b.withStack(ctx, true, false, func(s *stack.Stack) error {
-			b.s = s
+		err := b.withStack(ctx, true, false, func(*stack.Stack) error {
 			log.Info().Str("scenario", "storm on the stock server").Msg("running")
 			return b.storms(ctx)
 		})
@@ -246,8 +244,7 @@ func run() error {
 	}
 	if *withTLS && !x.set() {
 		b.suffix = tlsSuffix
-		err := b.withStack(ctx, false, true, func(s *stack.Stack) error {
-			b.s = s
+		err := b.withStack(ctx, false, true, func(*stack.Stack) error {
 			for _, sc := range []struct {
 				name string
 				run  func(context.Context) error
@@ -320,8 +317,8 @@ func (b *bench) withStack(ctx context.Context, stock, withTLS bool, fn func(*sta
 	return b.runOn(ctx, o, fn)
 }
 
-// runOn starts a stack with o (its own servers, or External ones), the raw workflows' worker
-// beside its own, runs fn on it and stops it.
+// runOn starts a stack with o (its own servers, or External ones), makes it b.s, starts the raw
+// workflows' worker beside its own, runs fn on it and stops it.
 func (b *bench) runOn(ctx context.Context, o stack.Options, fn func(*stack.Stack) error) (err error) {
 	s, err := stack.Start(ctx, o)
 	if err != nil {

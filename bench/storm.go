@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -52,7 +53,6 @@ func (b *bench) careclockStorm(ctx context.Context, name string, spread int, lea
 	// scenario's, open by the hundred thousand) may publish during the storm; their events are
 	// not the storm's.
 	waiting := make(map[string]bool, b.storm)
-	var ids []string
 	for i := range b.storm {
 		id := fmt.Sprintf("storm-%d-%d", b.stormsRun, i)
 		st, err := b.claimStart(id, submitted)
@@ -60,7 +60,6 @@ func (b *bench) careclockStorm(ctx context.Context, name string, spread int, lea
 			return err
 		}
 		waiting[st.WorkflowID] = true
-		ids = append(ids, st.WorkflowID)
 		if err := b.publishClaim(ctx, id, submitted); err != nil {
 			return err
 		}
@@ -79,6 +78,7 @@ func (b *bench) careclockStorm(ctx context.Context, name string, spread int, lea
 	}
 	b.log.Info().Str("storm", name).Msg(before)
 	profiled := b.profileServer(ctx, name, t)
+	ids := slices.Collect(maps.Keys(waiting)) // stormEvents empties waiting
 	late, lastAt, err := b.stormEvents(ctx, journeys.LastSeq+1, waiting, t.Add(b.drainWithin()))
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -307,7 +307,7 @@ func (b *bench) rawStorm(ctx context.Context, name string, lead time.Duration) (
 	}
 	ids := make([]string, b.storm)
 	for i := range ids {
-		ids[i] = fmt.Sprintf("storm-%d-%d", b.rawStorms, i)
+		ids[i] = rawID(rawStormPrefix(b.rawStorms), i)
 	}
 	b.add(Result{Scenario: name, N: b.storm, Value: x, Unit: "completions/s after T"})
 	return x, b.addStickyTimeouts(ctx, name, ids)
@@ -330,7 +330,7 @@ func (b *bench) rawStormOf(ctx context.Context, n int, lead time.Duration) (floa
 	at := time.Now().Add(lead)
 	counted.Store(0)
 	b.rawStorms++
-	if _, err := b.startAll(ctx, n, fmt.Sprintf("storm-%d", b.rawStorms), "timerNoop", at); err != nil {
+	if _, err := b.startAll(ctx, n, rawStormPrefix(b.rawStorms), "timerNoop", at); err != nil {
 		return 0, err
 	}
 	name := fmt.Sprintf("raw storm %d", b.rawStorms)
@@ -349,6 +349,9 @@ func (b *bench) rawStormOf(ctx context.Context, n int, lead time.Duration) (floa
 	}
 	return float64(n) / took.Seconds(), profiled()
 }
+
+// rawStormPrefix is the prefix of the k-th raw storm's workflow ids (startAll, rawID).
+func rawStormPrefix(k int) string { return fmt.Sprintf("storm-%d", k) }
 
 // queuedAt waits until the worker has no task queued, or until the storm's instant at, and says
 // which it was.

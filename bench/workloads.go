@@ -57,11 +57,14 @@ func (b *bench) startRawWorker() error {
 func (b *bench) startAll(ctx context.Context, n int, prefix, workflowType string, args ...any) (time.Duration, error) {
 	return b.inFlight(n, func(i int) error {
 		_, err := b.s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-			ID: fmt.Sprintf("%s-%d", prefix, i), TaskQueue: rawQueue,
+			ID: rawID(prefix, i), TaskQueue: rawQueue,
 		}, workflowType, args...)
 		return err
 	})
 }
+
+// rawID is the workflow id startAll gives the i-th bare workflow it starts with prefix.
+func rawID(prefix string, i int) string { return fmt.Sprintf("%s-%d", prefix, i) }
 
 // inFlight calls start for 0 to n-1 with c calls in flight, stops at the first error, and returns
 // how long it took.
